@@ -1,0 +1,178 @@
+// mp/codec.hpp — how values cross a process boundary (Python's pickle, for mp).
+//
+//   std::vector<std::byte> bytes = mp::encode(std::map<std::string, int>{{"a", 1}});
+//   auto m = mp::decode<std::map<std::string, int>>(bytes);   // ProtocolError if not that type
+//
+// Encodable: arithmetic types, enums, std::string, vector, array, map, unordered_map, set,
+// pair, tuple, optional, variant, chrono::duration, nested freely; user types with a cereal
+// `template <class Archive> void serialize(Archive&)` (member or free); and any trivially
+// copyable type, which travels as its bytes (a memcpy). Anything else fails to compile, and the
+// compiler names the type.
+//
+// A message is an 8-byte tag naming the type, then the value. Decoding never trusts its input:
+// a wrong tag, a truncated or oversized message, an impossible length or an invalid bool throws
+// ProtocolError; no read goes out of bounds and no container is sized beyond the message.
+//
+// Differences from Python: types are checked at both ends, and nothing is executed on decode.
+// Pointers are refused; a trivially copyable struct that holds a pointer is sent as bytes, so the
+// pointer is meaningless in another process unless it points into memory shared by fork.
+#pragma once
+
+#include <cereal/types/array.hpp>
+#include <cereal/types/chrono.hpp>
+#include <cereal/types/map.hpp>
+#include <cereal/types/optional.hpp>
+#include <cereal/types/set.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/tuple.hpp>
+#include <cereal/types/unordered_map.hpp>
+#include <cereal/types/unordered_set.hpp>
+#include <cereal/types/utility.hpp>
+#include <cereal/types/variant.hpp>
+#include <cereal/types/vector.hpp>
+
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+#include <span>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "mp/detail/archive.hpp"
+#include "mp/errors.hpp"
+
+namespace mp {
+
+namespace detail {
+
+template <class T>
+constexpr std::string_view type_signature() {
+  return __PRETTY_FUNCTION__;  // names T; stable for one compiler and library
+}
+
+// FNV-1a over the type's signature: the tag that guards every message against a wrong-type read.
+template <class T>
+constexpr std::uint64_t type_tag() {
+  std::uint64_t h = 14695981039346656037ull;
+  for (char c : type_signature<T>()) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+template <class T>
+inline constexpr bool memcpy_encodable = std::is_trivially_copyable_v<T> && !std::is_pointer_v<T> &&
+                                         !std::is_member_pointer_v<T> && !std::is_same_v<T, bool>;
+
+inline constexpr std::size_t kTagSize = sizeof(std::uint64_t);
+
+[[noreturn]] void throw_wrong_type();
+[[noreturn]] void throw_bad_message(const char* what);
+
+}  // namespace detail
+
+namespace detail {
+
+// Whether T can be encoded, checked through the standard containers down to their elements
+// (cereal's own traits only look at the outermost type).
+template <class T>
+struct encodable : std::bool_constant<memcpy_encodable<T> || std::is_arithmetic_v<T> ||
+                                      std::is_enum_v<T> || has_own_serialization<T, OutputArchive>> {};
+template <class T>
+struct encodable<T*> : std::false_type {};
+template <class C, class Tr, class A>
+struct encodable<std::basic_string<C, Tr, A>> : std::true_type {};
+template <class T, class A>
+struct encodable<std::vector<T, A>> : encodable<T> {};
+template <class T, std::size_t N>
+struct encodable<std::array<T, N>> : encodable<T> {};
+template <class T>
+struct encodable<std::optional<T>> : encodable<T> {};
+template <class K, class C, class A>
+struct encodable<std::set<K, C, A>> : encodable<K> {};
+template <class K, class H, class E, class A>
+struct encodable<std::unordered_set<K, H, E, A>> : encodable<K> {};
+template <class K, class V, class C, class A>
+struct encodable<std::map<K, V, C, A>> : std::conjunction<encodable<K>, encodable<V>> {};
+template <class K, class V, class H, class E, class A>
+struct encodable<std::unordered_map<K, V, H, E, A>>
+    : std::conjunction<encodable<K>, encodable<V>> {};
+template <class A, class B>
+struct encodable<std::pair<A, B>> : std::conjunction<encodable<A>, encodable<B>> {};
+template <class... Ts>
+struct encodable<std::tuple<Ts...>> : std::conjunction<encodable<Ts>...> {};
+template <class... Ts>
+struct encodable<std::variant<Ts...>> : std::conjunction<encodable<Ts>...> {};
+template <class R, class P>
+struct encodable<std::chrono::duration<R, P>> : std::true_type {};
+template <>
+struct encodable<std::monostate> : std::true_type {};
+
+}  // namespace detail
+
+// A type mp can send: trivially copyable (not a pointer), a standard container of encodable
+// types, or a type with cereal serialization functions.
+template <class T>
+concept Encodable = std::is_default_constructible_v<T> && detail::encodable<T>::value;
+
+// Appends the message for `value` to `out`.
+template <class T>
+void encode_into(const T& value, std::vector<std::byte>& out) {
+  static_assert(Encodable<T>,
+                "mp: this type cannot cross a process boundary; give it a cereal serialize(Archive&) "
+                "function or make it trivially copyable (see the type named below)");
+  const std::uint64_t tag = detail::type_tag<T>();
+  const auto* tp = reinterpret_cast<const std::byte*>(&tag);
+  out.insert(out.end(), tp, tp + detail::kTagSize);
+  if constexpr (detail::memcpy_encodable<T>) {
+    const auto* p = reinterpret_cast<const std::byte*>(&value);
+    out.insert(out.end(), p, p + sizeof(T));
+  } else {
+    detail::OutputArchive ar(out);
+    ar(value);
+  }
+}
+
+template <class T>
+std::vector<std::byte> encode(const T& value) {
+  std::vector<std::byte> out;
+  if constexpr (detail::memcpy_encodable<T>) out.reserve(detail::kTagSize + sizeof(T));
+  encode_into(value, out);
+  return out;
+}
+
+// Decodes a message made by encode<T>. Throws ProtocolError for anything else.
+template <class T>
+T decode(std::span<const std::byte> message) {
+  static_assert(Encodable<T>,
+                "mp: this type cannot cross a process boundary; give it a cereal serialize(Archive&) "
+                "function or make it trivially copyable (see the type named below)");
+  if (message.size() < detail::kTagSize) detail::throw_bad_message("message shorter than its tag");
+  std::uint64_t tag = 0;
+  std::memcpy(&tag, message.data(), detail::kTagSize);
+  if (tag != detail::type_tag<T>()) detail::throw_wrong_type();
+  auto payload = message.subspan(detail::kTagSize);
+  T value{};
+  if constexpr (detail::memcpy_encodable<T>) {
+    if (payload.size() != sizeof(T)) detail::throw_bad_message("message size does not match its type");
+    std::memcpy(&value, payload.data(), sizeof(T));
+  } else {
+    detail::InputArchive ar(payload);
+    try {
+      ar(value);
+    } catch (const ProtocolError&) {
+      throw;
+    } catch (const std::exception& e) {  // cereal::Exception, bad_alloc, length_error
+      detail::throw_bad_message(e.what());
+    }
+    if (ar.remaining() != 0) detail::throw_bad_message("trailing bytes after the value");
+  }
+  return value;
+}
+
+}  // namespace mp

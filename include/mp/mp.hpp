@@ -1,0 +1,13 @@
+// mp/mp.hpp — everything: Python's multiprocessing for C++20.
+//
+//   #include <mp/mp.hpp>
+//   mp::Process p(work, 42);  p.start();  p.join();
+//
+// One header per Python module: process.hpp (multiprocessing.process), context.hpp (start
+// methods), codec.hpp (what pickle does), errors.hpp.
+#pragma once
+
+#include "mp/codec.hpp"
+#include "mp/context.hpp"
+#include "mp/errors.hpp"
+#include "mp/process.hpp"

@@ -1,0 +1,122 @@
+// mp/process.hpp — processes, as Python's multiprocessing.Process.
+//
+//   void greet(std::string name) { std::cout << "Hello, " << name << std::endl; }
+//
+//   int main() {
+//     mp::Process p(greet, std::string("Alice"));   // like std::thread: args are copied
+//     p.start();
+//     p.join();
+//     return *p.exitcode();                          // 0
+//   }
+//
+// A Process is a handle: copies refer to the same child, as Python names do. The child runs the
+// target and ends with _exit after flushing its own stdio, so the parent's atexit handlers and
+// static destructors never run twice; output the parent buffered before start() is flushed
+// first and never printed twice.
+//
+// Exit codes follow Python: 0 on return; n after std::exit(n) in the target; 1 after an uncaught
+// exception (printed to stderr as "Process <name>:" and "<type>: <what()>"); -N after signal N.
+//
+// At normal exit of a process, its daemonic children are terminated and the others joined. A
+// daemonic child also dies (SIGKILL) when its parent dies abruptly. Joined children leave no
+// zombie; children nobody joins are reaped by active_children() and at exit.
+//
+// Differences from Python:
+// - Dropping every handle of a running child does not lose it: it is still reaped and joined.
+// - The death signal of a daemonic child follows the thread that started it (Linux
+//   PR_SET_PDEATHSIG): start daemons from a thread that lives as long as the process.
+#pragma once
+
+#include <chrono>
+#include <concepts>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "mp/errors.hpp"
+
+namespace mp {
+
+using pid_t = int;  // the same type as the POSIX pid_t on Linux
+
+// How a child process is started (Python's start methods).
+enum class StartMethod {
+  fork,        // copy this process; any callable works (the default)
+  forkserver,  // not yet available: start() throws ProcessError
+  spawn,       // not yet available: start() throws ProcessError
+};
+
+const char* to_string(StartMethod method) noexcept;
+
+namespace detail {
+struct ProcessState;
+}
+
+class Process {
+ public:
+  // Runs f(args...) in the child; args are decay-copied, as by std::thread.
+  template <class F, class... Args>
+    requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
+  explicit Process(F&& f, Args&&... args)
+      : Process(std::function<void()>(
+            [fn = std::forward<F>(f), tup = std::make_tuple(std::forward<Args>(args)...)]() mutable {
+              std::apply(fn, tup);
+            })) {}
+
+  // Before start(): Python's name and daemon attributes. Default name: Process-N.
+  void set_name(std::string name);
+  const std::string& name() const;
+  void set_daemon(bool daemon);
+  bool daemon() const;
+  StartMethod start_method() const;
+
+  // Starts the child. Throws ProcessError when started twice, when closed, or when called in a
+  // daemonic process (daemons may not have children, as in Python).
+  void start();
+
+  // Waits for the child to end. The timed form returns true once the child has exited.
+  // Throws ProcessError before start() or when called on the current process.
+  void join();
+  template <class Rep, class Period>
+  bool join(std::chrono::duration<Rep, Period> timeout) {
+    return join_for(std::chrono::duration_cast<std::chrono::nanoseconds>(timeout));
+  }
+
+  bool is_alive();      // reaps the child if it has ended
+  void terminate();     // SIGTERM; harmless once the child has ended
+  void kill();          // SIGKILL; likewise
+  void close();         // frees the handle's resources; ValueError while the child runs
+
+  pid_t pid() const;                // 0 before start()
+  std::optional<int> exitcode();    // nullopt while running; reaps the child if it ended
+  int sentinel() const;             // fd readable once the child ends (a pidfd); ValueError before start
+  std::vector<int> identity() const;  // Python's _identity: (1,), (2,), (1, 3) for a grandchild
+
+  friend bool operator==(const Process& a, const Process& b) noexcept {
+    return a.state_ == b.state_;
+  }
+
+  explicit Process(std::shared_ptr<detail::ProcessState> state) noexcept;
+  explicit Process(std::function<void()> target);
+
+ private:
+  bool join_for(std::chrono::nanoseconds timeout);
+  std::shared_ptr<detail::ProcessState> state_;
+  friend class Context;
+};
+
+// The process running this code ("MainProcess" in the original process).
+Process current_process();
+// The process that started this one; nullopt in the main process.
+std::optional<Process> parent_process();
+// The children started by this process that are still running; reaps those that ended.
+std::vector<Process> active_children();
+// The number of online CPUs.
+int cpu_count();
+
+}  // namespace mp

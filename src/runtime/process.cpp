@@ -1,0 +1,309 @@
+// runtime/process.cpp — the Process handle and the registry of children.
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <system_error>
+
+#include "mp/context.hpp"
+#include "mp/process.hpp"
+#include "runtime/process_state.hpp"
+#include "sys/child.hpp"
+#include "sys/thread_id.hpp"
+
+namespace mp {
+namespace detail {
+
+namespace {
+
+std::shared_ptr<ProcessState> make_main_state() {
+  auto s = std::make_shared<ProcessState>();
+  s->role = ProcessState::Role::current;
+  s->name = "MainProcess";
+  s->started = true;
+  s->pid = sys::this_pid();
+  return s;
+}
+
+Registry* make_registry(std::shared_ptr<ProcessState> current) {
+  auto* r = new Registry();  // never freed: it must outlive every static destructor
+  r->current = std::move(current);
+  return r;
+}
+
+Registry* g_registry = nullptr;
+
+void erase_child(const ProcessState* s) {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  std::erase_if(r.children, [s](const auto& c) { return c.get() == s; });
+}
+
+}  // namespace
+
+Registry& registry() {
+  // Function-local so that processes started from static initializers find it ready.
+  static Registry* const initial = g_registry = make_registry(make_main_state());
+  (void)initial;
+  return *g_registry;
+}
+
+void after_fork_in_child(const std::shared_ptr<ProcessState>& self, int parent_pid,
+                         std::string parent_name) {
+  sys::reset_id_cache_after_fork();
+  auto current = std::make_shared<ProcessState>();
+  current->role = ProcessState::Role::current;
+  current->name = self->name;
+  current->daemon = self->daemon;
+  current->method = self->method;
+  current->identity = self->identity;
+  current->started = true;
+  current->pid = sys::this_pid();
+
+  auto parent = std::make_shared<ProcessState>();
+  parent->role = ProcessState::Role::parent;
+  parent->name = std::move(parent_name);
+  parent->started = true;
+  parent->pid = parent_pid;
+  parent->pidfd = sys::pidfd_open(parent_pid);
+
+  // The parent's registry may have been locked by another thread at fork time: start afresh
+  // and leave the old one behind untouched.
+  Registry* fresh = make_registry(std::move(current));
+  fresh->parent = std::move(parent);
+  g_registry = fresh;
+}
+
+std::optional<int> ProcessState::poll(bool block) {
+  std::unique_lock lock(mutex);
+  if (exitcode || !started || pid == 0) return exitcode;
+  int err = 0;
+  auto code = sys::reap(pid, block, err);
+  if (!code && err == ECHILD) {
+    // Someone else reaped it (a SIGCHLD handler set to SIG_IGN, a stray waitpid(-1)): Python
+    // reports the same situation as an unknown status; treat it as exited.
+    code = 0;
+  }
+  if (!code) return std::nullopt;
+  exitcode = code;
+  lock.unlock();
+  erase_child(this);
+  return exitcode;
+}
+
+void finalize_children() noexcept {
+  std::vector<std::shared_ptr<ProcessState>> children;
+  {
+    Registry& r = registry();
+    std::lock_guard lock(r.mutex);
+    children = r.children;
+  }
+  for (auto& c : children) {
+    if (c->daemon && !c->poll(false)) sys::send_signal(c->pidfd.get(), c->pid, SIGTERM);
+  }
+  for (auto& c : children) c->poll(true);
+}
+
+void flush_standard_streams() noexcept {
+  std::fflush(nullptr);
+}
+
+}  // namespace detail
+
+using detail::ProcessState;
+using Role = detail::ProcessState::Role;
+
+namespace {
+
+void check_open(const ProcessState& s) {
+  if (s.closed) throw ValueError("process object is closed");
+}
+
+void warn_if_threaded() {
+  static std::atomic<bool> warned{false};
+  if (warned.load(std::memory_order_relaxed)) return;
+  int threads = sys::thread_count();
+  if (threads > 1 && !warned.exchange(true)) {
+    std::fprintf(stderr,
+                 "mp: warning: process %d has %d threads; fork() copies only the calling one and "
+                 "the child may deadlock on a lock another thread held. Prefer "
+                 "mp::StartMethod::forkserver or spawn when threads are running.\n",
+                 sys::this_pid(), threads);
+  }
+}
+
+void register_exit_handler_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { std::atexit([] { detail::finalize_children(); }); });
+}
+
+}  // namespace
+
+const char* to_string(StartMethod method) noexcept {
+  switch (method) {
+    case StartMethod::fork: return "fork";
+    case StartMethod::forkserver: return "forkserver";
+    case StartMethod::spawn: return "spawn";
+  }
+  return "unknown";
+}
+
+Process::Process(std::shared_ptr<detail::ProcessState> state) noexcept : state_(std::move(state)) {}
+
+Process::Process(std::function<void()> target) : state_(std::make_shared<ProcessState>()) {
+  state_->target = std::move(target);
+  state_->method = get_start_method();
+  auto& r = detail::registry();
+  std::lock_guard lock(r.mutex);
+  state_->identity = r.current->identity;
+  state_->identity.push_back(r.next_index++);
+  state_->name = "Process";
+  char sep = '-';
+  for (int i : state_->identity) {
+    state_->name += sep + std::to_string(i);
+    sep = ':';
+  }
+}
+
+void Process::set_name(std::string name) { state_->name = std::move(name); }
+const std::string& Process::name() const { return state_->name; }
+
+void Process::set_daemon(bool daemon) {
+  if (state_->started) throw ProcessError("process has already started");
+  state_->daemon = daemon;
+}
+bool Process::daemon() const { return state_->daemon; }
+StartMethod Process::start_method() const { return state_->method; }
+
+void Process::start() {
+  ProcessState& s = *state_;
+  check_open(s);
+  if (s.role != Role::child || s.started) throw ProcessError("cannot start a process twice");
+  auto& r = detail::registry();
+  if (r.current->daemon) throw ProcessError("daemonic processes are not allowed to have children");
+
+  // Reap children that have ended, as Python's start() does, so zombies do not pile up.
+  std::vector<std::shared_ptr<ProcessState>> children;
+  {
+    std::lock_guard lock(r.mutex);
+    children = r.children;
+  }
+  for (auto& c : children) c->poll(false);
+
+  if (s.method == StartMethod::fork) warn_if_threaded();
+  register_exit_handler_once();
+  switch (s.method) {
+    case StartMethod::fork: detail::launch_fork(state_); break;
+    case StartMethod::forkserver:
+    case StartMethod::spawn:
+      throw ProcessError(std::string("start method '") + to_string(s.method) +
+                         "' is not available yet; use mp::StartMethod::fork");
+  }
+  {
+    std::lock_guard lock(r.mutex);
+    r.children.push_back(state_);
+  }
+  // The parent no longer needs what the target captured (pipe ends, for one).
+  s.target = nullptr;
+}
+
+bool Process::join_for(std::chrono::nanoseconds timeout) {
+  ProcessState& s = *state_;
+  check_open(s);
+  if (s.role == Role::current) throw ProcessError("cannot join current process");
+  if (s.role == Role::parent) throw ProcessError("can only join a child process");
+  if (!s.started) throw ProcessError("can only join a started process");
+  if (s.exitcode) return true;
+  if (!sys::wait_readable(s.pidfd.get(), sys::Deadline::after(timeout))) return false;
+  return s.poll(true).has_value();
+}
+
+void Process::join() {
+  ProcessState& s = *state_;
+  check_open(s);
+  if (s.role == Role::current) throw ProcessError("cannot join current process");
+  if (s.role == Role::parent) throw ProcessError("can only join a child process");
+  if (!s.started) throw ProcessError("can only join a started process");
+  s.poll(true);
+}
+
+bool Process::is_alive() {
+  ProcessState& s = *state_;
+  check_open(s);
+  switch (s.role) {
+    case Role::current: return true;
+    case Role::parent: return !sys::wait_readable(s.pidfd.get(), sys::Deadline::after(std::chrono::nanoseconds(0)));
+    case Role::child: return s.started && !s.poll(false);
+  }
+  return false;
+}
+
+void Process::terminate() {
+  ProcessState& s = *state_;
+  check_open(s);
+  if (s.role != Role::child || !s.started || s.poll(false)) return;
+  sys::send_signal(s.pidfd.get(), s.pid, SIGTERM);
+}
+
+void Process::kill() {
+  ProcessState& s = *state_;
+  check_open(s);
+  if (s.role != Role::child || !s.started || s.poll(false)) return;
+  sys::send_signal(s.pidfd.get(), s.pid, SIGKILL);
+}
+
+void Process::close() {
+  ProcessState& s = *state_;
+  if (s.closed) return;
+  if (s.role == Role::child && s.started && !s.poll(false)) {
+    throw ValueError("cannot close a process while it is still running; join() or terminate() it first");
+  }
+  std::lock_guard lock(s.mutex);
+  s.pidfd.reset();
+  s.closed = true;
+}
+
+pid_t Process::pid() const { return state_->pid; }
+
+std::optional<int> Process::exitcode() {
+  ProcessState& s = *state_;
+  check_open(s);
+  if (s.role != Role::child || !s.started) return std::nullopt;
+  return s.poll(false);
+}
+
+int Process::sentinel() const {
+  check_open(*state_);
+  if (!state_->started) throw ValueError("process not started");
+  return state_->pidfd.get();
+}
+
+std::vector<int> Process::identity() const { return state_->identity; }
+
+Process current_process() { return Process(detail::registry().current); }
+
+std::optional<Process> parent_process() {
+  auto& parent = detail::registry().parent;
+  if (!parent) return std::nullopt;
+  return Process(parent);
+}
+
+std::vector<Process> active_children() {
+  auto& r = detail::registry();
+  std::vector<std::shared_ptr<ProcessState>> children;
+  {
+    std::lock_guard lock(r.mutex);
+    children = r.children;
+  }
+  std::vector<Process> alive;
+  for (auto& c : children) {
+    if (!c->poll(false)) alive.emplace_back(c);
+  }
+  return alive;
+}
+
+int cpu_count() { return sys::online_cpus(); }
+
+}  // namespace mp

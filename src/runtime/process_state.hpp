@@ -1,0 +1,66 @@
+// runtime/process_state.hpp — what a Process handle refers to, and the per-process registry of
+// children (Python's _children set and _current_process).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mp/process.hpp"
+#include "sys/fd.hpp"
+
+namespace mp::detail {
+
+struct ProcessState {
+  enum class Role { child, current, parent };  // ours to start; ourselves; our parent (a view)
+
+  Role role = Role::child;
+  std::string name;
+  bool daemon = false;
+  StartMethod method = StartMethod::fork;
+  std::vector<int> identity;
+  std::function<void()> target;  // released in the parent once started
+
+  std::mutex mutex;  // guards the fields below against concurrent join/poll from threads
+  bool started = false;
+  bool closed = false;
+  int pid = 0;
+  sys::UniqueFd pidfd;
+  std::optional<int> exitcode;
+
+  // Reaps the child once it has ended; with `block`, waits for it. Needs role == child.
+  std::optional<int> poll(bool block);
+};
+
+// The registry of this process: who we are, who our parent is, which children we started.
+// After fork the child gets a fresh one (see runtime::after_fork_in_child).
+struct Registry {
+  std::shared_ptr<ProcessState> current;
+  std::shared_ptr<ProcessState> parent;  // null in the main process
+  std::mutex mutex;                      // guards children and next_index
+  std::vector<std::shared_ptr<ProcessState>> children;
+  int next_index = 1;
+};
+
+Registry& registry();
+
+// Called in a fork child, first thing: resets the registry with `self` as current process.
+void after_fork_in_child(const std::shared_ptr<ProcessState>& self, int parent_pid,
+                         std::string parent_name);
+
+// Terminates daemonic children and joins the others (Python's _exit_function).
+void finalize_children() noexcept;
+
+// Runs in the child: the target, the exit-code rules, the flush, _exit. Never returns.
+[[noreturn]] void run_child(const std::shared_ptr<ProcessState>& self) noexcept;
+
+// Flushes stdio and the standard streams so nothing buffered is printed twice after fork.
+void flush_standard_streams() noexcept;
+
+// Start-method strategies (Python's popen_fork, popen_forkserver, popen_spawn_posix).
+void launch_fork(const std::shared_ptr<ProcessState>& state);
+
+}  // namespace mp::detail

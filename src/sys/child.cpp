@@ -1,0 +1,100 @@
+#include "sys/child.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace mp::sys {
+
+int fork_process() noexcept {
+  pid_t pid = ::fork();
+  return pid < 0 ? -errno : static_cast<int>(pid);
+}
+
+UniqueFd pidfd_open(int pid) noexcept {
+  return UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+}
+
+int send_signal(int pidfd, int pid, int sig) noexcept {
+  long rc = pidfd >= 0 ? ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0)
+                       : ::kill(pid, sig);
+  return rc == 0 ? 0 : errno;
+}
+
+bool wait_readable(int fd, const Deadline& deadline) noexcept {
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    timespec ts{};
+    const timespec* tsp = nullptr;
+    if (!deadline.is_never()) {
+      auto left = deadline.remaining();
+      ts.tv_sec = static_cast<time_t>(left.count() / 1'000'000'000);
+      ts.tv_nsec = static_cast<long>(left.count() % 1'000'000'000);
+      tsp = &ts;
+    }
+    int rc = ::ppoll(&p, 1, tsp, nullptr);
+    if (rc > 0) return true;
+    if (rc == 0) return false;
+    if (errno != EINTR) return false;
+  }
+}
+
+std::optional<int> reap(int pid, bool block, int& err) noexcept {
+  err = 0;
+  for (;;) {
+    int status = 0;
+    pid_t rc = ::waitpid(pid, &status, block ? 0 : WNOHANG);
+    if (rc == 0) return std::nullopt;
+    if (rc < 0) {
+      if (errno == EINTR) continue;
+      err = errno;
+      return std::nullopt;
+    }
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) return -WTERMSIG(status);
+    if (!block) return std::nullopt;  // stopped or continued: still running
+  }
+}
+
+bool die_with_parent(int parent_pid) noexcept {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // If the parent died before the prctl, we were re-parented and no signal will come.
+  return ::getppid() == parent_pid;
+}
+
+int thread_count() noexcept {
+  int fd = ::open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[1024];
+  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  const char* p = std::strrchr(buf, ')');
+  if (p == nullptr) return 0;
+  // After ")": state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime
+  // stime cutime cstime priority nice num_threads(20): skip 17 fields after the state.
+  int field = 2;
+  for (++p; *p != '\0'; ++p) {
+    if (*p == ' ' && ++field == 20) return std::atoi(p + 1);
+  }
+  return 0;
+}
+
+int online_cpus() noexcept {
+  long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
+void exit_now(int code) noexcept { ::_exit(code); }
+
+}  // namespace mp::sys

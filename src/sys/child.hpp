@@ -1,0 +1,41 @@
+// sys/child.hpp — the OS side of child processes: fork, pidfds, signals and reaping.
+// Errors are returned as errno values (0: success); nothing here throws.
+#pragma once
+
+#include <chrono>
+#include <optional>
+
+#include "sys/clock.hpp"
+#include "sys/fd.hpp"
+
+namespace mp::sys {
+
+// fork(); returns the child's pid in the parent, 0 in the child, -errno on failure.
+int fork_process() noexcept;
+
+// A pidfd for `pid` (Linux 5.3+), or an empty fd with errno set.
+UniqueFd pidfd_open(int pid) noexcept;
+
+// Sends `sig` to the process behind `pidfd`, or to `pid` where no pidfd is held.
+int send_signal(int pidfd, int pid, int sig) noexcept;
+
+// Waits until `fd` is readable or the deadline passes; true if readable.
+bool wait_readable(int fd, const Deadline& deadline) noexcept;
+
+// Reaps `pid` if it has ended (blocking when `block`); returns the exit code decoded as Python
+// does (n for exit(n), -N for signal N), or nullopt if it still runs. `err` gets errno on failure.
+std::optional<int> reap(int pid, bool block, int& err) noexcept;
+
+// Makes the calling child get SIGKILL when its parent dies; returns false if the parent
+// `parent_pid` is already gone (the race the prctl alone cannot close).
+bool die_with_parent(int parent_pid) noexcept;
+
+// Threads of this process, from /proc/self/stat; 0 if unknown.
+int thread_count() noexcept;
+
+// Online CPUs.
+int online_cpus() noexcept;
+
+[[noreturn]] void exit_now(int code) noexcept;
+
+}  // namespace mp::sys

@@ -1,0 +1,77 @@
+// tests/process_helper.cpp — scenarios that need a whole program of their own (exit handling,
+// the death of a parent), run by process_test.cpp. The first argument names the scenario.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include "mp/process.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+struct StaticWitness {
+  ~StaticWitness() { std::printf("static destructor\n"); }
+} g_witness;
+
+[[noreturn]] void loop_forever() {
+  for (;;) std::this_thread::sleep_for(50ms);
+}
+
+int exit_handlers() {
+  std::atexit([] { std::printf("atexit handler\n"); });
+  mp::Process returns([] { std::printf("child returns\n"); });
+  mp::Process exits([] {
+    std::printf("child calls exit\n");
+    std::exit(3);
+  });
+  returns.start();
+  returns.join();
+  exits.start();
+  exits.join();
+  std::printf("codes %d %d\n", *returns.exitcode(), *exits.exitcode());
+  return 0;
+}
+
+// A daemonic child, then this process waits to be killed.
+[[noreturn]] void daemon_orphan() {
+  mp::Process d(loop_forever);
+  d.set_daemon(true);
+  d.start();
+  std::printf("%d\n", d.pid());
+  std::fflush(stdout);
+  loop_forever();
+}
+
+// Normal exit: the daemon is terminated, the other child joined first.
+int exit_with_children() {
+  mp::Process d(loop_forever);
+  d.set_daemon(true);
+  d.start();
+  mp::Process worker([] {
+    std::this_thread::sleep_for(300ms);
+    std::printf("worker done\n");
+  });
+  worker.start();
+  std::printf("%d\n", d.pid());
+  std::printf("main returns\n");
+  std::fflush(stdout);  // before the exit handler joins the worker, which prints too
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "exit-handlers") return exit_handlers();
+  if (mode == "daemon-orphan") daemon_orphan();
+  if (mode == "exit-with-children") return exit_with_children();
+  std::fprintf(stderr, "unknown mode '%s'\n", mode.c_str());
+  return 2;
+}

@@ -1,0 +1,354 @@
+// tests/process_test.cpp — mp::Process: exit codes, names, output, reaping, daemons, misuse.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "mp/context.hpp"
+#include "mp/process.hpp"
+#include "support/command.hpp"
+#include "support/leak_check.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using mp::testing::LeakCheckedTest;
+using Clock = std::chrono::steady_clock;
+
+class ProcessTest : public LeakCheckedTest {};
+
+// Redirects a standard descriptor into a temporary file for the lifetime of the object.
+class Capture {
+ public:
+  explicit Capture(int fd) : fd_(fd) {
+    std::fflush(nullptr);
+    saved_ = ::dup(fd);
+    std::FILE* tmp = std::tmpfile();
+    file_ = ::dup(::fileno(tmp));
+    std::fclose(tmp);
+    ::dup2(file_, fd);
+  }
+  ~Capture() { restore(); }
+  std::string restore() {
+    if (saved_ >= 0) {
+      std::fflush(nullptr);
+      ::dup2(saved_, fd_);
+      ::close(saved_);
+      saved_ = -1;
+      ::lseek(file_, 0, SEEK_SET);
+      char buf[4096];
+      ssize_t n;
+      while ((n = ::read(file_, buf, sizeof buf)) > 0) text_.append(buf, static_cast<size_t>(n));
+      ::close(file_);
+    }
+    return text_;
+  }
+
+ private:
+  int fd_;
+  int saved_ = -1;
+  int file_ = -1;
+  std::string text_;
+};
+
+int count(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (auto pos = text.find(what); pos != std::string::npos; pos = text.find(what, pos + 1)) ++n;
+  return n;
+}
+
+TEST_F(ProcessTest, ReturnGivesExitCodeZero) {
+  mp::Process p([] {});
+  EXPECT_EQ(p.pid(), 0);
+  EXPECT_FALSE(p.exitcode());
+  p.start();
+  EXPECT_GT(p.pid(), 0);
+  p.join();
+  EXPECT_EQ(p.exitcode(), 0);
+  EXPECT_FALSE(p.is_alive());
+}
+
+TEST_F(ProcessTest, StdExitGivesItsCode) {
+  mp::Process p([] { std::exit(7); });
+  p.start();
+  ASSERT_TRUE(p.join(10s));
+  EXPECT_EQ(p.exitcode(), 7);
+}
+
+TEST_F(ProcessTest, UncaughtExceptionPrintsAndGivesOne) {
+  Capture err(2);
+  mp::Process p([] { throw std::invalid_argument("bad input"); });
+  p.set_name("thrower");
+  p.start();
+  ASSERT_TRUE(p.join(10s));
+  std::string text = err.restore();
+  EXPECT_EQ(p.exitcode(), 1);
+  EXPECT_NE(text.find("Process thrower:\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("std::invalid_argument: bad input"), std::string::npos) << text;
+}
+
+TEST_F(ProcessTest, NonStandardExceptionIsNamed) {
+  struct Custom {};
+  Capture err(2);
+  mp::Process p([] { throw Custom{}; });
+  p.start();
+  ASSERT_TRUE(p.join(10s));
+  std::string text = err.restore();
+  EXPECT_EQ(p.exitcode(), 1);
+  EXPECT_NE(text.find("Custom"), std::string::npos) << text;
+}
+
+TEST_F(ProcessTest, SignalsGiveNegativeCodes) {
+  mp::Process term([] { std::this_thread::sleep_for(30s); });
+  mp::Process kill([] { std::this_thread::sleep_for(30s); });
+  mp::Process self([] { ::raise(SIGUSR1); });
+  term.start();
+  kill.start();
+  self.start();
+  term.terminate();
+  kill.kill();
+  ASSERT_TRUE(term.join(10s));
+  ASSERT_TRUE(kill.join(10s));
+  ASSERT_TRUE(self.join(10s));
+  EXPECT_EQ(term.exitcode(), -SIGTERM);
+  EXPECT_EQ(kill.exitcode(), -SIGKILL);
+  EXPECT_EQ(self.exitcode(), -SIGUSR1);
+}
+
+TEST_F(ProcessTest, DefaultNamesCountUp) {
+  mp::Process a([] {});
+  mp::Process b([] {});
+  auto ia = a.identity(), ib = b.identity();
+  ASSERT_EQ(ia.size(), 1u);
+  ASSERT_EQ(ib.size(), 1u);
+  EXPECT_EQ(ib[0], ia[0] + 1);
+  EXPECT_EQ(a.name(), "Process-" + std::to_string(ia[0]));
+  EXPECT_EQ(mp::current_process().name(), "MainProcess");
+  EXPECT_FALSE(mp::parent_process());
+}
+
+TEST_F(ProcessTest, ChildKnowsItselfAndItsParent) {
+  const int parent_pid = ::getpid();
+  mp::Process p([parent_pid] {
+    auto me = mp::current_process();
+    auto parent = mp::parent_process();
+    bool ok = me.pid() == ::getpid() && me.name() == "named-child" && parent &&
+              parent->pid() == parent_pid && parent->name() == "MainProcess" && parent->is_alive();
+    // A grandchild is numbered under its parent: Process-<n>:1.
+    mp::Process grandchild([] {});
+    ok = ok && grandchild.name() == "Process-" + std::to_string(me.identity().at(0)) + ":1";
+    std::exit(ok ? 0 : 1);
+  });
+  p.set_name("named-child");
+  p.start();
+  ASSERT_TRUE(p.join(10s));
+  EXPECT_EQ(p.exitcode(), 0);
+}
+
+TEST_F(ProcessTest, BufferedOutputIsNotPrintedTwice) {
+  Capture out(1);
+  std::printf("before;");  // stays in stdio's buffer: stdout is a file now
+  mp::Process p([] { std::printf("child;"); });
+  p.start();
+  p.join();
+  std::printf("after;");
+  EXPECT_EQ(out.restore(), "before;child;after;");
+}
+
+TEST_F(ProcessTest, AtexitHandlersAndStaticDestructorsRunOnce) {
+  auto r = mp::testing::run_command({MP_PROCESS_HELPER, "exit-handlers"}, 20s);
+  ASSERT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exitcode, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "child returns\nchild calls exit\ncodes 0 3\natexit handler\nstatic destructor\n");
+}
+
+TEST_F(ProcessTest, DaemonDiesWhenParentIsKilled) {
+  mp::testing::RunningCommand helper({MP_PROCESS_HELPER, "daemon-orphan"});
+  std::string line = helper.read_line(10s);
+  ASSERT_FALSE(line.empty());
+  int daemon_pid = std::stoi(line);
+  ASSERT_FALSE(mp::testing::pid_gone(daemon_pid));
+  helper.kill(SIGKILL);
+  EXPECT_EQ(helper.wait(10s), -SIGKILL);
+  auto deadline = Clock::now() + 1s;
+  while (!mp::testing::pid_gone(daemon_pid) && Clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_TRUE(mp::testing::pid_gone(daemon_pid)) << "daemon " << daemon_pid << " outlived its parent";
+  if (!mp::testing::pid_gone(daemon_pid)) ::kill(daemon_pid, SIGKILL);
+}
+
+TEST_F(ProcessTest, NormalExitJoinsWorkersAndTerminatesDaemons) {
+  auto r = mp::testing::run_command({MP_PROCESS_HELPER, "exit-with-children"}, 20s);
+  ASSERT_FALSE(r.timed_out) << "exit hung on a daemonic child";
+  EXPECT_EQ(r.exitcode, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::string pid_line, main_line, worker_line, destructor_line;
+  std::getline(lines, pid_line);
+  std::getline(lines, main_line);
+  std::getline(lines, worker_line);
+  std::getline(lines, destructor_line);
+  EXPECT_EQ(main_line, "main returns");
+  EXPECT_EQ(worker_line, "worker done");  // joined before the exit went on
+  EXPECT_EQ(destructor_line, "static destructor");
+  EXPECT_TRUE(mp::testing::pid_gone(std::stoi(pid_line)));
+}
+
+TEST_F(ProcessTest, DaemonCannotHaveChildren) {
+  mp::Process d([] {
+    mp::Process inner([] {});
+    try {
+      inner.start();
+    } catch (const mp::ProcessError&) {
+      std::exit(42);
+    }
+    std::exit(1);
+  });
+  d.set_daemon(true);
+  d.start();
+  ASSERT_TRUE(d.join(10s));
+  EXPECT_EQ(d.exitcode(), 42);
+}
+
+TEST_F(ProcessTest, FiveHundredStartsLeakNothing) {
+  auto fds_before = mp::testing::open_fds();
+  for (int i = 0; i < 500; ++i) {
+    mp::Process p([] {});
+    p.start();
+    p.join();
+    ASSERT_EQ(p.exitcode(), 0);
+  }
+  EXPECT_EQ(mp::testing::open_fds(), fds_before);
+  int status = 0;
+  EXPECT_EQ(::waitpid(-1, &status, WNOHANG), -1);  // no child at all: no zombie
+}
+
+TEST_F(ProcessTest, TimedJoinIsBounded) {
+  mp::Process p([] { std::this_thread::sleep_for(30s); });
+  p.start();
+  auto t0 = Clock::now();
+  EXPECT_FALSE(p.join(100ms));
+  auto waited = Clock::now() - t0;
+  EXPECT_GE(waited, 95ms);
+  EXPECT_LT(waited, 1s);
+  EXPECT_TRUE(p.is_alive());
+  EXPECT_FALSE(p.exitcode());
+  p.terminate();
+  EXPECT_TRUE(p.join(10s));
+  EXPECT_EQ(p.exitcode(), -SIGTERM);
+}
+
+TEST_F(ProcessTest, TerminateAfterExitIsHarmless) {
+  mp::Process p([] {});
+  p.start();
+  p.join();
+  p.terminate();
+  p.kill();
+  EXPECT_EQ(p.exitcode(), 0);
+  p.close();
+  p.close();
+}
+
+TEST_F(ProcessTest, MisuseThrows) {
+  mp::Process p([] { std::this_thread::sleep_for(30s); });
+  EXPECT_THROW(p.join(), mp::ProcessError);
+  EXPECT_THROW(p.join(1ms), mp::ProcessError);
+  EXPECT_THROW((void)p.sentinel(), mp::ValueError);
+  p.start();
+  EXPECT_THROW(p.start(), mp::ProcessError);
+  EXPECT_THROW(p.close(), mp::ValueError);
+  EXPECT_THROW(mp::current_process().join(), mp::ProcessError);
+  EXPECT_THROW(p.set_daemon(true), mp::ProcessError);
+  p.kill();
+  p.join();
+  p.close();
+  EXPECT_THROW(p.start(), mp::ValueError);
+  EXPECT_THROW((void)p.is_alive(), mp::ValueError);
+}
+
+TEST_F(ProcessTest, SentinelBecomesReadableAtExit) {
+  mp::Process p([] { std::this_thread::sleep_for(200ms); });
+  p.start();
+  pollfd fd{p.sentinel(), POLLIN, 0};
+  EXPECT_EQ(::poll(&fd, 1, 0), 0);
+  EXPECT_EQ(::poll(&fd, 1, 10000), 1);
+  p.join();
+  EXPECT_EQ(p.exitcode(), 0);
+}
+
+TEST_F(ProcessTest, ActiveChildrenListsRunningOnesAndReaps) {
+  mp::Process a([] { std::this_thread::sleep_for(30s); });
+  mp::Process b([] {});
+  a.start();
+  b.start();
+  auto deadline = Clock::now() + 10s;
+  while (mp::active_children().size() != 1 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  auto children = mp::active_children();
+  ASSERT_EQ(children.size(), 1u);  // b ended and was reaped
+  EXPECT_EQ(children[0], a);
+  EXPECT_EQ(b.exitcode(), 0);
+  a.terminate();
+  a.join();
+  EXPECT_TRUE(mp::active_children().empty());
+}
+
+TEST_F(ProcessTest, ThreadsAtStartWarnOnce) {
+  std::atomic<bool> stop{false};
+  std::thread t([&] {
+    while (!stop) std::this_thread::sleep_for(1ms);
+  });
+  Capture err(2);
+  for (int i = 0; i < 2; ++i) {
+    mp::Process p([] {});
+    p.start();
+    p.join();
+  }
+  std::string text = err.restore();
+  stop = true;
+  t.join();
+  EXPECT_EQ(count(text, "mp: warning"), 1) << text;
+  EXPECT_NE(text.find("forkserver"), std::string::npos);
+}
+
+TEST_F(ProcessTest, StartMethods) {
+  EXPECT_EQ(mp::get_start_method(), mp::StartMethod::fork);
+  auto ctx = mp::get_context(mp::StartMethod::fork);
+  mp::Process p = ctx.Process([](int code) { std::exit(code); }, 5);
+  EXPECT_EQ(p.start_method(), mp::StartMethod::fork);
+  p.start();
+  p.join();
+  EXPECT_EQ(p.exitcode(), 5);
+
+  mp::Process s = mp::get_context(mp::StartMethod::spawn).Process([] {});
+  EXPECT_THROW(s.start(), mp::ProcessError);
+  mp::set_start_method(mp::StartMethod::spawn);
+  EXPECT_EQ(mp::get_context().get_start_method(), mp::StartMethod::spawn);
+  mp::set_start_method(mp::StartMethod::fork);
+}
+
+TEST_F(ProcessTest, ArgumentsAreCopied) {
+  std::string name = "Alice";
+  mp::Process p([](const std::string& n, int k) { std::exit(n == "Alice" && k == 3 ? 0 : 1); },
+                name, 3);
+  name = "Bob";
+  p.start();
+  p.join();
+  EXPECT_EQ(p.exitcode(), 0);
+}
+
+TEST_F(ProcessTest, CpuCountIsPositive) { EXPECT_GE(mp::cpu_count(), 1); }
+
+}  // namespace
