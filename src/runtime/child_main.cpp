@@ -4,8 +4,6 @@
 // (its daemonic children terminated, the others joined, stdio flushed). std::exit(n) called by
 // the target takes the same road through an on_exit hook, which also receives n.
 #include <cxxabi.h>
-#include <stdlib.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -29,7 +27,7 @@ std::string demangle(const char* name) {
 
 [[noreturn]] void finish(int code) noexcept {
   finalize_children();
-  flush_standard_streams();
+  sys::flush_stdio(/*all_streams=*/false);
   sys::exit_now(code);
 }
 
@@ -59,7 +57,7 @@ void report(const std::string& process_name) noexcept {
 }  // namespace
 
 void run_child(const std::shared_ptr<ProcessState>& self) noexcept {
-  ::on_exit(on_exit_hook, nullptr);  // registered last, so it runs first at std::exit
+  sys::on_exit_first(on_exit_hook);  // registered last, so it runs first at std::exit
   int code = 0;
   try {
     if (self->target) self->target();

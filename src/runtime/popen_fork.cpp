@@ -3,6 +3,10 @@
 // The child is a copy of the parent: it runs the target straight from the copied closure, so
 // any callable works. Standard output is flushed before fork so that nothing buffered in the
 // parent is printed twice.
+//
+// Start-up cost is mostly page faults: the child faults on every page it touches for the first
+// time, the parent on every page it writes while the child shares it. So the parent does its
+// bookkeeping before fork, and the child touches as little as it can on its way to the target.
 #include <csignal>
 #include <cerrno>
 #include <system_error>
@@ -16,25 +20,33 @@ namespace mp::detail {
 void launch_fork(const std::shared_ptr<ProcessState>& state) {
   flush_standard_streams();
   const int parent_pid = sys::this_pid();
-  const std::string parent_name = registry().current->name;
-
-  // Hold our own registry lock across fork so the child never copies it mid-update.
-  int pid = 0;
+  Registry& reg = registry();
+  // Everything the parent records is written before fork: after it, each page the parent
+  // writes while the child lives is copied (a page fault), and the child waits for none of it.
   {
-    std::lock_guard lock(registry().mutex);
-    pid = sys::fork_process();
+    std::lock_guard lock(reg.mutex);
+    reg.children.push_back(state);
   }
-  if (pid < 0) throw std::system_error(-pid, std::generic_category(), "fork");
+  std::unique_lock lock(state->mutex);
+  state->started = true;
+
+  // The child does not need the registry's lock: it rebuilds its own registry from fields that
+  // never change after creation (see registry()).
+  const int pid = sys::fork_process();
   if (pid == 0) {
     if (state->daemon && !sys::die_with_parent(parent_pid)) sys::exit_now(1);
-    after_fork_in_child(state, parent_pid, parent_name);
+    note_fork_child(state.get(), parent_pid);
     run_child(state);
   }
-
-  std::lock_guard lock(state->mutex);
+  if (pid < 0) {
+    state->started = false;
+    lock.unlock();
+    std::lock_guard reg_lock(reg.mutex);
+    std::erase(reg.children, state);
+    throw std::system_error(-pid, std::generic_category(), "fork");
+  }
   state->pid = pid;
   state->pidfd = sys::pidfd_open(pid);
-  state->started = true;
   if (!state->pidfd) {
     int err = errno;
     // Without a pidfd there is no sentinel; kill the child rather than leave it unwatched.
@@ -42,6 +54,9 @@ void launch_fork(const std::shared_ptr<ProcessState>& state) {
     int ignored = 0;
     sys::reap(pid, true, ignored);
     state->exitcode = -SIGKILL;
+    lock.unlock();
+    std::lock_guard reg_lock(reg.mutex);
+    std::erase(reg.children, state);
     throw std::system_error(err, std::generic_category(), "pidfd_open");
   }
 }

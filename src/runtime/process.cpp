@@ -29,11 +29,48 @@ std::shared_ptr<ProcessState> make_main_state() {
 
 Registry* make_registry(std::shared_ptr<ProcessState> current) {
   auto* r = new Registry();  // never freed: it must outlive every static destructor
+  r->owner_pid = sys::this_pid();
   r->current = std::move(current);
   return r;
 }
 
 Registry* g_registry = nullptr;
+
+// Set in a child by launch_fork; read when the child first needs its registry.
+ProcessState* g_fork_self = nullptr;
+int g_fork_self_pid = 0;
+int g_fork_parent_pid = 0;
+
+// The registry of a fork child, built from the parent's copy. The parent's registry may have
+// been locked by another thread at fork time: it is read without its lock (its fields were
+// stable: launch_fork held the lock across fork) and left behind untouched.
+Registry* rebuild_after_fork(const Registry& old) {
+  auto current = std::make_shared<ProcessState>();
+  current->role = ProcessState::Role::current;
+  current->started = true;
+  current->pid = sys::this_pid();
+  int parent_pid = old.owner_pid;
+  if (g_fork_self != nullptr && g_fork_self_pid == current->pid) {
+    current->name = g_fork_self->name;
+    current->daemon = g_fork_self->daemon;
+    current->method = g_fork_self->method;
+    current->identity = g_fork_self->identity;
+    parent_pid = g_fork_parent_pid;
+  } else {  // a fork that mp did not make: we are a copy of the old current process
+    current->name = old.current->name;
+    current->identity = old.current->identity;
+  }
+  auto parent = std::make_shared<ProcessState>();
+  parent->role = ProcessState::Role::parent;
+  parent->name = old.current->name;
+  parent->started = true;
+  parent->pid = parent_pid;
+  parent->pidfd = sys::pidfd_open(parent_pid);
+
+  Registry* fresh = make_registry(std::move(current));
+  fresh->parent = std::move(parent);
+  return fresh;
+}
 
 void erase_child(const ProcessState* s) {
   Registry& r = registry();
@@ -47,33 +84,14 @@ Registry& registry() {
   // Function-local so that processes started from static initializers find it ready.
   static Registry* const initial = g_registry = make_registry(make_main_state());
   (void)initial;
+  if (g_registry->owner_pid != sys::this_pid()) g_registry = rebuild_after_fork(*g_registry);
   return *g_registry;
 }
 
-void after_fork_in_child(const std::shared_ptr<ProcessState>& self, int parent_pid,
-                         std::string parent_name) {
-  sys::reset_id_cache_after_fork();
-  auto current = std::make_shared<ProcessState>();
-  current->role = ProcessState::Role::current;
-  current->name = self->name;
-  current->daemon = self->daemon;
-  current->method = self->method;
-  current->identity = self->identity;
-  current->started = true;
-  current->pid = sys::this_pid();
-
-  auto parent = std::make_shared<ProcessState>();
-  parent->role = ProcessState::Role::parent;
-  parent->name = std::move(parent_name);
-  parent->started = true;
-  parent->pid = parent_pid;
-  parent->pidfd = sys::pidfd_open(parent_pid);
-
-  // The parent's registry may have been locked by another thread at fork time: start afresh
-  // and leave the old one behind untouched.
-  Registry* fresh = make_registry(std::move(current));
-  fresh->parent = std::move(parent);
-  g_registry = fresh;
+void note_fork_child(ProcessState* self, int parent_pid) noexcept {
+  g_fork_self = self;
+  g_fork_self_pid = sys::this_pid();
+  g_fork_parent_pid = parent_pid;
 }
 
 std::optional<int> ProcessState::poll(bool block) {
@@ -94,9 +112,12 @@ std::optional<int> ProcessState::poll(bool block) {
 }
 
 void finalize_children() noexcept {
+  // A child that never used the registry has started no processes: nothing to do, and no
+  // reason to build one.
+  if (g_registry == nullptr || g_registry->owner_pid != sys::this_pid()) return;
   std::vector<std::shared_ptr<ProcessState>> children;
   {
-    Registry& r = registry();
+    Registry& r = *g_registry;
     std::lock_guard lock(r.mutex);
     children = r.children;
   }
@@ -106,9 +127,7 @@ void finalize_children() noexcept {
   for (auto& c : children) c->poll(true);
 }
 
-void flush_standard_streams() noexcept {
-  std::fflush(nullptr);
-}
+void flush_standard_streams() noexcept { sys::flush_stdio(/*all_streams=*/true); }
 
 }  // namespace detail
 
@@ -201,11 +220,8 @@ void Process::start() {
       throw ProcessError(std::string("start method '") + to_string(s.method) +
                          "' is not available yet; use mp::StartMethod::fork");
   }
-  {
-    std::lock_guard lock(r.mutex);
-    r.children.push_back(state_);
-  }
-  // The parent no longer needs what the target captured (pipe ends, for one).
+  // Python drops the target at start too: a pipe end it captured must not stay open here, or
+  // the other end would never see EOF.
   s.target = nullptr;
 }
 

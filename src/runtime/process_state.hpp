@@ -38,6 +38,7 @@ struct ProcessState {
 // The registry of this process: who we are, who our parent is, which children we started.
 // After fork the child gets a fresh one (see runtime::after_fork_in_child).
 struct Registry {
+  int owner_pid = 0;  // the process this registry describes; another pid means we forked since
   std::shared_ptr<ProcessState> current;
   std::shared_ptr<ProcessState> parent;  // null in the main process
   std::mutex mutex;                      // guards children and next_index
@@ -45,11 +46,12 @@ struct Registry {
   int next_index = 1;
 };
 
+// This process's registry. In a fork child it is rebuilt on first use, not at fork: a child
+// that never asks touches (and copies) no memory for it.
 Registry& registry();
 
-// Called in a fork child, first thing: resets the registry with `self` as current process.
-void after_fork_in_child(const std::shared_ptr<ProcessState>& self, int parent_pid,
-                         std::string parent_name);
+// Called in a fork child, first thing: records who the child is, for registry() to find.
+void note_fork_child(ProcessState* self, int parent_pid) noexcept;
 
 // Terminates daemonic children and joins the others (Python's _exit_function).
 void finalize_children() noexcept;

@@ -4,9 +4,12 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/single_threaded.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <stdio_ext.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -72,6 +75,9 @@ bool die_with_parent(int parent_pid) noexcept {
 }
 
 int thread_count() noexcept {
+  // Called at every start(). glibc keeps a flag that stays set until the first thread is
+  // created: most programs never pay for reading /proc.
+  if (__libc_single_threaded) return 1;
   int fd = ::open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
   char buf[1024];
@@ -95,6 +101,29 @@ int online_cpus() noexcept {
   return n > 0 ? static_cast<int>(n) : 1;
 }
 
-void exit_now(int code) noexcept { ::_exit(code); }
+namespace {
+// Functions that a fork child calls and its parent never does. Called through pointers taken at
+// load time, they are bound eagerly; called directly, every child would bind them lazily through
+// the dynamic linker, a cost of tens of microseconds in page faults on each start.
+void (*volatile g_exit)(int) = ::_exit;
+int (*volatile g_on_exit)(void (*)(int, void*), void*) = ::on_exit;
+size_t (*volatile g_fpending)(FILE*) = ::__fpending;
+}  // namespace
+
+void exit_now(int code) noexcept {
+  g_exit(code);
+  __builtin_unreachable();
+}
+
+void on_exit_first(void (*hook)(int, void*)) noexcept { g_on_exit(hook, nullptr); }
+
+void flush_stdio(bool all_streams) noexcept {
+  if (all_streams) {
+    std::fflush(nullptr);
+    return;
+  }
+  if (g_fpending(stdout) != 0) std::fflush(stdout);
+  if (g_fpending(stderr) != 0) std::fflush(stderr);
+}
 
 }  // namespace mp::sys

@@ -36,6 +36,15 @@ int thread_count() noexcept;
 // Online CPUs.
 int online_cpus() noexcept;
 
+// _exit(code), without running atexit handlers or flushing anything.
 [[noreturn]] void exit_now(int code) noexcept;
+
+// Registers `hook` to run first when this process calls exit(), with the exit status (glibc's
+// on_exit); used in fork children only.
+void on_exit_first(void (*hook)(int status, void* arg)) noexcept;
+
+// Flushes what stdio holds: every stream (before fork), or only stdout and stderr when they hold
+// something (a child's end: touching no other stream keeps copy-on-write faults down).
+void flush_stdio(bool all_streams) noexcept;
 
 }  // namespace mp::sys

@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Runs every mp benchmark beside its CPython twin, in one run, and prints mp / other ratios.
+
+Each bench/<unit>_benchmark.cpp (Google Benchmark, built as <build>/bench/<unit>_benchmark) has a
+twin bench/<unit>_bench.py whose run(min_time) returns {case: seconds per operation}. Cases are
+named group/variant; in each group the variant 'mp' is compared with every other variant (raw
+OS baselines and CPython). Timings on a shared machine are noisy; the ratios, measured in the
+same run, are what to read.
+
+  bench/run.py --build build/default [--min-time 0.3] [--write bench/RESULTS.md] [--filter RE]
+"""
+import argparse
+import datetime
+import importlib
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+UNIT_SCALE = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+def run_cpp(binary, min_time, pattern):
+    cmd = [binary, "--benchmark_format=json", f"--benchmark_min_time={min_time}"]
+    if pattern:
+        cmd.append(f"--benchmark_filter={pattern}")
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    results = {}
+    for b in json.loads(out)["benchmarks"]:
+        if b.get("run_type") == "aggregate":
+            continue
+        seconds = b["real_time"] * UNIT_SCALE[b["time_unit"]]
+        results[b["name"].split("/real_time")[0]] = {
+            "seconds": seconds, **{k: v for k, v in b.items() if k.endswith("_per_second")}}
+    return results
+
+
+def run_python(unit, min_time, pattern):
+    sys.path.insert(0, HERE)
+    module = importlib.import_module(f"{unit}_bench")
+    results = module.run(min_time)
+    return {k: {"seconds": v} for k, v in results.items() if not pattern or re.search(pattern, k)}
+
+
+def fmt_time(s):
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
+        if s >= scale:
+            return f"{s / scale:.3g} {unit}"
+    return f"{s / 1e-9:.3g} ns"
+
+
+def machine():
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{cpu}, {os.cpu_count()} CPUs, Linux {platform.release()}, "
+            f"Python {platform.python_version()}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(HERE, "..", "build", "default"))
+    ap.add_argument("--min-time", type=float, default=0.3)
+    ap.add_argument("--filter", default="")
+    ap.add_argument("--write", help="update this Markdown file between its results markers")
+    args = ap.parse_args()
+
+    units = sorted(f[: -len("_benchmark.cpp")] for f in os.listdir(HERE)
+                   if f.endswith("_benchmark.cpp"))
+    groups = {}
+    for unit in units:
+        binary = os.path.join(args.build, "bench", f"{unit}_benchmark")
+        results = run_cpp(binary, args.min_time, args.filter)
+        if os.path.exists(os.path.join(HERE, f"{unit}_bench.py")):
+            results.update(run_python(unit, args.min_time, args.filter))
+        for name, r in results.items():
+            group, _, variant = name.rpartition("/")
+            groups.setdefault(group, {})[variant] = r
+
+    lines = [f"Machine: {machine()}. {datetime.date.today()}.", "",
+             "| case | variant | time per op | mp / variant |", "|---|---|---|---|"]
+    for group, variants in groups.items():
+        mine = variants.get("mp")
+        for variant, r in sorted(variants.items(), key=lambda kv: kv[0] != "mp"):
+            ratio = "" if variant == "mp" or not mine else f"{mine['seconds'] / r['seconds']:.3f}"
+            lines.append(f"| {group} | {variant} | {fmt_time(r['seconds'])} | {ratio} |")
+    table = "\n".join(lines)
+    print(table)
+
+    if args.write:
+        text = open(args.write).read() if os.path.exists(args.write) else f"{BEGIN}\n{END}\n"
+        head, _, rest = text.partition(BEGIN)
+        _, _, tail = rest.partition(END)
+        cmd = "bench/run.py " + " ".join(sys.argv[1:])
+        with open(args.write, "w") as f:
+            f.write(f"{head}{BEGIN}\nProduced by `{cmd}`.\n\n{table}\n{END}{tail}")
+
+
+if __name__ == "__main__":
+    main()
