@@ -13,6 +13,7 @@ Both programs run with a hard timeout; a program that outlives it is killed and 
 import argparse
 import itertools
 import os
+import select
 import subprocess
 import sys
 import time
@@ -21,17 +22,37 @@ TIMEOUT = 30
 
 
 def run(argv):
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    """Runs argv with stdout on a pseudo-terminal, as a person would see it: Python then
+    line-buffers its output, so lines from racing processes never interleave mid-line."""
+    master, slave = os.openpty()
     start = time.monotonic()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    try:
-        # communicate() returns at EOF on stdout, i.e. once every process holding it is gone.
-        out, err = proc.communicate(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        sys.exit(f"FAIL: {argv[0]} did not finish within {TIMEOUT} s\n{out.decode()}")
-    return proc.returncode, out.decode(), err.decode(), time.monotonic() - start
+    # An inherited PYTHONUNBUFFERED would make print() write the text and its newline apart.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE,
+                            env=env)
+    os.close(slave)
+    out = b""
+    # Read to EOF, i.e. until every process holding the terminal is gone.
+    while True:
+        left = TIMEOUT - (time.monotonic() - start)
+        ready, _, _ = select.select([master], [], [], max(left, 0))
+        if not ready:
+            proc.kill()
+            proc.wait()
+            sys.exit(f"FAIL: {argv[0]} (or a child of it) still holds stdout after {TIMEOUT} s\n"
+                     f"{out.decode(errors='replace')}")
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the last holder closed it
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    err = proc.stderr.read()
+    code = proc.wait(timeout=max(TIMEOUT - (time.monotonic() - start), 1))
+    text = out.decode(errors="replace").replace("\r\n", "\n")
+    return code, text, err.decode(errors="replace"), time.monotonic() - start
 
 
 def runs(lines):
