@@ -5,10 +5,22 @@ set(MP_SOURCES
   src/sys/futex.cpp
   src/sys/thread_id.cpp
   src/sys/child.cpp
+  src/sys/memory.cpp
+  # shm: what lives in shared memory
+  src/shm/robust_lock.cpp
+  src/shm/semaphore.cpp
+  src/shm/condition.cpp
+  src/shm/event.cpp
+  src/shm/barrier.cpp
   # runtime: processes, start methods, the codec
   src/runtime/process.cpp
   src/runtime/child_main.cpp
   src/runtime/popen_fork.cpp
   src/runtime/context.cpp
   src/runtime/codec.cpp
+  # ipc: the user-visible shared objects
+  src/ipc/segment.cpp
+  src/ipc/synchronize.cpp
+  src/ipc/sharedctypes.cpp
+  src/ipc/shared_memory.cpp
 )

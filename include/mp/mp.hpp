@@ -4,10 +4,14 @@
 //   mp::Process p(work, 42);  p.start();  p.join();
 //
 // One header per Python module: process.hpp (multiprocessing.process), context.hpp (start
-// methods), codec.hpp (what pickle does), errors.hpp.
+// methods), synchronize.hpp (locks, semaphores, conditions, events, barriers), sharedctypes.hpp
+// (Value, Array), shared_memory.hpp (SharedMemory), codec.hpp (what pickle does), errors.hpp.
 #pragma once
 
 #include "mp/codec.hpp"
 #include "mp/context.hpp"
 #include "mp/errors.hpp"
 #include "mp/process.hpp"
+#include "mp/shared_memory.hpp"
+#include "mp/sharedctypes.hpp"
+#include "mp/synchronize.hpp"

@@ -1,0 +1,51 @@
+// mp/shared_memory.hpp — named shared memory blocks, as Python's
+// multiprocessing.shared_memory.SharedMemory.
+//
+//   auto shm = mp::SharedMemory::create(1 << 20);          // a fresh name like "mp-3f9c0a..."
+//   std::ranges::fill(shm.buf(), std::byte{0});
+//   // in another process, even one not started by this one:
+//   auto same = mp::SharedMemory::attach(shm.name());
+//
+// A block lives under /dev/shm until unlinked. Ownership is explicit, so that blocks neither
+// leak nor vanish under their users:
+// - The creating process owns the name. When the last handle of the block in that process is
+//   destroyed, the name is unlinked (unless create() was told track=false, or unlink() was
+//   called already). Copies of the handle in forked children never unlink.
+// - A process that only attached never unlinks on its own (Python's resource tracker does, and
+//   so removes blocks other processes still use).
+// - A creator killed by SIGKILL cannot run its destructor: its block stays until someone calls
+//   unlink(). Prefer mp::Array / mp::RawArray (anonymous, never in /dev/shm) between related
+//   processes.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+
+namespace mp {
+
+class SharedMemory {
+ public:
+  // Creates a block of `size` bytes (zero-filled). An empty name picks a random one. Throws
+  // std::system_error (EEXIST when the name is taken), ValueError for a bad name or size 0.
+  static SharedMemory create(std::size_t size, std::string name = {}, bool track = true);
+  // Maps an existing block. Throws std::system_error (ENOENT when there is none).
+  static SharedMemory attach(std::string name);
+
+  const std::string& name() const noexcept;  // without the leading '/'
+  std::size_t size() const noexcept;
+  std::span<std::byte> buf() const;          // ValueError after close()
+
+  // Unmaps the block from this process, for every copy of this handle; idempotent.
+  void close() noexcept;
+  // Removes the name; processes that mapped the block keep using it. Idempotent.
+  void unlink();
+
+ private:
+  struct State;
+  explicit SharedMemory(std::shared_ptr<State> state) noexcept : state_(std::move(state)) {}
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace mp

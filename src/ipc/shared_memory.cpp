@@ -1,0 +1,91 @@
+#include "mp/shared_memory.hpp"
+
+#include <cstdio>
+#include <system_error>
+
+#include "mp/errors.hpp"
+#include "sys/memory.hpp"
+#include "sys/thread_id.hpp"
+
+namespace mp {
+
+struct SharedMemory::State {
+  std::string name;  // without '/'
+  sys::Mapping mapping;
+  std::size_t size = 0;
+  bool owner = false;  // this process created it and unlinks it
+  int owner_pid = 0;
+  bool unlinked = false;
+
+  ~State() {
+    sys::unmap(mapping);
+    // Only in the creating process: a forked child's copy of the handle must not unlink.
+    if (owner && !unlinked && owner_pid == sys::this_pid()) sys::unlink_named("/" + name);
+  }
+};
+
+namespace {
+
+std::string checked_name(std::string name) {
+  if (!name.empty() && name.front() == '/') name.erase(0, 1);
+  if (name.empty() || name.size() > 250 || name.find('/') != std::string::npos) {
+    throw ValueError("invalid shared memory name '" + name + "'");
+  }
+  return name;
+}
+
+std::string random_name() {
+  unsigned char bytes[8];
+  if (!sys::random_bytes(bytes, sizeof bytes)) throw Error("no random bytes for a shared memory name");
+  char text[3 + 2 * sizeof bytes + 1];
+  int n = std::snprintf(text, sizeof text, "mp-");
+  for (unsigned char b : bytes) n += std::snprintf(text + n, sizeof text - static_cast<std::size_t>(n), "%02x", b);
+  return text;
+}
+
+}  // namespace
+
+SharedMemory SharedMemory::create(std::size_t size, std::string name, bool track) {
+  if (size == 0) throw ValueError("shared memory size must be positive");
+  auto state = std::make_shared<State>();
+  for (int attempt = 0;; ++attempt) {
+    state->name = name.empty() ? random_name() : checked_name(name);
+    int err = sys::map_named_create("/" + state->name, size, state->mapping);
+    if (err == 0) break;
+    if (err == EEXIST && name.empty() && attempt < 8) continue;  // a random name collided
+    throw std::system_error(err, std::generic_category(), "shm_open " + state->name);
+  }
+  state->size = size;
+  state->owner = track;
+  state->owner_pid = sys::this_pid();
+  return SharedMemory(std::move(state));
+}
+
+SharedMemory SharedMemory::attach(std::string name) {
+  auto state = std::make_shared<State>();
+  state->name = checked_name(std::move(name));
+  if (int err = sys::map_named_attach("/" + state->name, state->mapping); err != 0) {
+    throw std::system_error(err, std::generic_category(), "shm_open " + state->name);
+  }
+  state->size = state->mapping.size;
+  return SharedMemory(std::move(state));
+}
+
+const std::string& SharedMemory::name() const noexcept { return state_->name; }
+std::size_t SharedMemory::size() const noexcept { return state_->size; }
+
+std::span<std::byte> SharedMemory::buf() const {
+  if (state_->mapping.addr == nullptr) throw ValueError("shared memory block is closed");
+  return {static_cast<std::byte*>(state_->mapping.addr), state_->size};
+}
+
+void SharedMemory::close() noexcept { sys::unmap(state_->mapping); }
+
+void SharedMemory::unlink() {
+  if (state_->unlinked) return;
+  int err = sys::unlink_named("/" + state_->name);
+  if (err != 0 && err != ENOENT) throw std::system_error(err, std::generic_category(), "shm_unlink");
+  state_->unlinked = true;
+}
+
+}  // namespace mp

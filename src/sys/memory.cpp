@@ -1,0 +1,67 @@
+#include "sys/memory.hpp"
+
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace mp::sys {
+
+namespace {
+int map_fd(UniqueFd fd, std::size_t size, Mapping& out) noexcept {
+  void* addr = ::mmap(nullptr, size == 0 ? 1 : size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+  if (addr == MAP_FAILED) return errno;
+  out.fd = std::move(fd);
+  out.addr = addr;
+  out.size = size;
+  return 0;
+}
+}  // namespace
+
+int map_anonymous(std::size_t size, Mapping& out) noexcept {
+  UniqueFd fd(::memfd_create("mp", MFD_CLOEXEC));
+  if (!fd) return errno;
+  if (::ftruncate(fd.get(), static_cast<off_t>(size == 0 ? 1 : size)) != 0) return errno;
+  return map_fd(std::move(fd), size, out);
+}
+
+int map_named_create(const std::string& name, std::size_t size, Mapping& out) noexcept {
+  UniqueFd fd(::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600));
+  if (!fd) return errno;
+  if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0) {
+    int err = errno;
+    ::shm_unlink(name.c_str());
+    return err;
+  }
+  int err = map_fd(std::move(fd), size, out);
+  if (err != 0) ::shm_unlink(name.c_str());
+  return err;
+}
+
+int map_named_attach(const std::string& name, Mapping& out) noexcept {
+  UniqueFd fd(::shm_open(name.c_str(), O_RDWR | O_CLOEXEC, 0));
+  if (!fd) return errno;
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return errno;
+  return map_fd(std::move(fd), static_cast<std::size_t>(st.st_size), out);
+}
+
+int unlink_named(const std::string& name) noexcept {
+  return ::shm_unlink(name.c_str()) == 0 ? 0 : errno;
+}
+
+void unmap(Mapping& m) noexcept {
+  if (m.addr != nullptr) ::munmap(m.addr, m.size == 0 ? 1 : m.size);
+  m.addr = nullptr;
+  m.size = 0;
+  m.fd.reset();
+}
+
+bool random_bytes(void* out, std::size_t size) noexcept {
+  return RAND_bytes(static_cast<unsigned char*>(out), static_cast<int>(size)) == 1;
+}
+
+}  // namespace mp::sys

@@ -1,0 +1,32 @@
+// sys/memory.hpp — shared memory mappings: anonymous (memfd) and named (POSIX shm).
+// Errors are returned as errno values; nothing here throws.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "sys/fd.hpp"
+
+namespace mp::sys {
+
+struct Mapping {
+  UniqueFd fd;  // kept so that the memory can later be passed to another process (SCM_RIGHTS)
+  void* addr = nullptr;
+  std::size_t size = 0;
+};
+
+// Zero-filled memory shared with every process forked afterwards. It has no name: nothing
+// appears in /dev/shm, and the kernel frees it when the last mapping and descriptor go.
+int map_anonymous(std::size_t size, Mapping& out) noexcept;
+
+// POSIX shared memory under /dev/shm. `name` starts with '/'.
+int map_named_create(const std::string& name, std::size_t size, Mapping& out) noexcept;
+int map_named_attach(const std::string& name, Mapping& out) noexcept;
+int unlink_named(const std::string& name) noexcept;
+
+void unmap(Mapping& m) noexcept;
+
+// Cryptographically random bytes (OpenSSL), for names nobody can guess.
+bool random_bytes(void* out, std::size_t size) noexcept;
+
+}  // namespace mp::sys
