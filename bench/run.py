@@ -25,7 +25,8 @@ UNIT_SCALE = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 
 
 def run_cpp(binary, min_time, pattern):
-    cmd = [binary, "--benchmark_format=json", f"--benchmark_min_time={min_time}"]
+    cmd = [binary, "--benchmark_format=json", f"--benchmark_min_time={min_time}",
+           "--benchmark_counters_tabular=false"]
     if pattern:
         cmd.append(f"--benchmark_filter={pattern}")
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
@@ -33,7 +34,8 @@ def run_cpp(binary, min_time, pattern):
     for b in json.loads(out)["benchmarks"]:
         if b.get("run_type") == "aggregate":
             continue
-        seconds = b["real_time"] * UNIT_SCALE[b["time_unit"]]
+        # A case that performs several operations per iteration says how many in counter "ops".
+        seconds = b["real_time"] * UNIT_SCALE[b["time_unit"]] / b.get("ops", 1)
         results[b["name"].split("/real_time")[0]] = {
             "seconds": seconds, **{k: v for k, v in b.items() if k.endswith("_per_second")}}
     return results

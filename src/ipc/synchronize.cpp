@@ -29,12 +29,17 @@ namespace detail {
 bool LockHandle::acquire_for(Timeout timeout) {
   shm::LockState& s = *ref_;
   const std::uint32_t me = my_tid();
-  if (recursive_ && shm::lock_owner(s) == me) {
-    ++s.count;
-    return true;
+  if (recursive_) {
+    if (shm::lock_owner(s) == me) {
+      ++s.count;
+      return true;
+    }
   }
-  if (shm::lock_acquire(s, me, deadline_of(timeout)) == shm::Acquired::timed_out) return false;
-  s.count = 1;
+  if (!shm::lock_try(s, me) &&
+      shm::lock_acquire_contended(s, me, deadline_of(timeout)) == shm::Acquired::timed_out) {
+    return false;
+  }
+  if (recursive_) s.count = 1;
   return true;
 }
 

@@ -8,7 +8,7 @@ namespace mp::shm {
 namespace {
 // Spinning pays when the holder is running on another CPU and about to release; a few
 // microseconds, then sleep.
-constexpr int kSpins = 200;
+constexpr int kSpins = 100;
 }  // namespace
 
 void lock_wake_one(LockState& s) noexcept { sys::futex_wake(s.word, 1); }
