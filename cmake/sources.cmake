@@ -6,6 +6,7 @@ set(MP_SOURCES
   src/sys/thread_id.cpp
   src/sys/child.cpp
   src/sys/memory.cpp
+  src/sys/socket.cpp
   # shm: what lives in shared memory
   src/shm/robust_lock.cpp
   src/shm/semaphore.cpp
@@ -18,9 +19,15 @@ set(MP_SOURCES
   src/runtime/popen_fork.cpp
   src/runtime/context.cpp
   src/runtime/codec.cpp
+  src/runtime/framing.cpp
+  src/runtime/auth.cpp
   # ipc: the user-visible shared objects
   src/ipc/segment.cpp
   src/ipc/synchronize.cpp
   src/ipc/sharedctypes.cpp
   src/ipc/shared_memory.cpp
+  src/ipc/connection.cpp
+  src/ipc/listener.cpp
+  src/ipc/wait.cpp
+  src/ipc/queue_core.cpp
 )

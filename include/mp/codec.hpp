@@ -127,12 +127,14 @@ void encode_into(const T& value, std::vector<std::byte>& out) {
                 "mp: this type cannot cross a process boundary; give it a cereal serialize(Archive&) "
                 "function or make it trivially copyable (see the type named below)");
   const std::uint64_t tag = detail::type_tag<T>();
-  const auto* tp = reinterpret_cast<const std::byte*>(&tag);
-  out.insert(out.end(), tp, tp + detail::kTagSize);
+  const std::size_t at = out.size();
   if constexpr (detail::memcpy_encodable<T>) {
-    const auto* p = reinterpret_cast<const std::byte*>(&value);
-    out.insert(out.end(), p, p + sizeof(T));
+    out.resize(at + detail::kTagSize + sizeof(T));
+    std::memcpy(out.data() + at, &tag, detail::kTagSize);
+    std::memcpy(out.data() + at + detail::kTagSize, &value, sizeof(T));
   } else {
+    out.resize(at + detail::kTagSize);
+    std::memcpy(out.data() + at, &tag, detail::kTagSize);
     detail::OutputArchive ar(out);
     ar(value);
   }

@@ -11,8 +11,11 @@
 // (releasing an unheld lock, over-releasing a BoundedSemaphore) throws mp::ValueError.
 #pragma once
 
+#include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace mp {
 
@@ -30,7 +33,6 @@ class Error : public std::runtime_error {
 MP_DEFINE_ERROR(ProcessError, Error);         // misuse of a Process, or a failed start
 MP_DEFINE_ERROR(ValueError, Error);           // an invalid argument or state (Python's ValueError)
 MP_DEFINE_ERROR(AuthenticationError, ProcessError);
-MP_DEFINE_ERROR(BufferTooShort, ProcessError);
 MP_DEFINE_ERROR(TimeoutError, Error);
 MP_DEFINE_ERROR(Empty, Error);                // queue.Empty
 MP_DEFINE_ERROR(Full, Error);                 // queue.Full
@@ -41,6 +43,17 @@ MP_DEFINE_ERROR(CancelledError, Error);
 MP_DEFINE_ERROR(ProtocolError, Error);        // undecodable or wrongly typed bytes
 
 #undef MP_DEFINE_ERROR
+
+// recv_bytes_into() was given a buffer smaller than the message; the message travels here.
+class BufferTooShort : public ProcessError {
+ public:
+  BufferTooShort(const std::string& what, std::vector<std::byte> message)
+      : ProcessError(what), message_(std::move(message)) {}
+  const std::vector<std::byte>& message() const noexcept { return message_; }
+
+ private:
+  std::vector<std::byte> message_;
+};
 
 // An exception raised in another process, rethrown here: carries the original type and what().
 class RemoteError : public Error {

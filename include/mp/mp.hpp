@@ -9,9 +9,11 @@
 #pragma once
 
 #include "mp/codec.hpp"
+#include "mp/connection.hpp"
 #include "mp/context.hpp"
 #include "mp/errors.hpp"
 #include "mp/process.hpp"
+#include "mp/queues.hpp"
 #include "mp/shared_memory.hpp"
 #include "mp/sharedctypes.hpp"
 #include "mp/synchronize.hpp"

@@ -32,8 +32,10 @@ class OutputArchive : public cereal::OutputArchive<OutputArchive, cereal::AllowE
       : cereal::OutputArchive<OutputArchive, cereal::AllowEmptyClassElision>(this), out_(out) {}
 
   void saveBinary(const void* data, std::size_t size) {
-    const auto* p = static_cast<const std::byte*>(data);
-    out_.insert(out_.end(), p, p + size);
+    if (size == 0) return;
+    const std::size_t at = out_.size();
+    out_.resize(at + size);
+    std::memcpy(out_.data() + at, data, size);
   }
 
  private:

@@ -1,0 +1,64 @@
+// mp/detail/queue_core.hpp — the untyped queue under Queue<T>: bytes in, bytes out. See
+// src/shm/ring.hpp for the layout and the protocol.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "mp/detail/segment.hpp"
+
+namespace mp {
+namespace shm {
+struct RingState;
+}
+
+// Tuning for a queue.
+struct QueueOptions {
+  // Bytes of ring buffer (rounded up to a power of two). Memory is committed as it is used.
+  // Messages larger than a quarter of it travel out of the ring, in memory of their own.
+  std::size_t capacity = std::size_t{4} << 20;
+};
+
+namespace detail {
+
+class QueueCore {
+ public:
+  using Timeout = std::optional<std::chrono::nanoseconds>;
+  // Called with a message's bytes while the get lock is held; it decodes them.
+  using Sink = void (*)(void* context, std::span<const std::byte> message);
+
+  QueueCore(std::size_t maxsize, const QueueOptions& options, bool joinable);
+
+  // False on timeout. Throws ValueError when closed, std::system_error on OS failures.
+  bool put(std::span<const std::byte> message, Timeout timeout);
+  // False on timeout; exceptions from `sink` propagate after the message has been consumed.
+  bool get(Sink sink, void* context, Timeout timeout);
+
+  std::size_t qsize() const noexcept;
+  bool empty() const noexcept;
+  bool full() const noexcept;
+  std::size_t maxsize() const noexcept;
+
+  void task_done();          // ValueError when called more times than items were put
+  bool join(Timeout timeout);  // until every item put has been marked done
+
+  void close() noexcept;  // for this process: put and get throw ValueError afterwards
+  bool closed() const noexcept;
+
+  static std::vector<std::byte>& scratch();  // this thread's encoding buffer
+
+ private:
+  struct Local;
+  std::shared_ptr<Segment> segment_;
+  shm::RingState* ring_ = nullptr;
+  std::byte* data_ = nullptr;
+  std::shared_ptr<Local> local_;
+  bool joinable_ = false;
+};
+
+}  // namespace detail
+}  // namespace mp

@@ -1,0 +1,97 @@
+// ipc/connection.cpp — Connection and Pipe over Unix sockets (framing in runtime/framing).
+#include "mp/connection.hpp"
+
+#include <sys/socket.h>
+
+#include <cstring>
+#include <system_error>
+
+#include "mp/process.hpp"
+#include "runtime/framing.hpp"
+#include "sys/child.hpp"
+#include "sys/socket.hpp"
+
+namespace mp {
+
+struct Connection::State {
+  sys::UniqueFd fd;
+  bool readable = true;
+  bool writable = true;
+  std::uint64_t max_size = runtime::kUnlimited;
+};
+
+Connection::State& Connection::state() const {
+  if (!state_ || !state_->fd) throw ValueError("connection is closed");
+  return *state_;
+}
+
+std::vector<std::byte>& Connection::scratch() {
+  thread_local std::vector<std::byte> buffer;
+  return buffer;
+}
+
+Connection Connection::from_fd(int fd, bool readable, bool writable) {
+  Connection c;
+  c.state_ = std::make_shared<State>();
+  c.state_->fd.reset(fd);
+  c.state_->readable = readable;
+  c.state_->writable = writable;
+  return c;
+}
+
+void Connection::send_bytes(std::span<const std::byte> data) {
+  State& s = state();
+  if (!s.writable) throw ValueError("connection is read-only");
+  runtime::write_frame(s.fd.get(), data);
+}
+
+std::vector<std::byte> Connection::recv_bytes() {
+  State& s = state();
+  if (!s.readable) throw ValueError("connection is write-only");
+  std::vector<std::byte> out;
+  if (runtime::read_frame(s.fd.get(), out, s.max_size, sys::Deadline::never()) !=
+      runtime::FrameStatus::ok) {
+    throw EOFError("the other end of the connection is closed");
+  }
+  return out;
+}
+
+std::size_t Connection::recv_bytes_into(std::span<std::byte> buffer) {
+  auto message = recv_bytes();
+  if (message.size() > buffer.size()) {
+    std::string what = "buffer of " + std::to_string(buffer.size()) +
+                       " bytes is too short for a message of " + std::to_string(message.size());
+    throw BufferTooShort(what, std::move(message));
+  }
+  if (!message.empty()) std::memcpy(buffer.data(), message.data(), message.size());
+  return message.size();
+}
+
+bool Connection::poll_for(std::chrono::nanoseconds timeout) {
+  State& s = state();
+  if (!s.readable) throw ValueError("connection is write-only");
+  return sys::wait_readable(s.fd.get(), sys::Deadline::after(timeout));
+}
+
+void Connection::close() noexcept {
+  if (state_) state_->fd.reset();
+}
+bool Connection::closed() const noexcept { return !state_ || !state_->fd; }
+bool Connection::readable() const noexcept { return state_ && state_->readable; }
+bool Connection::writable() const noexcept { return state_ && state_->writable; }
+int Connection::fileno() const { return state().fd.get(); }
+void Connection::set_max_message_size(std::uint64_t bytes) { state().max_size = bytes; }
+
+std::pair<Connection, Connection> Pipe(bool duplex) {
+  sys::UniqueFd a, b;
+  if (int err = sys::socket_pair(false, a, b); err != 0) {
+    throw std::system_error(err, std::generic_category(), "socketpair");
+  }
+  if (duplex) return {Connection::from_fd(a.release()), Connection::from_fd(b.release())};
+  // One-way, as Python's Pipe(False): the first end only receives, the second only sends.
+  ::shutdown(a.get(), SHUT_WR);
+  ::shutdown(b.get(), SHUT_RD);
+  return {Connection::from_fd(a.release(), true, false), Connection::from_fd(b.release(), false, true)};
+}
+
+}  // namespace mp

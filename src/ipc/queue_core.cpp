@@ -1,0 +1,279 @@
+// ipc/queue_core.cpp — put and get on the shared ring (shm/ring.hpp); large messages beside it.
+#include "mp/detail/queue_core.hpp"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <bit>
+#include <climits>
+#include <cstring>
+#include <exception>
+#include <system_error>
+
+#include "mp/errors.hpp"
+#include "shm/ring.hpp"
+#include "sys/futex.hpp"
+#include "sys/memory.hpp"
+#include "sys/socket.hpp"
+#include "sys/thread_id.hpp"
+
+namespace mp::detail {
+
+using shm::LargeRecord;
+using shm::RecordHeader;
+using shm::RecordKind;
+using shm::RingState;
+
+// Process-local: the closed flag, and the socket pair that carries large messages
+// (producers send on `send_end`, consumers receive on `recv_end`).
+struct QueueCore::Local {
+  sys::UniqueFd send_end;
+  sys::UniqueFd recv_end;
+  bool closed = false;
+};
+
+namespace {
+
+constexpr int kSpins = 1000;
+constexpr std::size_t kMinCapacity = 4096;
+
+std::size_t ring_offset() { return (sizeof(RingState) + 63) / 64 * 64; }
+
+// Waits, spinning first, while `blocked()` holds; false when the deadline passed first.
+template <class F>
+bool wait_while(std::atomic<std::uint32_t>& seq, std::atomic<std::uint32_t>& waiters, F blocked,
+                const sys::Deadline& deadline) {
+  for (int i = 0; i < kSpins; ++i) {
+    if (!blocked()) return true;
+    sys::cpu_relax();
+  }
+  for (;;) {
+    const std::uint32_t s = seq.load(std::memory_order_seq_cst);
+    waiters.fetch_add(1, std::memory_order_seq_cst);
+    if (!blocked()) {
+      waiters.fetch_sub(1, std::memory_order_relaxed);
+      return true;
+    }
+    auto r = sys::futex_wait(seq, s, deadline);
+    waiters.fetch_sub(1, std::memory_order_relaxed);
+    if (!blocked()) return true;
+    if (r == sys::WaitResult::timed_out || deadline.passed()) return false;
+  }
+}
+
+void notify(std::atomic<std::uint32_t>& seq, std::atomic<std::uint32_t>& waiters) {
+  if (waiters.load(std::memory_order_seq_cst) == 0) return;
+  seq.fetch_add(1, std::memory_order_seq_cst);
+  sys::futex_wake(seq, INT_MAX);
+}
+
+std::uint32_t me() { return static_cast<std::uint32_t>(sys::this_tid()); }
+
+// A memfd holding `bytes`: the body of a large message.
+sys::UniqueFd make_body(std::span<const std::byte> bytes) {
+  sys::UniqueFd fd(::memfd_create("mp-queue-message", MFD_CLOEXEC));
+  if (!fd) throw std::system_error(errno, std::generic_category(), "memfd_create");
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::system_error(errno, std::generic_category(), "write");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return fd;
+}
+
+class LockGuard {
+ public:
+  explicit LockGuard(shm::LockState& s) : s_(s) {}
+  bool acquire(const sys::Deadline& deadline) {
+    held_ = shm::lock_acquire(s_, me(), deadline) != shm::Acquired::timed_out;
+    return held_;
+  }
+  void release() {
+    if (held_) shm::lock_release(s_);
+    held_ = false;
+  }
+  ~LockGuard() { release(); }
+
+ private:
+  shm::LockState& s_;
+  bool held_ = false;
+};
+
+}  // namespace
+
+QueueCore::QueueCore(std::size_t maxsize, const QueueOptions& options, bool joinable)
+    : local_(std::make_shared<Local>()), joinable_(joinable) {
+  if (maxsize > INT32_MAX) throw ValueError("queue maxsize too large");
+  const std::size_t capacity = std::bit_ceil(std::max(options.capacity, kMinCapacity));
+  segment_ = Segment::create(ring_offset() + capacity);
+  ring_ = new (segment_->data()) RingState();
+  ring_->capacity = capacity;
+  ring_->maxsize = static_cast<std::uint32_t>(maxsize);
+  ring_->version = shm::kRingVersion;
+  data_ = segment_->data() + ring_offset();
+  if (int err = sys::socket_pair(true, local_->send_end, local_->recv_end); err != 0) {
+    throw std::system_error(err, std::generic_category(), "socketpair");
+  }
+}
+
+std::vector<std::byte>& QueueCore::scratch() {
+  thread_local std::vector<std::byte> buffer;
+  return buffer;
+}
+
+bool QueueCore::put(std::span<const std::byte> message, Timeout timeout) {
+  if (local_->closed) throw ValueError("queue is closed");
+  const auto deadline = sys::Deadline::after(timeout);
+  RingState& r = *ring_;
+  const std::uint64_t cap = r.capacity;
+  const bool large = shm::record_size(message.size()) > cap / 4;
+  sys::UniqueFd body;
+  if (large) body = make_body(message);  // before taking the lock: it is the slow part
+  const std::uint64_t need = shm::record_size(large ? sizeof(LargeRecord) : message.size());
+
+  LockGuard lock(r.put_lock);
+  if (!lock.acquire(deadline)) return false;
+  std::uint64_t t = r.tail.load(std::memory_order_relaxed);
+  auto no_room = [&] {
+    const std::uint64_t contiguous = cap - t % cap;
+    const std::uint64_t total = need <= contiguous ? need : contiguous + need;
+    const bool item_limit = r.maxsize != 0 &&
+                            r.count.load(std::memory_order_seq_cst) >= static_cast<std::int32_t>(r.maxsize);
+    return item_limit || cap - (t - r.head.load(std::memory_order_seq_cst)) < total;
+  };
+  if (!wait_while(r.space_seq, r.space_waiters, no_room, deadline)) return false;
+
+  std::uint64_t contiguous = cap - t % cap;
+  if (need > contiguous) {  // pad to the end; records never wrap
+    RecordHeader pad{static_cast<std::uint32_t>(contiguous - sizeof(RecordHeader)), RecordKind::padding};
+    std::memcpy(data_ + t % cap, &pad, sizeof pad);
+    t += contiguous;
+  }
+  std::byte* at = data_ + t % cap;
+  if (large) {
+    LargeRecord rec{r.next_large_id++, message.size()};
+    // The body goes first: a consumer that sees the record finds it waiting in the socket.
+    if (int err = sys::send_fd(local_->send_end.get(), rec.id, body.get()); err != 0) {
+      throw std::system_error(err, std::generic_category(), "queue: passing a large message");
+    }
+    RecordHeader h{sizeof rec, RecordKind::large};
+    std::memcpy(at, &h, sizeof h);
+    std::memcpy(at + sizeof h, &rec, sizeof rec);
+  } else {
+    RecordHeader h{static_cast<std::uint32_t>(message.size()), RecordKind::message};
+    std::memcpy(at, &h, sizeof h);
+    if (!message.empty()) std::memcpy(at + sizeof h, message.data(), message.size());
+  }
+  if (joinable_) r.unfinished.fetch_add(1, std::memory_order_relaxed);
+  r.tail.store(t + need, std::memory_order_seq_cst);  // publish
+  r.count.fetch_add(1, std::memory_order_relaxed);
+  lock.release();
+  notify(r.data_seq, r.data_waiters);
+  return true;
+}
+
+bool QueueCore::get(Sink sink, void* context, Timeout timeout) {
+  if (local_->closed) throw ValueError("queue is closed");
+  const auto deadline = sys::Deadline::after(timeout);
+  RingState& r = *ring_;
+  const std::uint64_t cap = r.capacity;
+
+  LockGuard lock(r.get_lock);
+  if (!lock.acquire(deadline)) return false;
+  std::exception_ptr error;
+  for (;;) {
+    const std::uint64_t h = r.head.load(std::memory_order_relaxed);
+    auto nothing = [&] { return r.tail.load(std::memory_order_seq_cst) == h; };
+    if (!wait_while(r.data_seq, r.data_waiters, nothing, deadline)) return false;
+
+    const std::uint64_t idx = h % cap;
+    RecordHeader hdr;
+    std::memcpy(&hdr, data_ + idx, sizeof hdr);
+    if (hdr.length > cap - idx - sizeof hdr) throw ProtocolError("queue ring is corrupt");
+    const std::uint64_t next = h + shm::record_size(hdr.length);
+    std::span<const std::byte> payload(data_ + idx + sizeof hdr, hdr.length);
+
+    bool delivered = true;
+    if (hdr.kind == RecordKind::message) {
+      try {
+        sink(context, payload);
+      } catch (...) {
+        error = std::current_exception();
+      }
+    } else if (hdr.kind == RecordKind::large) {
+      LargeRecord rec;
+      std::memcpy(&rec, payload.data(), sizeof rec);
+      delivered = false;
+      for (;;) {
+        std::uint64_t tag = 0;
+        sys::UniqueFd fd;
+        int err = sys::recv_fd(local_->recv_end.get(), true, tag, fd);
+        if (err == EAGAIN || (err == 0 && tag > rec.id)) break;  // taken by a consumer that died
+        if (err != 0) throw std::system_error(err, std::generic_category(), "queue: receiving a large message");
+        if (tag == rec.id) {
+          void* body = rec.size == 0 ? nullptr : ::mmap(nullptr, rec.size, PROT_READ, MAP_SHARED, fd.get(), 0);
+          if (body == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "mmap");
+          try {
+            sink(context, {static_cast<const std::byte*>(body), rec.size});
+          } catch (...) {
+            error = std::current_exception();
+          }
+          if (body != nullptr) ::munmap(body, rec.size);
+          delivered = true;
+        }
+        sys::recv_fd(local_->recv_end.get(), false, tag, fd);  // consume it (stale or ours)
+        if (delivered) break;
+      }
+    } else if (hdr.kind != RecordKind::padding) {
+      throw ProtocolError("queue ring is corrupt");
+    }
+    r.head.store(next, std::memory_order_seq_cst);
+    if (hdr.kind != RecordKind::padding) r.count.fetch_sub(1, std::memory_order_relaxed);
+    notify(r.space_seq, r.space_waiters);
+    if (hdr.kind == RecordKind::padding || !delivered) continue;
+    lock.release();
+    if (error) std::rethrow_exception(error);
+    return true;
+  }
+}
+
+std::size_t QueueCore::qsize() const noexcept {
+  auto n = ring_->count.load(std::memory_order_relaxed);
+  return n < 0 ? 0 : static_cast<std::size_t>(n);
+}
+bool QueueCore::empty() const noexcept {
+  return ring_->head.load(std::memory_order_acquire) == ring_->tail.load(std::memory_order_acquire);
+}
+bool QueueCore::full() const noexcept {
+  return ring_->maxsize != 0 && qsize() >= ring_->maxsize;
+}
+std::size_t QueueCore::maxsize() const noexcept { return ring_->maxsize; }
+
+void QueueCore::task_done() {
+  std::uint32_t v = ring_->unfinished.load(std::memory_order_relaxed);
+  do {
+    if (v == 0) throw ValueError("task_done() called too many times");
+  } while (!ring_->unfinished.compare_exchange_weak(v, v - 1, std::memory_order_seq_cst));
+  if (v == 1) sys::futex_wake(ring_->unfinished, INT_MAX);
+}
+
+bool QueueCore::join(Timeout timeout) {
+  const auto deadline = sys::Deadline::after(timeout);
+  for (;;) {
+    std::uint32_t v = ring_->unfinished.load(std::memory_order_seq_cst);
+    if (v == 0) return true;
+    if (sys::futex_wait(ring_->unfinished, v, deadline) == sys::WaitResult::timed_out &&
+        ring_->unfinished.load() != 0) {
+      return false;
+    }
+  }
+}
+
+void QueueCore::close() noexcept { local_->closed = true; }
+bool QueueCore::closed() const noexcept { return local_->closed; }
+
+}  // namespace mp::detail

@@ -1,0 +1,63 @@
+#include "runtime/framing.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <system_error>
+
+#include "mp/errors.hpp"
+#include "sys/socket.hpp"
+
+namespace mp::runtime {
+
+namespace {
+constexpr std::size_t kGrowStep = std::size_t{1} << 20;
+}
+
+void write_frame(int fd, std::span<const std::byte> payload) {
+  std::uint64_t len = payload.size();
+  std::byte header[kFrameHeader];
+  std::memcpy(header, &len, sizeof len);  // little-endian hosts only (x86-64, aarch64)
+  if (int err = sys::send_all(fd, header, payload); err != 0) {
+    throw std::system_error(err, std::generic_category(),
+                            err == EPIPE ? "send: the other end of the connection is closed" : "send");
+  }
+}
+
+FrameStatus read_frame(int fd, std::vector<std::byte>& out, std::uint64_t max_size,
+                       const sys::Deadline& deadline) {
+  std::byte header[kFrameHeader];
+  std::size_t got = 0;
+  int err = sys::recv_exact(fd, header, got, deadline);
+  if (err == ETIMEDOUT) return FrameStatus::timed_out;
+  if (err != 0) {
+    if (err == ECONNRESET) return FrameStatus::eof;
+    throw std::system_error(err, std::generic_category(), "recv");
+  }
+  if (got == 0) return FrameStatus::eof;
+  if (got < kFrameHeader) throw EOFError("connection closed in the middle of a message");
+  std::uint64_t len = 0;
+  std::memcpy(&len, header, sizeof len);
+  if (len > max_size) {
+    throw ProtocolError("message of " + std::to_string(len) + " bytes exceeds the limit of " +
+                        std::to_string(max_size));
+  }
+  out.clear();
+  std::size_t have = 0;
+  while (have < len) {
+    // Grow with what arrives, not with what the header promises.
+    std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(len - have, kGrowStep));
+    out.resize(have + want);
+    std::size_t n = 0;
+    err = sys::recv_exact(fd, std::span(out).subspan(have, want), n, deadline);
+    have += n;
+    if (err == ETIMEDOUT) return FrameStatus::timed_out;
+    if (err != 0 && err != ECONNRESET) throw std::system_error(err, std::generic_category(), "recv");
+    if (n < want) throw EOFError("connection closed in the middle of a message");
+  }
+  out.resize(have);
+  return FrameStatus::ok;
+}
+
+}  // namespace mp::runtime

@@ -1,0 +1,32 @@
+// runtime/framing.hpp — how a Connection puts messages on a byte stream.
+//
+// Wire format: an 8-byte little-endian payload length, then the payload. No size ceiling beyond
+// what the receiver allows: a receiver grows its buffer as bytes actually arrive, so a lying
+// length costs it nothing but the wait for bytes that never come.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "sys/clock.hpp"
+
+namespace mp::runtime {
+
+inline constexpr std::size_t kFrameHeader = 8;
+inline constexpr std::uint64_t kUnlimited = UINT64_MAX;
+
+// Throws std::system_error (EPIPE when the peer is gone).
+void write_frame(int fd, std::span<const std::byte> payload);
+
+enum class FrameStatus { ok, eof, timed_out };
+
+// Reads one frame into `out`. eof: the peer closed before a frame began. Throws EOFError when
+// the peer closed mid-frame, ProtocolError when the frame is longer than `max_size`,
+// std::system_error on other failures. On timed_out, a partly read frame is lost: callers that
+// time out mid-frame drop the connection (handshakes) or wait for readability first (recv).
+FrameStatus read_frame(int fd, std::vector<std::byte>& out, std::uint64_t max_size,
+                       const sys::Deadline& deadline);
+
+}  // namespace mp::runtime

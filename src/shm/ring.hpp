@@ -1,0 +1,66 @@
+// shm/ring.hpp — the message ring behind mp::Queue: where a Queue message goes.
+//
+//   put(): encode → [header|payload] copied into the ring under the put lock → tail published
+//   get(): under the get lock → record read (decoded in place) → head published
+//
+// A segment holds this header, then `capacity` bytes of ring (a power of two). Positions are
+// 64-bit byte counts that never wrap; a record never wraps either: one that does not fit before
+// the end is preceded by a padding record. Records are 8-byte aligned: a 4-byte length, a
+// 4-byte kind, the payload. Messages too large for the ring travel as a memfd passed over a
+// Unix socket beside the ring (SCM_RIGHTS); their record only names them.
+//
+// Producers serialize on put_lock and consumers on get_lock: both are robust (a holder killed
+// mid-operation is recovered from), and nothing is published until complete, so a producer
+// killed mid-put leaves no partial record and a consumer killed mid-get leaves its record for
+// the next consumer. Sleepers wait on futex sequence words; the other side bumps a word only
+// when its waiter count is non-zero, so busy queues make no system calls.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <type_traits>
+
+#include "shm/robust_lock.hpp"
+
+namespace mp::shm {
+
+enum class RecordKind : std::uint32_t { message = 1, large = 2, padding = 3 };
+
+struct RecordHeader {
+  std::uint32_t length;  // payload bytes
+  RecordKind kind;
+};
+static_assert(sizeof(RecordHeader) == 8);
+
+struct LargeRecord {  // the payload of a `large` record
+  std::uint64_t id;
+  std::uint64_t size;
+};
+
+struct alignas(64) RingState {
+  // Producer side.
+  alignas(64) LockState put_lock;
+  std::atomic<std::uint64_t> tail;
+  std::uint64_t next_large_id;  // under put_lock
+  // Consumer side.
+  alignas(64) LockState get_lock;
+  std::atomic<std::uint64_t> head;
+  // Wake-ups.
+  alignas(64) std::atomic<std::uint32_t> data_seq;
+  std::atomic<std::uint32_t> data_waiters;
+  std::atomic<std::uint32_t> space_seq;
+  std::atomic<std::uint32_t> space_waiters;
+  // Counts: messages queued (approximate under kills, as Python's qsize) and unfinished tasks.
+  alignas(64) std::atomic<std::int32_t> count;
+  std::atomic<std::uint32_t> unfinished;
+  std::uint64_t capacity;
+  std::uint32_t maxsize;  // 0: no item limit
+  std::uint32_t version;
+};
+static_assert(std::is_standard_layout_v<RingState>);
+
+inline constexpr std::uint32_t kRingVersion = 1;
+
+inline std::uint64_t record_size(std::uint64_t payload) { return sizeof(RecordHeader) + ((payload + 7) & ~std::uint64_t{7}); }
+
+}  // namespace mp::shm

@@ -1,0 +1,239 @@
+#include "sys/socket.hpp"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "sys/child.hpp"
+
+namespace mp::sys {
+
+int socket_pair(bool packets, UniqueFd& a, UniqueFd& b) noexcept {
+  int fds[2];
+  if (::socketpair(AF_UNIX, (packets ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC, 0, fds) != 0) {
+    return errno;
+  }
+  a.reset(fds[0]);
+  b.reset(fds[1]);
+  return 0;
+}
+
+int send_all(int fd, std::span<const std::byte> first, std::span<const std::byte> second) noexcept {
+  iovec iov[2] = {{const_cast<std::byte*>(first.data()), first.size()},
+                  {const_cast<std::byte*>(second.data()), second.size()}};
+  int n = 2;
+  iovec* v = iov;
+  while (n > 0) {
+    msghdr msg{};
+    msg.msg_iov = v;
+    msg.msg_iovlen = static_cast<size_t>(n);
+    ssize_t sent = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+    if (sent < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {  // a non-blocking socket: wait until writable
+        pollfd p{fd, POLLOUT, 0};
+        ::poll(&p, 1, -1);
+        continue;
+      }
+      return errno;
+    }
+    auto left = static_cast<std::size_t>(sent);
+    while (n > 0 && left >= v->iov_len) {
+      left -= v->iov_len;
+      ++v;
+      --n;
+    }
+    if (n > 0) {
+      v->iov_base = static_cast<char*>(v->iov_base) + left;
+      v->iov_len -= left;
+    }
+  }
+  return 0;
+}
+
+int recv_exact(int fd, std::span<std::byte> out, std::size_t& got, const Deadline& deadline) noexcept {
+  got = 0;
+  while (got < out.size()) {
+    if (!deadline.is_never() && !wait_readable(fd, deadline)) return ETIMEDOUT;
+    ssize_t n = ::recv(fd, out.data() + got, out.size() - got, 0);
+    if (n == 0) return 0;  // EOF
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      return errno;
+    }
+    got += static_cast<std::size_t>(n);
+  }
+  return 0;
+}
+
+int send_fd(int sock, std::uint64_t tag, int fd) noexcept {
+  iovec iov{&tag, sizeof tag};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  for (;;) {
+    if (::sendmsg(sock, &msg, MSG_NOSIGNAL) >= 0) return 0;
+    if (errno != EINTR) return errno;
+  }
+}
+
+int recv_fd(int sock, bool peek, std::uint64_t& tag, UniqueFd& fd) noexcept {
+  iovec iov{&tag, sizeof tag};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    n = ::recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | (peek ? MSG_PEEK : 0));
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return errno;
+  if (n == 0) return EPIPE;
+  fd.reset();
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      int received = -1;
+      std::memcpy(&received, CMSG_DATA(c), sizeof received);
+      fd.reset(received);
+    }
+  }
+  if (n != sizeof tag || !fd) return EPROTO;
+  return 0;
+}
+
+bool is_tcp_address(const std::string& address) noexcept {
+  return address.find('/') == std::string::npos && address.rfind(':') != std::string::npos;
+}
+
+namespace {
+
+int resolve_tcp(const std::string& address, sockaddr_storage& sa, socklen_t& len) {
+  auto colon = address.rfind(':');
+  std::string host = address.substr(0, colon), port = address.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  if (::getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res) != 0 || !res) {
+    return EINVAL;
+  }
+  std::memcpy(&sa, res->ai_addr, res->ai_addrlen);
+  len = res->ai_addrlen;
+  ::freeaddrinfo(res);
+  return 0;
+}
+
+int unix_address(const std::string& path, sockaddr_un& sa) {
+  if (path.empty() || path.size() >= sizeof sa.sun_path) return ENAMETOOLONG;
+  sa = sockaddr_un{};
+  sa.sun_family = AF_UNIX;
+  std::memcpy(sa.sun_path, path.data(), path.size());
+  return 0;
+}
+
+}  // namespace
+
+int listen_on(const std::string& address, int backlog, UniqueFd& out, std::string& bound) noexcept {
+  if (is_tcp_address(address)) {
+    sockaddr_storage sa{};
+    socklen_t len = 0;
+    if (int err = resolve_tcp(address, sa, len)) return err;
+    UniqueFd fd(::socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) return errno;
+    int one = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), len) != 0) return errno;
+    if (::listen(fd.get(), backlog) != 0) return errno;
+    sockaddr_storage actual{};
+    socklen_t alen = sizeof actual;
+    ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&actual), &alen);
+    char host[INET6_ADDRSTRLEN] = {};
+    int port = 0;
+    if (actual.ss_family == AF_INET) {
+      auto* in = reinterpret_cast<sockaddr_in*>(&actual);
+      ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+      port = ntohs(in->sin_port);
+      bound = std::string(host) + ":" + std::to_string(port);
+    } else {
+      auto* in6 = reinterpret_cast<sockaddr_in6*>(&actual);
+      ::inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+      port = ntohs(in6->sin6_port);
+      bound = "[" + std::string(host) + "]:" + std::to_string(port);
+    }
+    out = std::move(fd);
+    return 0;
+  }
+  sockaddr_un sa;
+  if (int err = unix_address(address, sa)) return err;
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return errno;
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) return errno;
+  // Only the owner may connect: the authkey is the second line of defence, not the first.
+  if (::chmod(address.c_str(), 0600) != 0 || ::listen(fd.get(), backlog) != 0) {
+    int err = errno;
+    ::unlink(address.c_str());
+    return err;
+  }
+  bound = address;
+  out = std::move(fd);
+  return 0;
+}
+
+int connect_to(const std::string& address, UniqueFd& out) noexcept {
+  if (is_tcp_address(address)) {
+    sockaddr_storage sa{};
+    socklen_t len = 0;
+    if (int err = resolve_tcp(address, sa, len)) return err;
+    UniqueFd fd(::socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) return errno;
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), len) != 0) return errno;
+    int one = 1;
+    ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    out = std::move(fd);
+    return 0;
+  }
+  sockaddr_un sa;
+  if (int err = unix_address(address, sa)) return err;
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return errno;
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) return errno;
+  out = std::move(fd);
+  return 0;
+}
+
+int accept_from(int listener, const Deadline& deadline, UniqueFd& out) noexcept {
+  for (;;) {
+    if (!deadline.is_never() && !wait_readable(listener, deadline)) return ETIMEDOUT;
+    int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) {
+      int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // fails harmlessly on Unix sockets
+      out.reset(fd);
+      return 0;
+    }
+    if (errno == EINTR || errno == ECONNABORTED || errno == EAGAIN) continue;
+    return errno;
+  }
+}
+
+}  // namespace mp::sys

@@ -1,0 +1,38 @@
+// sys/socket.hpp — sockets: pairs, framed-transfer helpers, descriptor passing, listening.
+// Errors are returned as errno values (0: success); nothing here throws. Sends never raise
+// SIGPIPE (MSG_NOSIGNAL): a closed peer is EPIPE.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string>
+
+#include "sys/clock.hpp"
+#include "sys/fd.hpp"
+
+namespace mp::sys {
+
+// A connected pair of Unix sockets (SOCK_STREAM, or SOCK_SEQPACKET when `packets`).
+int socket_pair(bool packets, UniqueFd& a, UniqueFd& b) noexcept;
+
+// Sends every byte of the buffers, in order.
+int send_all(int fd, std::span<const std::byte> first, std::span<const std::byte> second) noexcept;
+
+// Reads exactly out.size() bytes unless the deadline passes (ETIMEDOUT) or the peer closes
+// (returns 0 with `got` < out.size()). `got` counts what was read.
+int recv_exact(int fd, std::span<std::byte> out, std::size_t& got, const Deadline& deadline) noexcept;
+
+// SOCK_SEQPACKET: one message holding `tag` and the descriptor `fd`.
+int send_fd(int sock, std::uint64_t tag, int fd) noexcept;
+// Receives (or with `peek`, looks at) the next such message without blocking. EAGAIN: none.
+int recv_fd(int sock, bool peek, std::uint64_t& tag, UniqueFd& fd) noexcept;
+
+// Listening and connecting. `address` is a filesystem path or "host:port" (TCP; port 0 picks
+// one). `bound` receives the address actually bound, in the same form.
+int listen_on(const std::string& address, int backlog, UniqueFd& out, std::string& bound) noexcept;
+int connect_to(const std::string& address, UniqueFd& out) noexcept;
+int accept_from(int listener, const Deadline& deadline, UniqueFd& out) noexcept;
+
+bool is_tcp_address(const std::string& address) noexcept;
+
+}  // namespace mp::sys
