@@ -141,8 +141,9 @@ bool QueueCore::put(std::span<const std::byte> message, Timeout timeout) {
   auto no_room = [&] {
     const std::uint64_t contiguous = cap - t % cap;
     const std::uint64_t total = need <= contiguous ? need : contiguous + need;
-    const bool item_limit = r.maxsize != 0 &&
-                            r.count.load(std::memory_order_seq_cst) >= static_cast<std::int32_t>(r.maxsize);
+    const bool item_limit =
+        r.maxsize != 0 && r.puts.load(std::memory_order_relaxed) -
+                                  r.gets.load(std::memory_order_seq_cst) >= r.maxsize;
     return item_limit || cap - (t - r.head.load(std::memory_order_seq_cst)) < total;
   };
   if (!wait_while(r.space_seq, r.space_waiters, no_room, deadline)) return false;
@@ -169,8 +170,8 @@ bool QueueCore::put(std::span<const std::byte> message, Timeout timeout) {
     if (!message.empty()) std::memcpy(at + sizeof h, message.data(), message.size());
   }
   if (joinable_) r.unfinished.fetch_add(1, std::memory_order_relaxed);
+  r.puts.store(r.puts.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   r.tail.store(t + need, std::memory_order_seq_cst);  // publish
-  r.count.fetch_add(1, std::memory_order_relaxed);
   lock.release();
   notify(r.data_seq, r.data_waiters);
   return true;
@@ -215,7 +216,7 @@ bool QueueCore::get(Sink sink, void* context, Timeout timeout) {
         if (err == EAGAIN || (err == 0 && tag > rec.id)) break;  // taken by a consumer that died
         if (err != 0) throw std::system_error(err, std::generic_category(), "queue: receiving a large message");
         if (tag == rec.id) {
-          void* body = rec.size == 0 ? nullptr : ::mmap(nullptr, rec.size, PROT_READ, MAP_SHARED, fd.get(), 0);
+          void* body = rec.size == 0 ? nullptr : ::mmap(nullptr, rec.size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd.get(), 0);
           if (body == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "mmap");
           try {
             sink(context, {static_cast<const std::byte*>(body), rec.size});
@@ -231,8 +232,10 @@ bool QueueCore::get(Sink sink, void* context, Timeout timeout) {
     } else if (hdr.kind != RecordKind::padding) {
       throw ProtocolError("queue ring is corrupt");
     }
+    if (hdr.kind != RecordKind::padding) {
+      r.gets.store(r.gets.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
     r.head.store(next, std::memory_order_seq_cst);
-    if (hdr.kind != RecordKind::padding) r.count.fetch_sub(1, std::memory_order_relaxed);
     notify(r.space_seq, r.space_waiters);
     if (hdr.kind == RecordKind::padding || !delivered) continue;
     lock.release();
@@ -242,8 +245,9 @@ bool QueueCore::get(Sink sink, void* context, Timeout timeout) {
 }
 
 std::size_t QueueCore::qsize() const noexcept {
-  auto n = ring_->count.load(std::memory_order_relaxed);
-  return n < 0 ? 0 : static_cast<std::size_t>(n);
+  const std::uint64_t gets = ring_->gets.load(std::memory_order_acquire);
+  const std::uint64_t puts = ring_->puts.load(std::memory_order_acquire);
+  return puts > gets ? static_cast<std::size_t>(puts - gets) : 0;
 }
 bool QueueCore::empty() const noexcept {
   return ring_->head.load(std::memory_order_acquire) == ring_->tail.load(std::memory_order_acquire);

@@ -41,18 +41,20 @@ struct alignas(64) RingState {
   // Producer side.
   alignas(64) LockState put_lock;
   std::atomic<std::uint64_t> tail;
-  std::uint64_t next_large_id;  // under put_lock
+  std::atomic<std::uint64_t> puts;  // messages published
+  std::uint64_t next_large_id;      // under put_lock
   // Consumer side.
   alignas(64) LockState get_lock;
   std::atomic<std::uint64_t> head;
+  std::atomic<std::uint64_t> gets;  // messages consumed
   // Wake-ups.
   alignas(64) std::atomic<std::uint32_t> data_seq;
   std::atomic<std::uint32_t> data_waiters;
   std::atomic<std::uint32_t> space_seq;
   std::atomic<std::uint32_t> space_waiters;
-  // Counts: messages queued (approximate under kills, as Python's qsize) and unfinished tasks.
-  alignas(64) std::atomic<std::int32_t> count;
-  std::atomic<std::uint32_t> unfinished;
+  // Each side counts on its own cache line (qsize = puts - gets), so a busy queue does not
+  // bounce a shared counter between the CPUs.
+  alignas(64) std::atomic<std::uint32_t> unfinished;  // JoinableQueue
   std::uint64_t capacity;
   std::uint32_t maxsize;  // 0: no item limit
   std::uint32_t version;
