@@ -96,6 +96,7 @@ class LockHandle {
  private:
   friend class mp::Condition;
   bool acquire_for(Timeout timeout);
+  [[gnu::noinline]] bool acquire_slow(Timeout timeout);
   std::uint32_t release_all();          // for Condition::wait: returns the recursion depth
   void restore(std::uint32_t depth);    // and takes it back
 

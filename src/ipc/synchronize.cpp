@@ -27,6 +27,12 @@ std::uint32_t my_tid() noexcept { return static_cast<std::uint32_t>(sys::this_ti
 namespace detail {
 
 bool LockHandle::acquire_for(Timeout timeout) {
+  // The uncontended Lock is one compare-and-swap; everything else is out of line.
+  if (!recursive_ && shm::lock_try(*ref_, my_tid())) return true;
+  return acquire_slow(timeout);
+}
+
+bool LockHandle::acquire_slow(Timeout timeout) {
   shm::LockState& s = *ref_;
   const std::uint32_t me = my_tid();
   if (recursive_) {

@@ -14,7 +14,6 @@ namespace mp::sys {
 
 namespace {
 int g_pid = 0;
-thread_local int t_tid = 0;
 
 void child_after_fork() noexcept { reset_id_cache_after_fork(); }
 
@@ -29,14 +28,14 @@ int this_pid() noexcept {
   return g_pid;
 }
 
-int this_tid() noexcept {
-  if (t_tid == 0) t_tid = static_cast<int>(::syscall(SYS_gettid));
-  return t_tid;
-}
+namespace id_cache {
+thread_local int tid __attribute__((tls_model("initial-exec"))) = 0;
+int fetch_tid() noexcept { return tid = static_cast<int>(::syscall(SYS_gettid)); }
+}  // namespace id_cache
 
 void reset_id_cache_after_fork() noexcept {
   g_pid = 0;
-  t_tid = 0;
+  id_cache::tid = 0;
 }
 
 bool thread_alive(int tid) noexcept {

@@ -9,7 +9,19 @@
 namespace mp::sys {
 
 int this_pid() noexcept;
-int this_tid() noexcept;  // unique among live threads of the machine's pid namespace
+
+namespace id_cache {
+// initial-exec: the library is linked into programs (or libraries loaded at start-up), and the
+// default model for position-independent code would call __tls_get_addr on every lock fast path.
+extern thread_local int tid __attribute__((tls_model("initial-exec")));
+int fetch_tid() noexcept;
+}  // namespace id_cache
+
+// Unique among live threads of the machine's pid namespace. Inline: lock fast paths use it.
+inline int this_tid() noexcept {
+  const int t = id_cache::tid;
+  return t != 0 ? t : id_cache::fetch_tid();
+}
 
 // Resets the caches; called in a fork child before anything else runs there.
 void reset_id_cache_after_fork() noexcept;
