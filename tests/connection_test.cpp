@@ -145,15 +145,16 @@ TEST_F(ConnectionTest, OversizedFrameIsRefusedWithoutAllocating) {
 TEST_F(ConnectionTest, WaitReturnsTheReadyOnes) {
   auto [a1, b1] = mp::Pipe();
   auto [a2, b2] = mp::Pipe();
-  mp::Process p([] { std::this_thread::sleep_for(100ms); });
+  mp::Process p([] { std::this_thread::sleep_for(30s); });
   p.start();
   auto t0 = Clock::now();
-  EXPECT_TRUE(mp::connection::wait({&b1, &b2}, 100ms).empty());
+  EXPECT_TRUE(mp::connection::wait({&b1, &b2, &p}, 100ms).empty());
   EXPECT_LE(Clock::now() - t0, 150ms);
   a2.send(1);
   auto ready = mp::connection::wait({&b1, &b2, &p});
   ASSERT_EQ(ready.size(), 1u);
   EXPECT_EQ(ready[0].connection(), &b2);
+  p.terminate();
   ready = mp::connection::wait({&b1, &p}, 10s);
   ASSERT_EQ(ready.size(), 1u);
   EXPECT_EQ(ready[0].process(), &p);

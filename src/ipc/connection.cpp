@@ -3,6 +3,8 @@
 
 #include <sys/socket.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <system_error>
 
@@ -45,9 +47,27 @@ void Connection::send_bytes(std::span<const std::byte> data) {
   runtime::write_frame(s.fd.get(), data);
 }
 
+namespace {
+
+// Before sleeping in recv, check for a few microseconds whether the message is already on its
+// way: a reply from a process running on another CPU usually is, and catching it awake saves
+// the scheduler's wake-up, the largest part of a round trip. Bounded, so an idle receiver
+// sleeps almost at once.
+void spin_until_readable(int fd) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+  do {
+    std::byte probe;
+    if (::recv(fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) >= 0) return;  // data or EOF
+    if (errno != EAGAIN && errno != EINTR) return;
+  } while (std::chrono::steady_clock::now() < until);
+}
+
+}  // namespace
+
 std::vector<std::byte> Connection::recv_bytes() {
   State& s = state();
   if (!s.readable) throw ValueError("connection is write-only");
+  spin_until_readable(s.fd.get());
   std::vector<std::byte> out;
   if (runtime::read_frame(s.fd.get(), out, s.max_size, sys::Deadline::never()) !=
       runtime::FrameStatus::ok) {

@@ -8,6 +8,8 @@
 #include <climits>
 #include <cstring>
 #include <exception>
+#include <mutex>
+#include <utility>
 #include <system_error>
 
 #include "mp/errors.hpp"
@@ -24,12 +26,51 @@ using shm::RecordHeader;
 using shm::RecordKind;
 using shm::RingState;
 
-// Process-local: the closed flag, and the socket pair that carries large messages
-// (producers send on `send_end`, consumers receive on `recv_end`).
+namespace {
+
+// The body of a large message: a memfd with a small header, then the encoded bytes. The
+// producer keeps a couple of bodies after sending them and reuses one once its consumer has
+// marked it free: writing into pages that are already there is several times faster than into
+// fresh ones, which is most of the cost of a large message.
+struct BodyHeader {
+  enum : std::uint32_t { in_flight = 0, free = 1, claimed = 2 };
+  std::atomic<std::uint32_t> state;  // claimed by CAS: forked children share spare bodies
+};
+constexpr std::size_t kBodyHeader = 64;
+constexpr std::size_t kMaxSpares = 2;
+
+struct Body {
+  sys::UniqueFd fd;
+  std::byte* map = nullptr;
+  std::size_t size = 0;  // mapped bytes, header included
+
+  Body() = default;
+  Body(Body&& o) noexcept : fd(std::move(o.fd)), map(std::exchange(o.map, nullptr)), size(o.size) {}
+  Body& operator=(Body&& o) noexcept {
+    unmap();
+    fd = std::move(o.fd);
+    map = std::exchange(o.map, nullptr);
+    size = o.size;
+    return *this;
+  }
+  ~Body() { unmap(); }
+  void unmap() noexcept {
+    if (map != nullptr) ::munmap(map, size);
+    map = nullptr;
+  }
+  BodyHeader& header() const { return *reinterpret_cast<BodyHeader*>(map); }
+};
+
+}  // namespace
+
+// Process-local: the closed flag, the socket pair that carries large messages (producers send
+// on `send_end`, consumers receive on `recv_end`), and spare bodies.
 struct QueueCore::Local {
   sys::UniqueFd send_end;
   sys::UniqueFd recv_end;
   bool closed = false;
+  std::mutex spares_mutex;
+  std::vector<Body> spares;
 };
 
 namespace {
@@ -69,20 +110,43 @@ void notify(std::atomic<std::uint32_t>& seq, std::atomic<std::uint32_t>& waiters
 
 std::uint32_t me() { return static_cast<std::uint32_t>(sys::this_tid()); }
 
-// A memfd holding `bytes`: the body of a large message.
-sys::UniqueFd make_body(std::span<const std::byte> bytes) {
-  sys::UniqueFd fd(::memfd_create("mp-queue-message", MFD_CLOEXEC));
-  if (!fd) throw std::system_error(errno, std::generic_category(), "memfd_create");
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw std::system_error(errno, std::generic_category(), "write");
+// A body holding `bytes`: a spare one whose consumer is done with it, or a new memfd.
+Body make_body(std::vector<Body>& spares, std::mutex& mutex, std::span<const std::byte> bytes) {
+  Body body;
+  {
+    std::lock_guard lock(mutex);
+    for (auto it = spares.begin(); it != spares.end(); ++it) {
+      std::uint32_t expected = BodyHeader::free;
+      if (it->header().state.compare_exchange_strong(expected, BodyHeader::claimed)) {
+        body = std::move(*it);
+        spares.erase(it);
+        break;
+      }
     }
-    done += static_cast<std::size_t>(n);
   }
-  return fd;
+  const std::size_t need = kBodyHeader + bytes.size();
+  if (!body.fd) {
+    body.fd.reset(::memfd_create("mp-queue-message", MFD_CLOEXEC));
+    if (!body.fd) throw std::system_error(errno, std::generic_category(), "memfd_create");
+  }
+  if (body.size < need) {
+    body.unmap();
+    if (::ftruncate(body.fd.get(), static_cast<off_t>(need)) != 0) {
+      throw std::system_error(errno, std::generic_category(), "ftruncate");
+    }
+    void* m = ::mmap(nullptr, need, PROT_READ | PROT_WRITE, MAP_SHARED, body.fd.get(), 0);
+    if (m == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "mmap");
+    body.map = static_cast<std::byte*>(m);
+    body.size = need;
+  }
+  if (!bytes.empty()) std::memcpy(body.map + kBodyHeader, bytes.data(), bytes.size());
+  body.header().state.store(BodyHeader::in_flight, std::memory_order_release);
+  return body;
+}
+
+void keep_spare(std::vector<Body>& spares, std::mutex& mutex, Body body) {
+  std::lock_guard lock(mutex);
+  if (spares.size() < kMaxSpares) spares.push_back(std::move(body));
 }
 
 class LockGuard {
@@ -131,8 +195,8 @@ bool QueueCore::put(std::span<const std::byte> message, Timeout timeout) {
   RingState& r = *ring_;
   const std::uint64_t cap = r.capacity;
   const bool large = shm::record_size(message.size()) > cap / 4;
-  sys::UniqueFd body;
-  if (large) body = make_body(message);  // before taking the lock: it is the slow part
+  Body body;
+  if (large) body = make_body(local_->spares, local_->spares_mutex, message);  // outside the lock
   const std::uint64_t need = shm::record_size(large ? sizeof(LargeRecord) : message.size());
 
   LockGuard lock(r.put_lock);
@@ -158,7 +222,7 @@ bool QueueCore::put(std::span<const std::byte> message, Timeout timeout) {
   if (large) {
     LargeRecord rec{r.next_large_id++, message.size()};
     // The body goes first: a consumer that sees the record finds it waiting in the socket.
-    if (int err = sys::send_fd(local_->send_end.get(), rec.id, body.get()); err != 0) {
+    if (int err = sys::send_fd(local_->send_end.get(), rec.id, body.fd.get()); err != 0) {
       throw std::system_error(err, std::generic_category(), "queue: passing a large message");
     }
     RecordHeader h{sizeof rec, RecordKind::large};
@@ -174,6 +238,7 @@ bool QueueCore::put(std::span<const std::byte> message, Timeout timeout) {
   r.tail.store(t + need, std::memory_order_seq_cst);  // publish
   lock.release();
   notify(r.data_seq, r.data_waiters);
+  if (large) keep_spare(local_->spares, local_->spares_mutex, std::move(body));
   return true;
 }
 
@@ -216,14 +281,18 @@ bool QueueCore::get(Sink sink, void* context, Timeout timeout) {
         if (err == EAGAIN || (err == 0 && tag > rec.id)) break;  // taken by a consumer that died
         if (err != 0) throw std::system_error(err, std::generic_category(), "queue: receiving a large message");
         if (tag == rec.id) {
-          void* body = rec.size == 0 ? nullptr : ::mmap(nullptr, rec.size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd.get(), 0);
-          if (body == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "mmap");
+          const std::size_t mapped = kBodyHeader + rec.size;
+          void* m = ::mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd.get(), 0);
+          if (m == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "mmap");
+          auto* bytes = static_cast<std::byte*>(m);
           try {
-            sink(context, {static_cast<const std::byte*>(body), rec.size});
+            sink(context, {bytes + kBodyHeader, rec.size});
           } catch (...) {
             error = std::current_exception();
           }
-          if (body != nullptr) ::munmap(body, rec.size);
+          // Done reading: the producer may now reuse the body.
+          reinterpret_cast<BodyHeader*>(bytes)->state.store(BodyHeader::free, std::memory_order_release);
+          ::munmap(m, mapped);
           delivered = true;
         }
         sys::recv_fd(local_->recv_end.get(), false, tag, fd);  // consume it (stale or ours)
