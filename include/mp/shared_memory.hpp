@@ -1,7 +1,7 @@
 // mp/shared_memory.hpp — named shared memory blocks, as Python's
 // multiprocessing.shared_memory.SharedMemory.
 //
-//   auto shm = mp::SharedMemory::create(1 << 20);          // a fresh name like "mp-3f9c0a..."
+//   auto shm = mp::SharedMemory::create(1 << 20);   // a fresh name: "mp-<pid>-<random hex>"
 //   std::ranges::fill(shm.buf(), std::byte{0});
 //   // in another process, even one not started by this one:
 //   auto same = mp::SharedMemory::attach(shm.name());

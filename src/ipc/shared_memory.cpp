@@ -34,13 +34,17 @@ std::string checked_name(std::string name) {
   return name;
 }
 
+// "mp-<creator pid>-<16 random hex digits>": unguessable, and a leaked block names its creator.
 std::string random_name() {
   unsigned char bytes[8];
   if (!sys::random_bytes(bytes, sizeof bytes)) throw Error("no random bytes for a shared memory name");
-  char text[3 + 2 * sizeof bytes + 1];
-  int n = std::snprintf(text, sizeof text, "mp-");
-  for (unsigned char b : bytes) n += std::snprintf(text + n, sizeof text - static_cast<std::size_t>(n), "%02x", b);
-  return text;
+  std::string name = "mp-" + std::to_string(sys::this_pid()) + "-";
+  char hex[3];
+  for (unsigned char b : bytes) {
+    std::snprintf(hex, sizeof hex, "%02x", b);
+    name += hex;
+  }
+  return name;
 }
 
 }  // namespace

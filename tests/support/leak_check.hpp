@@ -1,5 +1,6 @@
 // tests/support/leak_check.hpp — a fixture that fails any test leaving behind a child process,
-// a zombie, a file descriptor or a /dev/shm entry.
+// a zombie, a file descriptor or a /dev/shm entry of its own (named "mp-<pid>-...": shared
+// memory names carry their creator's pid, so tests running in parallel do not blame each other).
 #pragma once
 
 #include <gtest/gtest.h>
