@@ -36,13 +36,15 @@ struct RawRing {
     }
     flag.store(1, std::memory_order_seq_cst);
     if (word.load(std::memory_order_seq_cst) == value) {
-      ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT, value, nullptr, nullptr, 0);
+      ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT, value, nullptr,
+                nullptr, 0);
     }
     flag.store(0, std::memory_order_relaxed);
   }
   static void wake(std::atomic<std::uint32_t>& word, std::atomic<std::uint32_t>& flag) {
     if (flag.load(std::memory_order_seq_cst)) {
-      ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE, 1, nullptr, nullptr, 0);
+      ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE, 1, nullptr, nullptr,
+                0);
     }
   }
   void put(const void* data) {
@@ -174,7 +176,8 @@ void pipe_roundtrip_raw_socketpair(benchmark::State& state) {
     peer.start_round();
     for (long i = 0; i < kPings; ++i) {
       long v = i;
-      if (::write(fds[0], &v, sizeof v) != sizeof v || ::read(fds[0], &v, sizeof v) != sizeof v) break;
+      if (::write(fds[0], &v, sizeof v) != sizeof v || ::read(fds[0], &v, sizeof v) != sizeof v)
+        break;
     }
     peer.wait_round();
   }
@@ -190,7 +193,9 @@ BENCHMARK(queue_small_ints_raw_ring)->Name("queue_small_ints/raw_shm_ring")->Use
 BENCHMARK(queue_64k_mp)->Name("queue_64k_messages/mp")->UseRealTime();
 BENCHMARK(queue_64k_raw_ring)->Name("queue_64k_messages/raw_shm_ring")->UseRealTime();
 BENCHMARK(queue_100mb_mp)->Name("queue_100mb_message/mp")->UseRealTime();
-BENCHMARK(queue_100mb_raw_memcpy)->Name("queue_100mb_message/raw_memcpy_fresh_pages")->UseRealTime();
+BENCHMARK(queue_100mb_raw_memcpy)
+    ->Name("queue_100mb_message/raw_memcpy_fresh_pages")
+    ->UseRealTime();
 BENCHMARK(pipe_roundtrip_mp)->Name("pipe_roundtrip/mp")->UseRealTime();
 BENCHMARK(pipe_roundtrip_raw_socketpair)->Name("pipe_roundtrip/raw_socketpair")->UseRealTime();
 

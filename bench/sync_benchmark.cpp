@@ -206,7 +206,9 @@ void event_wakeup_raw_futex(benchmark::State& state) {
 BENCHMARK(lock_mp)->Name("lock_acquire_release/mp");
 BENCHMARK(lock_raw_pthread)->Name("lock_acquire_release/raw_pthread_mutex");
 BENCHMARK(locked_increment_mp)->Name("locked_increment_2proc/mp")->UseRealTime();
-BENCHMARK(locked_increment_raw_pthread)->Name("locked_increment_2proc/raw_pthread_mutex")->UseRealTime();
+BENCHMARK(locked_increment_raw_pthread)
+    ->Name("locked_increment_2proc/raw_pthread_mutex")
+    ->UseRealTime();
 BENCHMARK(fetch_add_mp)->Name("fetch_add_2proc/mp")->UseRealTime();
 BENCHMARK(fetch_add_raw_atomic)->Name("fetch_add_2proc/raw_atomic")->UseRealTime();
 BENCHMARK(event_wakeup_mp)->Name("event_wakeup_one_way/mp")->UseRealTime();

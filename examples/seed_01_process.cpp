@@ -3,7 +3,9 @@
 
 #include <iostream>
 
-void hello() { std::cout << "Hello from process" << std::endl; }
+void hello() {
+  std::cout << "Hello from process" << std::endl;
+}
 
 int main() {
   mp::Process p(hello);

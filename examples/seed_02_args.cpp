@@ -4,7 +4,9 @@
 #include <iostream>
 #include <string>
 
-void greet(const std::string& name) { std::cout << "Hello, " << name << std::endl; }
+void greet(const std::string& name) {
+  std::cout << "Hello, " << name << std::endl;
+}
 
 int main() {
   mp::Process p(greet, std::string("Alice"));

@@ -5,7 +5,9 @@
 #include <string>
 #include <vector>
 
-void print_msg(const std::string& msg) { std::cout << msg << std::endl; }
+void print_msg(const std::string& msg) {
+  std::cout << msg << std::endl;
+}
 
 int main() {
   std::vector<std::string> messages{"Process 1", "Process 2", "Process 3"};

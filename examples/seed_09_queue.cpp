@@ -4,9 +4,13 @@
 #include <iostream>
 #include <string>
 
-void producer(mp::Queue<std::string> q) { q.put("Hello from producer"); }
+void producer(mp::Queue<std::string> q) {
+  q.put("Hello from producer");
+}
 
-void consumer(mp::Queue<std::string> q) { std::cout << q.get() << std::endl; }
+void consumer(mp::Queue<std::string> q) {
+  std::cout << q.get() << std::endl;
+}
 
 int main() {
   mp::Queue<std::string> q;

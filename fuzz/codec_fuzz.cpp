@@ -65,11 +65,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   ++data;
   --size;
   switch (which % 6) {
-    case 0: fuzz_payload<Record>(data, size); break;
-    case 1: fuzz_payload<std::vector<Record>>(data, size); break;
-    case 2: fuzz_payload<Tree>(data, size); break;
-    case 3: fuzz_payload<std::tuple<std::string, std::vector<double>, bool>>(data, size); break;
-    case 4: fuzz_payload<std::map<int, std::vector<std::string>>>(data, size); break;
+    case 0:
+      fuzz_payload<Record>(data, size);
+      break;
+    case 1:
+      fuzz_payload<std::vector<Record>>(data, size);
+      break;
+    case 2:
+      fuzz_payload<Tree>(data, size);
+      break;
+    case 3:
+      fuzz_payload<std::tuple<std::string, std::vector<double>, bool>>(data, size);
+      break;
+    case 4:
+      fuzz_payload<std::map<int, std::vector<std::string>>>(data, size);
+      break;
     default:  // the raw bytes, tag included
       try_decode<Record>({reinterpret_cast<const std::byte*>(data), size});
   }

@@ -29,7 +29,8 @@ mp::sys::UniqueFd feed(const std::uint8_t* data, std::size_t size, mp::sys::Uniq
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace mp;
-  const auto deadline = sys::Deadline::after(std::chrono::nanoseconds(std::chrono::milliseconds(200)));
+  const auto deadline =
+      sys::Deadline::after(std::chrono::nanoseconds(std::chrono::milliseconds(200)));
   {
     sys::UniqueFd peer;
     auto fd = feed(data, size, peer);

@@ -22,7 +22,8 @@ using Clock = std::chrono::steady_clock;
 class ConnectionTest : public mp::testing::LeakCheckedTest {};
 
 std::vector<std::byte> bytes_of(std::string_view s) {
-  return {reinterpret_cast<const std::byte*>(s.data()), reinterpret_cast<const std::byte*>(s.data()) + s.size()};
+  return {reinterpret_cast<const std::byte*>(s.data()),
+          reinterpret_cast<const std::byte*>(s.data()) + s.size()};
 }
 
 TEST_F(ConnectionTest, PipeCarriesValuesBetweenProcesses) {
@@ -198,7 +199,8 @@ TEST_F(ConnectionTest, UnixListenerIsPrivateAndRemovedOnClose) {
 
 TEST_F(ConnectionTest, WrongKeyIsRefusedAndTheListenerKeepsServing) {
   mp::Listener server("127.0.0.1:0", "right");
-  std::thread bad([&] { EXPECT_THROW(mp::Client(server.address(), "wrong"), mp::AuthenticationError); });
+  std::thread bad(
+      [&] { EXPECT_THROW(mp::Client(server.address(), "wrong"), mp::AuthenticationError); });
   std::thread good([&] {
     bad.join();  // the bad client goes first
     auto c = mp::Client(server.address(), "right");
@@ -219,9 +221,12 @@ TEST_F(ConnectionTest, MalformedHandshakesAreDropped) {
       act(c.fileno());
       std::this_thread::sleep_for(50ms);
     };
-    raw([](int fd) { std::uint64_t lie = 1ull << 40; (void)::write(fd, &lie, 8); });  // oversized
-    raw([](int fd) { (void)::write(fd, "garbage!garbage!garbage!", 24); });          // malformed
-    raw([](int) {});                                                                   // silent
+    raw([](int fd) {
+      std::uint64_t lie = 1ull << 40;
+      (void)::write(fd, &lie, 8);
+    });                                                                      // oversized
+    raw([](int fd) { (void)::write(fd, "garbage!garbage!garbage!", 24); });  // malformed
+    raw([](int) {});                                                         // silent
     auto c = mp::Client(server.address(), "key");
     c.send(1);
   });

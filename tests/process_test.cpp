@@ -185,7 +185,8 @@ TEST_F(ProcessTest, DaemonDiesWhenParentIsKilled) {
   while (!mp::testing::pid_gone(daemon_pid) && Clock::now() < deadline) {
     std::this_thread::sleep_for(5ms);
   }
-  EXPECT_TRUE(mp::testing::pid_gone(daemon_pid)) << "daemon " << daemon_pid << " outlived its parent";
+  EXPECT_TRUE(mp::testing::pid_gone(daemon_pid))
+      << "daemon " << daemon_pid << " outlived its parent";
   if (!mp::testing::pid_gone(daemon_pid)) ::kill(daemon_pid, SIGKILL);
 }
 
@@ -349,6 +350,8 @@ TEST_F(ProcessTest, ArgumentsAreCopied) {
   EXPECT_EQ(p.exitcode(), 0);
 }
 
-TEST_F(ProcessTest, CpuCountIsPositive) { EXPECT_GE(mp::cpu_count(), 1); }
+TEST_F(ProcessTest, CpuCountIsPositive) {
+  EXPECT_GE(mp::cpu_count(), 1);
+}
 
 }  // namespace

@@ -164,7 +164,8 @@ TEST_F(QueueTest, ManyMessagesLargerThanTheRing) {
 TEST_F(QueueTest, ProducerKilledMidStreamLeavesTheQueueWorking) {
   mp::Queue<std::string> q(0, mp::QueueOptions{.capacity = 1 << 16});
   mp::Process victim([q]() mutable {
-    for (int i = 0;; ++i) q.put("victim-" + std::to_string(i) + std::string(static_cast<std::size_t>(i % 5000), '.'));
+    for (int i = 0;; ++i)
+      q.put("victim-" + std::to_string(i) + std::string(static_cast<std::size_t>(i % 5000), '.'));
   });
   victim.start();
   std::this_thread::sleep_for(30ms);  // it fills the ring and blocks, or is mid-put

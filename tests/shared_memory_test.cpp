@@ -16,10 +16,14 @@ using namespace std::chrono_literals;
 
 class SharedMemoryTest : public mp::testing::LeakCheckedTest {};
 
-bool exists(const std::string& name) { return mp::testing::shm_entries().count(name) != 0; }
+bool exists(const std::string& name) {
+  return mp::testing::shm_entries().count(name) != 0;
+}
 
 // A fixed name of this process's own, so that the leak check covers it.
-std::string own(const std::string& suffix) { return "mp-" + std::to_string(::getpid()) + "-" + suffix; }
+std::string own(const std::string& suffix) {
+  return "mp-" + std::to_string(::getpid()) + "-" + suffix;
+}
 
 TEST_F(SharedMemoryTest, ChildAttachesByNameAndWrites) {
   auto shm = mp::SharedMemory::create(4096);

@@ -39,10 +39,12 @@ TEST_F(SharedCtypesTest, ChildIncrementIsSeenByParent) {
   mp::Value<int> num(0);
   std::vector<mp::Process> ps;
   for (int i = 0; i < 2; ++i) {
-    ps.emplace_back([](mp::Value<int> v) {
-      std::lock_guard g(v.get_lock());
-      v.value() += 1;
-    }, num);
+    ps.emplace_back(
+        [](mp::Value<int> v) {
+          std::lock_guard g(v.get_lock());
+          v.value() += 1;
+        },
+        num);
   }
   for (auto& p : ps) p.start();
   join_all(ps);

@@ -53,8 +53,14 @@ void join_ok(mp::Process& p) {
 
 TEST_F(SyncTest, LockWorksWithStandardGuards) {
   mp::Lock lock;
-  { std::lock_guard g(lock); EXPECT_FALSE(lock.try_lock()); }
-  { std::unique_lock g(lock, 10ms); EXPECT_TRUE(g.owns_lock()); }
+  {
+    std::lock_guard g(lock);
+    EXPECT_FALSE(lock.try_lock());
+  }
+  {
+    std::unique_lock g(lock, 10ms);
+    EXPECT_TRUE(g.owns_lock());
+  }
   mp::Lock other;
   { std::scoped_lock g(lock, other); }
   EXPECT_TRUE(lock.acquire());
@@ -126,8 +132,12 @@ void holder_killed_test() {
   p.join();
 }
 
-TEST_F(SyncTest, LockOfKilledHolderIsRecovered) { holder_killed_test<mp::Lock>(); }
-TEST_F(SyncTest, RLockOfKilledHolderIsRecovered) { holder_killed_test<mp::RLock>(); }
+TEST_F(SyncTest, LockOfKilledHolderIsRecovered) {
+  holder_killed_test<mp::Lock>();
+}
+TEST_F(SyncTest, RLockOfKilledHolderIsRecovered) {
+  holder_killed_test<mp::RLock>();
+}
 
 TEST_F(SyncTest, LockOfExitedThreadIsRecovered) {
   mp::Lock lock;
@@ -391,7 +401,7 @@ TEST_F(SyncTest, BarrierTimeoutBreaksItForEveryone) {
 }
 
 TEST_F(SyncTest, BarrierWithDeadPartyBreaksWithinTimeout) {
-  mp::Barrier barrier(3, nullptr, 300ms);  // default timeout
+  mp::Barrier barrier(3, nullptr, 300ms);         // default timeout
   mp::Process dies([] { std::raise(SIGKILL); });  // a party that never arrives
   mp::Process waits([=]() mutable {
     try {
@@ -473,8 +483,15 @@ TEST_F(SyncTest, ThreadsShareEveryPrimitive) {
       ev.wait();
       barrier.wait(20s);
       for (int k = 0; k < 2000; ++k) {
-        { std::lock_guard g(lock); ++plain; }
-        { std::lock_guard g(rlock); std::lock_guard g2(rlock); ++recursive; }
+        {
+          std::lock_guard g(lock);
+          ++plain;
+        }
+        {
+          std::lock_guard g(rlock);
+          std::lock_guard g2(rlock);
+          ++recursive;
+        }
         std::lock_guard g(sem);
         int now = ++in_sem;
         int seen = sem_peak.load();

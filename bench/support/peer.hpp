@@ -9,10 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sched.h>
 #include <atomic>
 #include <cstdint>
 #include <functional>
-#include <sched.h>
 
 namespace mp::bench {
 

@@ -35,11 +35,11 @@
 #include <cstring>
 #include <map>
 #include <set>
-#include <unordered_map>
-#include <unordered_set>
 #include <span>
 #include <string_view>
 #include <type_traits>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "mp/detail/archive.hpp"
@@ -81,8 +81,9 @@ namespace detail {
 // Whether T can be encoded, checked through the standard containers down to their elements
 // (cereal's own traits only look at the outermost type).
 template <class T>
-struct encodable : std::bool_constant<memcpy_encodable<T> || std::is_arithmetic_v<T> ||
-                                      std::is_enum_v<T> || has_own_serialization<T, OutputArchive>> {};
+struct encodable
+    : std::bool_constant<memcpy_encodable<T> || std::is_arithmetic_v<T> || std::is_enum_v<T> ||
+                         has_own_serialization<T, OutputArchive>> {};
 template <class T>
 struct encodable<T*> : std::false_type {};
 template <class C, class Tr, class A>
@@ -100,8 +101,8 @@ struct encodable<std::unordered_set<K, H, E, A>> : encodable<K> {};
 template <class K, class V, class C, class A>
 struct encodable<std::map<K, V, C, A>> : std::conjunction<encodable<K>, encodable<V>> {};
 template <class K, class V, class H, class E, class A>
-struct encodable<std::unordered_map<K, V, H, E, A>>
-    : std::conjunction<encodable<K>, encodable<V>> {};
+struct encodable<std::unordered_map<K, V, H, E, A>> : std::conjunction<encodable<K>, encodable<V>> {
+};
 template <class A, class B>
 struct encodable<std::pair<A, B>> : std::conjunction<encodable<A>, encodable<B>> {};
 template <class... Ts>
@@ -123,9 +124,10 @@ concept Encodable = std::is_default_constructible_v<T> && detail::encodable<T>::
 // Appends the message for `value` to `out`.
 template <class T>
 void encode_into(const T& value, std::vector<std::byte>& out) {
-  static_assert(Encodable<T>,
-                "mp: this type cannot cross a process boundary; give it a cereal serialize(Archive&) "
-                "function or make it trivially copyable (see the type named below)");
+  static_assert(
+      Encodable<T>,
+      "mp: this type cannot cross a process boundary; give it a cereal serialize(Archive&) "
+      "function or make it trivially copyable (see the type named below)");
   const std::uint64_t tag = detail::type_tag<T>();
   const std::size_t at = out.size();
   if constexpr (detail::memcpy_encodable<T>) {
@@ -151,9 +153,10 @@ std::vector<std::byte> encode(const T& value) {
 // Decodes a message made by encode<T>. Throws ProtocolError for anything else.
 template <class T>
 T decode(std::span<const std::byte> message) {
-  static_assert(Encodable<T>,
-                "mp: this type cannot cross a process boundary; give it a cereal serialize(Archive&) "
-                "function or make it trivially copyable (see the type named below)");
+  static_assert(
+      Encodable<T>,
+      "mp: this type cannot cross a process boundary; give it a cereal serialize(Archive&) "
+      "function or make it trivially copyable (see the type named below)");
   if (message.size() < detail::kTagSize) detail::throw_bad_message("message shorter than its tag");
   std::uint64_t tag = 0;
   std::memcpy(&tag, message.data(), detail::kTagSize);
@@ -161,7 +164,8 @@ T decode(std::span<const std::byte> message) {
   auto payload = message.subspan(detail::kTagSize);
   T value{};
   if constexpr (detail::memcpy_encodable<T>) {
-    if (payload.size() != sizeof(T)) detail::throw_bad_message("message size does not match its type");
+    if (payload.size() != sizeof(T))
+      detail::throw_bad_message("message size does not match its type");
     std::memcpy(&value, payload.data(), sizeof(T));
   } else {
     detail::InputArchive ar(payload);

@@ -163,7 +163,8 @@ std::vector<Waitable> wait(const std::vector<Waitable>& objects,
 template <class Rep, class Period>
 std::vector<Waitable> wait(const std::vector<Waitable>& objects,
                            std::chrono::duration<Rep, Period> timeout) {
-  return wait(objects, std::optional(std::chrono::duration_cast<std::chrono::nanoseconds>(timeout)));
+  return wait(objects,
+              std::optional(std::chrono::duration_cast<std::chrono::nanoseconds>(timeout)));
 }
 
 }  // namespace connection

@@ -30,17 +30,17 @@ class Error : public std::runtime_error {
     using Base::Base;               \
   }
 
-MP_DEFINE_ERROR(ProcessError, Error);         // misuse of a Process, or a failed start
-MP_DEFINE_ERROR(ValueError, Error);           // an invalid argument or state (Python's ValueError)
+MP_DEFINE_ERROR(ProcessError, Error);  // misuse of a Process, or a failed start
+MP_DEFINE_ERROR(ValueError, Error);    // an invalid argument or state (Python's ValueError)
 MP_DEFINE_ERROR(AuthenticationError, ProcessError);
 MP_DEFINE_ERROR(TimeoutError, Error);
-MP_DEFINE_ERROR(Empty, Error);                // queue.Empty
-MP_DEFINE_ERROR(Full, Error);                 // queue.Full
-MP_DEFINE_ERROR(EOFError, Error);             // the peer closed the channel
+MP_DEFINE_ERROR(Empty, Error);     // queue.Empty
+MP_DEFINE_ERROR(Full, Error);      // queue.Full
+MP_DEFINE_ERROR(EOFError, Error);  // the peer closed the channel
 MP_DEFINE_ERROR(BrokenBarrierError, Error);
 MP_DEFINE_ERROR(BrokenProcessPool, Error);
 MP_DEFINE_ERROR(CancelledError, Error);
-MP_DEFINE_ERROR(ProtocolError, Error);        // undecodable or wrongly typed bytes
+MP_DEFINE_ERROR(ProtocolError, Error);  // undecodable or wrongly typed bytes
 
 #undef MP_DEFINE_ERROR
 

@@ -61,12 +61,11 @@ class Process {
  public:
   // Runs f(args...) in the child; args are decay-copied, as by std::thread.
   template <class F, class... Args>
-    requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
+  requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
   explicit Process(F&& f, Args&&... args)
       : Process(std::function<void()>(
-            [fn = std::forward<F>(f), tup = std::make_tuple(std::forward<Args>(args)...)]() mutable {
-              std::apply(fn, tup);
-            })) {}
+            [fn = std::forward<F>(f), tup = std::make_tuple(std::forward<Args>(
+                                          args)...)]() mutable { std::apply(fn, tup); })) {}
 
   // Before start(): Python's name and daemon attributes. Default name: Process-N.
   void set_name(std::string name);
@@ -87,14 +86,14 @@ class Process {
     return join_for(std::chrono::duration_cast<std::chrono::nanoseconds>(timeout));
   }
 
-  bool is_alive();      // reaps the child if it has ended
-  void terminate();     // SIGTERM; harmless once the child has ended
-  void kill();          // SIGKILL; likewise
-  void close();         // frees the handle's resources; ValueError while the child runs
+  bool is_alive();   // reaps the child if it has ended
+  void terminate();  // SIGTERM; harmless once the child has ended
+  void kill();       // SIGKILL; likewise
+  void close();      // frees the handle's resources; ValueError while the child runs
 
-  pid_t pid() const;                // 0 before start()
-  std::optional<int> exitcode();    // nullopt while running; reaps the child if it ended
-  int sentinel() const;             // fd readable once the child ends (a pidfd); ValueError before start
+  pid_t pid() const;              // 0 before start()
+  std::optional<int> exitcode();  // nullopt while running; reaps the child if it ended
+  int sentinel() const;  // fd readable once the child ends (a pidfd); ValueError before start
   std::vector<int> identity() const;  // Python's _identity: (1,), (2,), (1, 3) for a grandchild
 
   friend bool operator==(const Process& a, const Process& b) noexcept {

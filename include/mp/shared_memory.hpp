@@ -35,7 +35,7 @@ class SharedMemory {
 
   const std::string& name() const noexcept;  // without the leading '/'
   std::size_t size() const noexcept;
-  std::span<std::byte> buf() const;          // ValueError after close()
+  std::span<std::byte> buf() const;  // ValueError after close()
 
   // Unmaps the block from this process, for every copy of this handle; idempotent.
   void close() noexcept;

@@ -51,7 +51,8 @@ inline constexpr std::size_t kLockStateSize = 16;  // sizeof(shm::LockState), ch
 template <class T>
 constexpr std::size_t payload_offset(bool with_lock) {
   std::size_t align = alignof(T);
-  if constexpr (std::is_arithmetic_v<T>) align = std::max(align, std::atomic_ref<T>::required_alignment);
+  if constexpr (std::is_arithmetic_v<T>)
+    align = std::max(align, std::atomic_ref<T>::required_alignment);
   std::size_t start = with_lock ? kLockStateSize : 0;
   return (start + align - 1) / align * align;
 }
@@ -68,8 +69,8 @@ T* construct_payload(const std::shared_ptr<Segment>& segment, std::size_t offset
 
 }  // namespace detail
 
-#define MP_SHAREABLE_ASSERT(T)                                                                 \
-  static_assert(::mp::Shareable<T>,                                                            \
+#define MP_SHAREABLE_ASSERT(T)                                                                  \
+  static_assert(::mp::Shareable<T>,                                                             \
                 "mp: shared values need a trivially copyable T: they live in shared memory as " \
                 "plain bytes, where pointers and owned resources (std::string, std::vector) "   \
                 "mean nothing to another process; send such types through a Queue or Pipe")
@@ -85,29 +86,19 @@ class RawValue {
   T& value() const noexcept { return *ptr_; }
 
   // Atomic operations (std::atomic_ref), for arithmetic T.
-  T load() const noexcept
-    requires std::is_arithmetic_v<T>
-  {
+  T load() const noexcept requires std::is_arithmetic_v<T> {
     return std::atomic_ref<T>(*ptr_).load();
   }
-  void store(T v) const noexcept
-    requires std::is_arithmetic_v<T>
-  {
+  void store(T v) const noexcept requires std::is_arithmetic_v<T> {
     std::atomic_ref<T>(*ptr_).store(v);
   }
-  T fetch_add(T d) const noexcept
-    requires std::is_arithmetic_v<T> && (!std::is_same_v<T, bool>)
-  {
+  T fetch_add(T d) const noexcept requires std::is_arithmetic_v<T> &&(!std::is_same_v<T, bool>) {
     return std::atomic_ref<T>(*ptr_).fetch_add(d);
   }
-  T fetch_sub(T d) const noexcept
-    requires std::is_arithmetic_v<T> && (!std::is_same_v<T, bool>)
-  {
+  T fetch_sub(T d) const noexcept requires std::is_arithmetic_v<T> &&(!std::is_same_v<T, bool>) {
     return std::atomic_ref<T>(*ptr_).fetch_sub(d);
   }
-  bool compare_exchange(T& expected, T desired) const noexcept
-    requires std::is_arithmetic_v<T>
-  {
+  bool compare_exchange(T& expected, T desired) const noexcept requires std::is_arithmetic_v<T> {
     return std::atomic_ref<T>(*ptr_).compare_exchange_strong(expected, desired);
   }
 
@@ -138,9 +129,9 @@ class Value : public RawValue<T> {
 namespace detail {
 // A range to copy from, not another array handle (whose copy must share, not copy).
 template <class R, class T>
-concept ArraySource = std::ranges::sized_range<R> &&
-                      std::convertible_to<std::ranges::range_reference_t<R>, T> &&
-                      !std::is_base_of_v<RawArray<T>, std::remove_cvref_t<R>>;
+concept ArraySource =
+    std::ranges::sized_range<R> && std::convertible_to<std::ranges::range_reference_t<R>, T> &&
+    !std::is_base_of_v<RawArray<T>, std::remove_cvref_t<R>>;
 }  // namespace detail
 
 template <class T>
@@ -161,7 +152,8 @@ class RawArray {
   bool empty() const noexcept { return size_ == 0; }
   T& operator[](std::size_t i) const noexcept { return data_[i]; }
   T& at(std::size_t i) const {
-    if (i >= size_) throw std::out_of_range("mp::Array index " + std::to_string(i) + " out of range");
+    if (i >= size_)
+      throw std::out_of_range("mp::Array index " + std::to_string(i) + " out of range");
     return data_[i];
   }
   T* data() const noexcept { return data_; }
@@ -186,7 +178,8 @@ class RawArray {
 template <class T>
 class Array : public RawArray<T> {
  public:
-  explicit Array(std::size_t n) : RawArray<T>(n, true), lock_(detail::lock_at_start(this->segment_)) {}
+  explicit Array(std::size_t n)
+      : RawArray<T>(n, true), lock_(detail::lock_at_start(this->segment_)) {}
   Array(std::initializer_list<T> init)
       : RawArray<T>(init, true), lock_(detail::lock_at_start(this->segment_)) {}
   template <detail::ArraySource<T> R>

@@ -64,7 +64,9 @@ class LockHandle {
   // Blocks until acquired; returns true (Python's acquire()).
   bool acquire() { return acquire_for(std::nullopt); }
   // acquire(false) only tries (Python's acquire(block=False)).
-  bool acquire(bool blocking) { return acquire_for(blocking ? Timeout() : Timeout(std::chrono::nanoseconds(0))); }
+  bool acquire(bool blocking) {
+    return acquire_for(blocking ? Timeout() : Timeout(std::chrono::nanoseconds(0)));
+  }
   template <class Rep, class Period>
   bool acquire(std::chrono::duration<Rep, Period> timeout) {
     return acquire_for(std::chrono::duration_cast<std::chrono::nanoseconds>(timeout));
@@ -97,8 +99,8 @@ class LockHandle {
   friend class mp::Condition;
   bool acquire_for(Timeout timeout);
   [[gnu::noinline]] bool acquire_slow(Timeout timeout);
-  std::uint32_t release_all();          // for Condition::wait: returns the recursion depth
-  void restore(std::uint32_t depth);    // and takes it back
+  std::uint32_t release_all();        // for Condition::wait: returns the recursion depth
+  void restore(std::uint32_t depth);  // and takes it back
 
   SharedRef<shm::LockState> ref_;
   bool recursive_;
@@ -195,7 +197,8 @@ class Condition {
   bool wait_for(std::chrono::duration<Rep, Period> timeout, Predicate pred) {
     const auto end = std::chrono::steady_clock::now() + timeout;
     while (!pred()) {
-      auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(end - std::chrono::steady_clock::now());
+      auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(
+          end - std::chrono::steady_clock::now());
       if (left <= std::chrono::nanoseconds::zero()) return pred();
       wait_impl(left);
     }

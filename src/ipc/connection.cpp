@@ -96,11 +96,21 @@ bool Connection::poll_for(std::chrono::nanoseconds timeout) {
 void Connection::close() noexcept {
   if (state_) state_->fd.reset();
 }
-bool Connection::closed() const noexcept { return !state_ || !state_->fd; }
-bool Connection::readable() const noexcept { return state_ && state_->readable; }
-bool Connection::writable() const noexcept { return state_ && state_->writable; }
-int Connection::fileno() const { return state().fd.get(); }
-void Connection::set_max_message_size(std::uint64_t bytes) { state().max_size = bytes; }
+bool Connection::closed() const noexcept {
+  return !state_ || !state_->fd;
+}
+bool Connection::readable() const noexcept {
+  return state_ && state_->readable;
+}
+bool Connection::writable() const noexcept {
+  return state_ && state_->writable;
+}
+int Connection::fileno() const {
+  return state().fd.get();
+}
+void Connection::set_max_message_size(std::uint64_t bytes) {
+  state().max_size = bytes;
+}
 
 std::pair<Connection, Connection> Pipe(bool duplex) {
   sys::UniqueFd a, b;
@@ -111,7 +121,8 @@ std::pair<Connection, Connection> Pipe(bool duplex) {
   // One-way, as Python's Pipe(False): the first end only receives, the second only sends.
   ::shutdown(a.get(), SHUT_WR);
   ::shutdown(b.get(), SHUT_RD);
-  return {Connection::from_fd(a.release(), true, false), Connection::from_fd(b.release(), false, true)};
+  return {Connection::from_fd(a.release(), true, false),
+          Connection::from_fd(b.release(), false, true)};
 }
 
 }  // namespace mp

@@ -48,7 +48,9 @@ Listener::Listener(Listener&&) noexcept = default;
 Listener& Listener::operator=(Listener&&) noexcept = default;
 Listener::~Listener() = default;
 
-Connection Listener::accept() { return accept_for(std::nullopt); }
+Connection Listener::accept() {
+  return accept_for(std::nullopt);
+}
 
 Connection Listener::accept_for(std::optional<std::chrono::nanoseconds> timeout) {
   if (!state_ || !state_->fd) throw ValueError("listener is closed");
@@ -73,7 +75,9 @@ Connection Listener::accept_for(std::optional<std::chrono::nanoseconds> timeout)
   }
 }
 
-const std::string& Listener::address() const noexcept { return state_->address; }
+const std::string& Listener::address() const noexcept {
+  return state_->address;
+}
 void Listener::close() noexcept {
   if (state_) state_->close();
 }
@@ -84,7 +88,9 @@ int Listener::fileno() const {
 void Listener::set_handshake_timeout(std::chrono::milliseconds timeout) noexcept {
   state_->handshake_timeout = timeout;
 }
-std::size_t Listener::rejected() const noexcept { return state_->rejected.load(); }
+std::size_t Listener::rejected() const noexcept {
+  return state_->rejected.load();
+}
 
 Connection Client(const std::string& address, AuthKey authkey) {
   sys::UniqueFd fd;

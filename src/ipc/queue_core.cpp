@@ -9,8 +9,8 @@
 #include <cstring>
 #include <exception>
 #include <mutex>
-#include <utility>
 #include <system_error>
+#include <utility>
 
 #include "mp/errors.hpp"
 #include "shm/ring.hpp"
@@ -78,7 +78,9 @@ namespace {
 constexpr int kSpins = 1000;
 constexpr std::size_t kMinCapacity = 4096;
 
-std::size_t ring_offset() { return (sizeof(RingState) + 63) / 64 * 64; }
+std::size_t ring_offset() {
+  return (sizeof(RingState) + 63) / 64 * 64;
+}
 
 // Waits, spinning first, while `blocked()` holds; false when the deadline passed first.
 template <class F>
@@ -108,7 +110,9 @@ void notify(std::atomic<std::uint32_t>& seq, std::atomic<std::uint32_t>& waiters
   sys::futex_wake(seq, INT_MAX);
 }
 
-std::uint32_t me() { return static_cast<std::uint32_t>(sys::this_tid()); }
+std::uint32_t me() {
+  return static_cast<std::uint32_t>(sys::this_tid());
+}
 
 // A body holding `bytes`: a spare one whose consumer is done with it, or a new memfd.
 Body make_body(std::vector<Body>& spares, std::mutex& mutex, std::span<const std::byte> bytes) {
@@ -205,16 +209,17 @@ bool QueueCore::put(std::span<const std::byte> message, Timeout timeout) {
   auto no_room = [&] {
     const std::uint64_t contiguous = cap - t % cap;
     const std::uint64_t total = need <= contiguous ? need : contiguous + need;
-    const bool item_limit =
-        r.maxsize != 0 && r.puts.load(std::memory_order_relaxed) -
-                                  r.gets.load(std::memory_order_seq_cst) >= r.maxsize;
+    const bool item_limit = r.maxsize != 0 && r.puts.load(std::memory_order_relaxed) -
+                                                      r.gets.load(std::memory_order_seq_cst) >=
+                                                  r.maxsize;
     return item_limit || cap - (t - r.head.load(std::memory_order_seq_cst)) < total;
   };
   if (!wait_while(r.space_seq, r.space_waiters, no_room, deadline)) return false;
 
   std::uint64_t contiguous = cap - t % cap;
   if (need > contiguous) {  // pad to the end; records never wrap
-    RecordHeader pad{static_cast<std::uint32_t>(contiguous - sizeof(RecordHeader)), RecordKind::padding};
+    RecordHeader pad{static_cast<std::uint32_t>(contiguous - sizeof(RecordHeader)),
+                     RecordKind::padding};
     std::memcpy(data_ + t % cap, &pad, sizeof pad);
     t += contiguous;
   }
@@ -279,10 +284,12 @@ bool QueueCore::get(Sink sink, void* context, Timeout timeout) {
         sys::UniqueFd fd;
         int err = sys::recv_fd(local_->recv_end.get(), true, tag, fd);
         if (err == EAGAIN || (err == 0 && tag > rec.id)) break;  // taken by a consumer that died
-        if (err != 0) throw std::system_error(err, std::generic_category(), "queue: receiving a large message");
+        if (err != 0)
+          throw std::system_error(err, std::generic_category(), "queue: receiving a large message");
         if (tag == rec.id) {
           const std::size_t mapped = kBodyHeader + rec.size;
-          void* m = ::mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd.get(), 0);
+          void* m = ::mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+                           fd.get(), 0);
           if (m == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "mmap");
           auto* bytes = static_cast<std::byte*>(m);
           try {
@@ -291,7 +298,8 @@ bool QueueCore::get(Sink sink, void* context, Timeout timeout) {
             error = std::current_exception();
           }
           // Done reading: the producer may now reuse the body.
-          reinterpret_cast<BodyHeader*>(bytes)->state.store(BodyHeader::free, std::memory_order_release);
+          reinterpret_cast<BodyHeader*>(bytes)->state.store(BodyHeader::free,
+                                                            std::memory_order_release);
           ::munmap(m, mapped);
           delivered = true;
         }
@@ -324,7 +332,9 @@ bool QueueCore::empty() const noexcept {
 bool QueueCore::full() const noexcept {
   return ring_->maxsize != 0 && qsize() >= ring_->maxsize;
 }
-std::size_t QueueCore::maxsize() const noexcept { return ring_->maxsize; }
+std::size_t QueueCore::maxsize() const noexcept {
+  return ring_->maxsize;
+}
 
 void QueueCore::task_done() {
   std::uint32_t v = ring_->unfinished.load(std::memory_order_relaxed);
@@ -346,7 +356,11 @@ bool QueueCore::join(Timeout timeout) {
   }
 }
 
-void QueueCore::close() noexcept { local_->closed = true; }
-bool QueueCore::closed() const noexcept { return local_->closed; }
+void QueueCore::close() noexcept {
+  local_->closed = true;
+}
+bool QueueCore::closed() const noexcept {
+  return local_->closed;
+}
 
 }  // namespace mp::detail

@@ -37,7 +37,8 @@ std::string checked_name(std::string name) {
 // "mp-<creator pid>-<16 random hex digits>": unguessable, and a leaked block names its creator.
 std::string random_name() {
   unsigned char bytes[8];
-  if (!sys::random_bytes(bytes, sizeof bytes)) throw Error("no random bytes for a shared memory name");
+  if (!sys::random_bytes(bytes, sizeof bytes))
+    throw Error("no random bytes for a shared memory name");
   std::string name = "mp-" + std::to_string(sys::this_pid()) + "-";
   char hex[3];
   for (unsigned char b : bytes) {
@@ -75,20 +76,27 @@ SharedMemory SharedMemory::attach(std::string name) {
   return SharedMemory(std::move(state));
 }
 
-const std::string& SharedMemory::name() const noexcept { return state_->name; }
-std::size_t SharedMemory::size() const noexcept { return state_->size; }
+const std::string& SharedMemory::name() const noexcept {
+  return state_->name;
+}
+std::size_t SharedMemory::size() const noexcept {
+  return state_->size;
+}
 
 std::span<std::byte> SharedMemory::buf() const {
   if (state_->mapping.addr == nullptr) throw ValueError("shared memory block is closed");
   return {static_cast<std::byte*>(state_->mapping.addr), state_->size};
 }
 
-void SharedMemory::close() noexcept { sys::unmap(state_->mapping); }
+void SharedMemory::close() noexcept {
+  sys::unmap(state_->mapping);
+}
 
 void SharedMemory::unlink() {
   if (state_->unlinked) return;
   int err = sys::unlink_named("/" + state_->name);
-  if (err != 0 && err != ENOENT) throw std::system_error(err, std::generic_category(), "shm_unlink");
+  if (err != 0 && err != ENOENT)
+    throw std::system_error(err, std::generic_category(), "shm_unlink");
   state_->unlinked = true;
 }
 

@@ -16,9 +16,13 @@ namespace mp {
 
 namespace {
 
-sys::Deadline deadline_of(const detail::Timeout& timeout) { return sys::Deadline::after(timeout); }
+sys::Deadline deadline_of(const detail::Timeout& timeout) {
+  return sys::Deadline::after(timeout);
+}
 
-std::uint32_t my_tid() noexcept { return static_cast<std::uint32_t>(sys::this_tid()); }
+std::uint32_t my_tid() noexcept {
+  return static_cast<std::uint32_t>(sys::this_tid());
+}
 
 }  // namespace
 
@@ -62,7 +66,9 @@ std::uint32_t LockHandle::owner_deaths() const noexcept {
   return ref_->deaths.load(std::memory_order_relaxed);
 }
 
-bool LockHandle::is_owned() const noexcept { return shm::lock_owner(*ref_) == my_tid(); }
+bool LockHandle::is_owned() const noexcept {
+  return shm::lock_owner(*ref_) == my_tid();
+}
 
 std::uint32_t LockHandle::release_all() {
   shm::LockState& s = *ref_;
@@ -105,7 +111,9 @@ void Semaphore::release(unsigned n) {
   }
 }
 
-unsigned Semaphore::get_value() const noexcept { return ref_->value.load(std::memory_order_relaxed); }
+unsigned Semaphore::get_value() const noexcept {
+  return ref_->value.load(std::memory_order_relaxed);
+}
 
 // --- Condition --------------------------------------------------------------------------------
 
@@ -130,15 +138,25 @@ void Condition::notify(int n) {
   if (n > 0) shm::condition_notify(*ref_, n);
 }
 
-void Condition::notify_all() { notify(INT_MAX); }
+void Condition::notify_all() {
+  notify(INT_MAX);
+}
 
 // --- Event --------------------------------------------------------------------------------------
 
 Event::Event() : ref_(detail::SharedRef<shm::EventState>::make()) {}
-void Event::set() { shm::event_set(*ref_); }
-void Event::clear() { ref_->flag.store(0, std::memory_order_seq_cst); }
-bool Event::is_set() const noexcept { return ref_->flag.load(std::memory_order_acquire) != 0; }
-bool Event::wait_impl(detail::Timeout timeout) { return shm::event_wait(*ref_, deadline_of(timeout)); }
+void Event::set() {
+  shm::event_set(*ref_);
+}
+void Event::clear() {
+  ref_->flag.store(0, std::memory_order_seq_cst);
+}
+bool Event::is_set() const noexcept {
+  return ref_->flag.load(std::memory_order_acquire) != 0;
+}
+bool Event::wait_impl(detail::Timeout timeout) {
+  return shm::event_wait(*ref_, deadline_of(timeout));
+}
 
 // --- Barrier ------------------------------------------------------------------------------------
 
@@ -166,19 +184,28 @@ std::size_t Barrier::wait_impl(detail::Timeout timeout) {
     }
   };
   std::uint32_t index = 0;
-  auto result = shm::barrier_wait(*ref_, deadline_of(timeout), action_ ? +run_action : nullptr,
-                                  &ctx, index);
+  auto result =
+      shm::barrier_wait(*ref_, deadline_of(timeout), action_ ? +run_action : nullptr, &ctx, index);
   if (ctx.error) std::rethrow_exception(ctx.error);
   if (result == shm::BarrierResult::broken) throw BrokenBarrierError("barrier is broken");
   return index;
 }
 
-void Barrier::abort() { shm::barrier_abort(*ref_); }
-void Barrier::reset() { shm::barrier_reset(*ref_); }
-std::size_t Barrier::parties() const noexcept { return ref_->parties; }
-std::size_t Barrier::n_waiting() const noexcept {
-  return ref_->broken.load(std::memory_order_relaxed) ? 0 : ref_->count.load(std::memory_order_relaxed);
+void Barrier::abort() {
+  shm::barrier_abort(*ref_);
 }
-bool Barrier::broken() const noexcept { return ref_->broken.load(std::memory_order_relaxed) != 0; }
+void Barrier::reset() {
+  shm::barrier_reset(*ref_);
+}
+std::size_t Barrier::parties() const noexcept {
+  return ref_->parties;
+}
+std::size_t Barrier::n_waiting() const noexcept {
+  return ref_->broken.load(std::memory_order_relaxed) ? 0
+                                                      : ref_->count.load(std::memory_order_relaxed);
+}
+bool Barrier::broken() const noexcept {
+  return ref_->broken.load(std::memory_order_relaxed) != 0;
+}
 
 }  // namespace mp

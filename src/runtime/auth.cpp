@@ -44,9 +44,12 @@ std::vector<std::byte> hmac(std::span<const std::byte> key, std::span<const std:
 std::vector<std::byte> read_small(int fd, const sys::Deadline& deadline) {
   std::vector<std::byte> msg;
   switch (read_frame(fd, msg, kMaxHandshake, deadline)) {
-    case FrameStatus::ok: return msg;
-    case FrameStatus::eof: throw EOFError("peer closed the connection during authentication");
-    case FrameStatus::timed_out: throw TimeoutError("authentication timed out");
+    case FrameStatus::ok:
+      return msg;
+    case FrameStatus::eof:
+      throw EOFError("peer closed the connection during authentication");
+    case FrameStatus::timed_out:
+      throw TimeoutError("authentication timed out");
   }
   return msg;
 }

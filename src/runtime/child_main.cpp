@@ -31,7 +31,9 @@ std::string demangle(const char* name) {
   sys::exit_now(code);
 }
 
-void on_exit_hook(int status, void*) { finish(status); }
+void on_exit_hook(int status, void*) {
+  finish(status);
+}
 
 void report(const std::string& process_name) noexcept {
   try {

@@ -20,8 +20,9 @@ void write_frame(int fd, std::span<const std::byte> payload) {
   std::byte header[kFrameHeader];
   std::memcpy(header, &len, sizeof len);  // little-endian hosts only (x86-64, aarch64)
   if (int err = sys::send_all(fd, header, payload); err != 0) {
-    throw std::system_error(err, std::generic_category(),
-                            err == EPIPE ? "send: the other end of the connection is closed" : "send");
+    throw std::system_error(
+        err, std::generic_category(),
+        err == EPIPE ? "send: the other end of the connection is closed" : "send");
   }
 }
 
@@ -53,7 +54,8 @@ FrameStatus read_frame(int fd, std::vector<std::byte>& out, std::uint64_t max_si
     err = sys::recv_exact(fd, std::span(out).subspan(have, want), n, deadline);
     have += n;
     if (err == ETIMEDOUT) return FrameStatus::timed_out;
-    if (err != 0 && err != ECONNRESET) throw std::system_error(err, std::generic_category(), "recv");
+    if (err != 0 && err != ECONNRESET)
+      throw std::system_error(err, std::generic_category(), "recv");
     if (n < want) throw EOFError("connection closed in the middle of a message");
   }
   out.resize(have);

@@ -7,8 +7,8 @@
 // Start-up cost is mostly page faults: the child faults on every page it touches for the first
 // time, the parent on every page it writes while the child shares it. So the parent does its
 // bookkeeping before fork, and the child touches as little as it can on its way to the target.
-#include <csignal>
 #include <cerrno>
+#include <csignal>
 #include <system_error>
 
 #include "runtime/process_state.hpp"

@@ -1,8 +1,8 @@
 // runtime/process.cpp — the Process handle and the registry of children.
 #include <algorithm>
 #include <atomic>
-#include <csignal>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <system_error>
@@ -127,7 +127,9 @@ void finalize_children() noexcept {
   for (auto& c : children) c->poll(true);
 }
 
-void flush_standard_streams() noexcept { sys::flush_stdio(/*all_streams=*/true); }
+void flush_standard_streams() noexcept {
+  sys::flush_stdio(/*all_streams=*/true);
+}
 
 }  // namespace detail
 
@@ -162,9 +164,12 @@ void register_exit_handler_once() {
 
 const char* to_string(StartMethod method) noexcept {
   switch (method) {
-    case StartMethod::fork: return "fork";
-    case StartMethod::forkserver: return "forkserver";
-    case StartMethod::spawn: return "spawn";
+    case StartMethod::fork:
+      return "fork";
+    case StartMethod::forkserver:
+      return "forkserver";
+    case StartMethod::spawn:
+      return "spawn";
   }
   return "unknown";
 }
@@ -186,15 +191,23 @@ Process::Process(std::function<void()> target) : state_(std::make_shared<Process
   }
 }
 
-void Process::set_name(std::string name) { state_->name = std::move(name); }
-const std::string& Process::name() const { return state_->name; }
+void Process::set_name(std::string name) {
+  state_->name = std::move(name);
+}
+const std::string& Process::name() const {
+  return state_->name;
+}
 
 void Process::set_daemon(bool daemon) {
   if (state_->started) throw ProcessError("process has already started");
   state_->daemon = daemon;
 }
-bool Process::daemon() const { return state_->daemon; }
-StartMethod Process::start_method() const { return state_->method; }
+bool Process::daemon() const {
+  return state_->daemon;
+}
+StartMethod Process::start_method() const {
+  return state_->method;
+}
 
 void Process::start() {
   ProcessState& s = *state_;
@@ -214,7 +227,9 @@ void Process::start() {
   if (s.method == StartMethod::fork) warn_if_threaded();
   register_exit_handler_once();
   switch (s.method) {
-    case StartMethod::fork: detail::launch_fork(state_); break;
+    case StartMethod::fork:
+      detail::launch_fork(state_);
+      break;
     case StartMethod::forkserver:
     case StartMethod::spawn:
       throw ProcessError(std::string("start method '") + to_string(s.method) +
@@ -249,9 +264,12 @@ bool Process::is_alive() {
   ProcessState& s = *state_;
   check_open(s);
   switch (s.role) {
-    case Role::current: return true;
-    case Role::parent: return !sys::wait_readable(s.pidfd.get(), sys::Deadline::after(std::chrono::nanoseconds(0)));
-    case Role::child: return s.started && !s.poll(false);
+    case Role::current:
+      return true;
+    case Role::parent:
+      return !sys::wait_readable(s.pidfd.get(), sys::Deadline::after(std::chrono::nanoseconds(0)));
+    case Role::child:
+      return s.started && !s.poll(false);
   }
   return false;
 }
@@ -274,14 +292,17 @@ void Process::close() {
   ProcessState& s = *state_;
   if (s.closed) return;
   if (s.role == Role::child && s.started && !s.poll(false)) {
-    throw ValueError("cannot close a process while it is still running; join() or terminate() it first");
+    throw ValueError(
+        "cannot close a process while it is still running; join() or terminate() it first");
   }
   std::lock_guard lock(s.mutex);
   s.pidfd.reset();
   s.closed = true;
 }
 
-pid_t Process::pid() const { return state_->pid; }
+pid_t Process::pid() const {
+  return state_->pid;
+}
 
 std::optional<int> Process::exitcode() {
   ProcessState& s = *state_;
@@ -296,9 +317,13 @@ int Process::sentinel() const {
   return state_->pidfd.get();
 }
 
-std::vector<int> Process::identity() const { return state_->identity; }
+std::vector<int> Process::identity() const {
+  return state_->identity;
+}
 
-Process current_process() { return Process(detail::registry().current); }
+Process current_process() {
+  return Process(detail::registry().current);
+}
 
 std::optional<Process> parent_process() {
   auto& parent = detail::registry().parent;
@@ -320,6 +345,8 @@ std::vector<Process> active_children() {
   return alive;
 }
 
-int cpu_count() { return sys::online_cpus(); }
+int cpu_count() {
+  return sys::online_cpus();
+}
 
 }  // namespace mp

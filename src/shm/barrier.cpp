@@ -12,7 +12,9 @@ namespace {
 void lock(BarrierState& s) noexcept {
   lock_acquire(s.lock, static_cast<std::uint32_t>(sys::this_tid()), sys::Deadline::never());
 }
-void unlock(BarrierState& s) noexcept { lock_release(s.lock); }
+void unlock(BarrierState& s) noexcept {
+  lock_release(s.lock);
+}
 
 // With the lock held: ends the current generation as failed and wakes its waiters.
 void fail_generation(BarrierState& s, bool stays_broken) noexcept {
@@ -53,7 +55,7 @@ BarrierResult barrier_wait(BarrierState& s, const sys::Deadline& deadline, Barri
     std::uint32_t now = s.gen.load(std::memory_order_acquire);
     if (now != g) {
       return s.failed_gen.load(std::memory_order_relaxed) == g + 1 ? BarrierResult::broken
-                                                               : BarrierResult::passed;
+                                                                   : BarrierResult::passed;
     }
     if (sys::futex_wait(s.gen, g, deadline) == sys::WaitResult::timed_out) {
       // Python: a waiter that times out breaks the barrier for everyone.

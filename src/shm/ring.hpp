@@ -63,6 +63,8 @@ static_assert(std::is_standard_layout_v<RingState>);
 
 inline constexpr std::uint32_t kRingVersion = 1;
 
-inline std::uint64_t record_size(std::uint64_t payload) { return sizeof(RecordHeader) + ((payload + 7) & ~std::uint64_t{7}); }
+inline std::uint64_t record_size(std::uint64_t payload) {
+  return sizeof(RecordHeader) + ((payload + 7) & ~std::uint64_t{7});
+}
 
 }  // namespace mp::shm

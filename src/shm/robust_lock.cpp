@@ -11,9 +11,12 @@ namespace {
 constexpr int kSpins = 100;
 }  // namespace
 
-void lock_wake_one(LockState& s) noexcept { sys::futex_wake(s.word, 1); }
+void lock_wake_one(LockState& s) noexcept {
+  sys::futex_wake(s.word, 1);
+}
 
-Acquired lock_acquire_contended(LockState& s, std::uint32_t tid, const sys::Deadline& deadline) noexcept {
+Acquired lock_acquire_contended(LockState& s, std::uint32_t tid,
+                                const sys::Deadline& deadline) noexcept {
   for (int i = 0; i < kSpins; ++i) {
     sys::cpu_relax();
     if (s.word.load(std::memory_order_relaxed) == 0 && lock_try(s, tid)) return Acquired::yes;

@@ -44,9 +44,11 @@ inline bool lock_try(LockState& s, std::uint32_t tid) noexcept {
 }
 
 // Slow path of lock_acquire.
-Acquired lock_acquire_contended(LockState& s, std::uint32_t tid, const sys::Deadline& deadline) noexcept;
+Acquired lock_acquire_contended(LockState& s, std::uint32_t tid,
+                                const sys::Deadline& deadline) noexcept;
 
-inline Acquired lock_acquire(LockState& s, std::uint32_t tid, const sys::Deadline& deadline) noexcept {
+inline Acquired lock_acquire(LockState& s, std::uint32_t tid,
+                             const sys::Deadline& deadline) noexcept {
   if (lock_try(s, tid)) return Acquired::yes;
   return lock_acquire_contended(s, tid, deadline);
 }

@@ -28,8 +28,8 @@ UniqueFd pidfd_open(int pid) noexcept {
 }
 
 int send_signal(int pidfd, int pid, int sig) noexcept {
-  long rc = pidfd >= 0 ? ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0)
-                       : ::kill(pid, sig);
+  long rc =
+      pidfd >= 0 ? ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) : ::kill(pid, sig);
   return rc == 0 ? 0 : errno;
 }
 
@@ -115,7 +115,9 @@ void exit_now(int code) noexcept {
   __builtin_unreachable();
 }
 
-void on_exit_first(void (*hook)(int, void*)) noexcept { g_on_exit(hook, nullptr); }
+void on_exit_first(void (*hook)(int, void*)) noexcept {
+  g_on_exit(hook, nullptr);
+}
 
 void flush_stdio(bool all_streams) noexcept {
   if (all_streams) {

@@ -12,7 +12,8 @@ namespace mp::sys {
 
 namespace {
 int map_fd(UniqueFd fd, std::size_t size, Mapping& out) noexcept {
-  void* addr = ::mmap(nullptr, size == 0 ? 1 : size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+  void* addr =
+      ::mmap(nullptr, size == 0 ? 1 : size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
   if (addr == MAP_FAILED) return errno;
   out.fd = std::move(fd);
   out.addr = addr;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "sys/child.hpp"
@@ -60,7 +61,8 @@ int send_all(int fd, std::span<const std::byte> first, std::span<const std::byte
   return 0;
 }
 
-int recv_exact(int fd, std::span<std::byte> out, std::size_t& got, const Deadline& deadline) noexcept {
+int recv_exact(int fd, std::span<std::byte> out, std::size_t& got,
+               const Deadline& deadline) noexcept {
   got = 0;
   while (got < out.size()) {
     if (!deadline.is_never() && !wait_readable(fd, deadline)) return ETIMEDOUT;
@@ -129,12 +131,14 @@ namespace {
 int resolve_tcp(const std::string& address, sockaddr_storage& sa, socklen_t& len) {
   auto colon = address.rfind(':');
   std::string host = address.substr(0, colon), port = address.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_NUMERICSERV;
   addrinfo* res = nullptr;
-  if (::getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res) != 0 || !res) {
+  if (::getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res) != 0 ||
+      !res) {
     return EINVAL;
   }
   std::memcpy(&sa, res->ai_addr, res->ai_addrlen);
@@ -173,12 +177,16 @@ int listen_on(const std::string& address, int backlog, UniqueFd& out, std::strin
       auto* in = reinterpret_cast<sockaddr_in*>(&actual);
       ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
       port = ntohs(in->sin_port);
-      bound = std::string(host) + ":" + std::to_string(port);
+      char text[INET6_ADDRSTRLEN + 16];
+      std::snprintf(text, sizeof text, "%s:%d", host, port);
+      bound = text;
     } else {
       auto* in6 = reinterpret_cast<sockaddr_in6*>(&actual);
       ::inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
       port = ntohs(in6->sin6_port);
-      bound = "[" + std::string(host) + "]:" + std::to_string(port);
+      char text[INET6_ADDRSTRLEN + 16];
+      std::snprintf(text, sizeof text, "[%s]:%d", host, port);
+      bound = text;
     }
     out = std::move(fd);
     return 0;
@@ -227,7 +235,8 @@ int accept_from(int listener, const Deadline& deadline, UniqueFd& out) noexcept 
     int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd >= 0) {
       int one = 1;
-      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // fails harmlessly on Unix sockets
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+                   sizeof one);  // fails harmlessly on Unix sockets
       out.reset(fd);
       return 0;
     }

@@ -20,7 +20,8 @@ int send_all(int fd, std::span<const std::byte> first, std::span<const std::byte
 
 // Reads exactly out.size() bytes unless the deadline passes (ETIMEDOUT) or the peer closes
 // (returns 0 with `got` < out.size()). `got` counts what was read.
-int recv_exact(int fd, std::span<std::byte> out, std::size_t& got, const Deadline& deadline) noexcept;
+int recv_exact(int fd, std::span<std::byte> out, std::size_t& got,
+               const Deadline& deadline) noexcept;
 
 // SOCK_SEQPACKET: one message holding `tag` and the descriptor `fd`.
 int send_fd(int sock, std::uint64_t tag, int fd) noexcept;

@@ -15,7 +15,9 @@ namespace mp::sys {
 namespace {
 int g_pid = 0;
 
-void child_after_fork() noexcept { reset_id_cache_after_fork(); }
+void child_after_fork() noexcept {
+  reset_id_cache_after_fork();
+}
 
 [[maybe_unused]] const bool g_registered = [] {
   ::pthread_atfork(nullptr, nullptr, child_after_fork);
@@ -30,7 +32,9 @@ int this_pid() noexcept {
 
 namespace id_cache {
 thread_local int tid __attribute__((tls_model("initial-exec"))) = 0;
-int fetch_tid() noexcept { return tid = static_cast<int>(::syscall(SYS_gettid)); }
+int fetch_tid() noexcept {
+  return tid = static_cast<int>(::syscall(SYS_gettid));
+}
 }  // namespace id_cache
 
 void reset_id_cache_after_fork() noexcept {

@@ -57,7 +57,8 @@ bool drain(int fd, std::string& s) {
 
 CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
   int out[2], err[2];
-  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
+    throw std::runtime_error("pipe");
   pid_t pid = spawn(argv, out[1], err[1]);
   ::close(out[1]);
   ::close(err[1]);
@@ -141,7 +142,9 @@ std::string RunningCommand::read_rest(std::chrono::milliseconds timeout) {
   return std::exchange(buffer_, std::string());
 }
 
-void RunningCommand::kill(int sig) { ::kill(pid_, sig); }
+void RunningCommand::kill(int sig) {
+  ::kill(pid_, sig);
+}
 
 int RunningCommand::wait(std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;

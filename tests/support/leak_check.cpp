@@ -36,7 +36,9 @@ std::set<int> open_fds() {
   return fds;
 }
 
-std::set<std::string> shm_entries() { return list_dir("/dev/shm"); }
+std::set<std::string> shm_entries() {
+  return list_dir("/dev/shm");
+}
 
 void LeakCheckedTest::SetUp() {
   fds_ = open_fds();

@@ -13,9 +13,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstring>
+#include <optional>
 #include <span>
 #include <string>
-#include <optional>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -68,13 +68,13 @@ class InputArchive : public cereal::InputArchive<InputArchive, cereal::AllowEmpt
 
 // --- primitives ---------------------------------------------------------------------------------
 template <class T>
-  requires std::is_arithmetic_v<T>
+requires std::is_arithmetic_v<T>
 void CEREAL_SAVE_FUNCTION_NAME(OutputArchive& ar, const T& t) {
   ar.saveBinary(std::addressof(t), sizeof(t));
 }
 
 template <class T>
-  requires std::is_arithmetic_v<T>
+requires std::is_arithmetic_v<T>
 void CEREAL_LOAD_FUNCTION_NAME(InputArchive& ar, T& t) {
   if constexpr (std::is_same_v<T, bool>) {
     unsigned char byte = 0;
@@ -87,7 +87,7 @@ void CEREAL_LOAD_FUNCTION_NAME(InputArchive& ar, T& t) {
 }
 
 template <class Archive, class T>
-  requires std::is_same_v<Archive, OutputArchive> || std::is_same_v<Archive, InputArchive>
+requires std::is_same_v<Archive, OutputArchive> || std::is_same_v<Archive, InputArchive>
 void CEREAL_SERIALIZE_FUNCTION_NAME(Archive& ar, cereal::NameValuePair<T>& t) {
   ar(t.value);
 }
@@ -157,9 +157,9 @@ inline constexpr bool has_own_serialization =
     cereal::traits::has_non_member_serialize<T, Archive>::value;
 
 template <class T>
-concept PlainBytes = std::is_trivially_copyable_v<T> && std::is_class_v<T> &&
-                     !cereal_knows_std_type<T> && !has_own_serialization<T, OutputArchive> &&
-                     !has_own_serialization<T, InputArchive>;
+concept PlainBytes =
+    std::is_trivially_copyable_v<T> && std::is_class_v<T> && !cereal_knows_std_type<T> &&
+    !has_own_serialization<T, OutputArchive> && !has_own_serialization<T, InputArchive>;
 
 template <PlainBytes T>
 void CEREAL_SAVE_FUNCTION_NAME(OutputArchive& ar, const T& t) {

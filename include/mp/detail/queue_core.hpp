@@ -43,7 +43,7 @@ class QueueCore {
   bool full() const noexcept;
   std::size_t maxsize() const noexcept;
 
-  void task_done();          // ValueError when called more times than items were put
+  void task_done();            // ValueError when called more times than items were put
   bool join(Timeout timeout);  // until every item put has been marked done
 
   void close() noexcept;  // for this process: put and get throw ValueError afterwards

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs mp from BUILD into a scratch prefix, then builds and runs a consumer three ways:
+# find_package, pkg-config, add_subdirectory.  Usage: check.sh SOURCE_DIR BUILD_DIR WORK_DIR
+set -euo pipefail
+src=$1 build=$2 work=$3
+rm -rf "$work" && mkdir -p "$work"
+cmake --install "$build" --prefix "$work/prefix" >/dev/null
+
+cmake -S "$src/tests/package" -B "$work/find" -G Ninja -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
+cmake --build "$work/find" >/dev/null
+"$work/find/consumer"
+echo "find_package: ok"
+
+libdir=$(dirname "$(find "$work/prefix" -name mp.pc | head -n1)")
+# shellcheck disable=SC2046
+g++ -O1 "$src/tests/package/main.cpp" -o "$work/pc-consumer" \
+  $(PKG_CONFIG_PATH="$libdir" pkg-config --cflags --libs --static mp)
+"$work/pc-consumer"
+echo "pkg-config: ok"
+
+cmake -S "$src/tests/package" -B "$work/subdir" -G Ninja -DMP_SOURCE_DIR="$src" >/dev/null
+cmake --build "$work/subdir" >/dev/null
+"$work/subdir/consumer"
+echo "add_subdirectory: ok"
