@@ -1,20 +1,11 @@
 """CPython twin of channels_benchmark.cpp."""
 import multiprocessing as mp
-import time
+
+from twin import per_op
 
 SMALL = 20_000
 K64 = 500
 PINGS = 2_000
-
-
-def per_op(fn, ops, min_time):
-    n, start = 0, time.perf_counter()
-    while True:
-        fn()
-        n += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_time and n >= 2:
-            return elapsed / (n * ops)
 
 
 def _put_many(q, item, n):
@@ -52,11 +43,13 @@ def pipe_roundtrip(min_time):
     return per_op(batch, PINGS, min_time)
 
 
-def run(min_time):
+def setup():
     mp.set_start_method("fork", force=True)
-    return {
-        "queue_small_ints/cpython": through_queue(1, SMALL, min_time),
-        "queue_64k_messages/cpython": through_queue(b"x" * (64 << 10), K64, min_time),
-        "queue_100mb_message/cpython": through_queue(b"x" * 100_000_000, 1, min_time),
-        "pipe_roundtrip/cpython": pipe_roundtrip(min_time),
-    }
+
+
+CASES = {
+    "queue_small_ints/cpython": lambda t: through_queue(1, SMALL, t),
+    "queue_64k_messages/cpython": lambda t: through_queue(b"x" * (64 << 10), K64, t),
+    "queue_100mb_message/cpython": lambda t: through_queue(b"x" * 100_000_000, 1, t),
+    "pipe_roundtrip/cpython": pipe_roundtrip,
+}

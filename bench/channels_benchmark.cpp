@@ -71,12 +71,12 @@ void queue_small_ints_mp(benchmark::State& state) {
   mp::bench::Peer peer([q]() mutable {
     for (int i = 0; i < kSmall; ++i) q.put(i);
   });
-  for (auto _ : state) {
-    peer.start_round();
-    for (int i = 0; i < kSmall; ++i) benchmark::DoNotOptimize(q.get());
-    peer.wait_round();
-  }
-  state.counters["ops"] = kSmall;
+  peer.run(
+      state,
+      [&] {
+        for (int i = 0; i < kSmall; ++i) benchmark::DoNotOptimize(q.get());
+      },
+      kSmall);
 }
 
 void queue_small_ints_raw_ring(benchmark::State& state) {
@@ -84,13 +84,13 @@ void queue_small_ints_raw_ring(benchmark::State& state) {
   mp::bench::Peer peer([ring] {
     for (long i = 0; i < kSmall; ++i) ring->put(&i);
   });
-  for (auto _ : state) {
-    peer.start_round();
-    long v;
-    for (int i = 0; i < kSmall; ++i) ring->get(&v);
-    peer.wait_round();
-  }
-  state.counters["ops"] = kSmall;
+  peer.run(
+      state,
+      [&] {
+        long v;
+        for (int i = 0; i < kSmall; ++i) ring->get(&v);
+      },
+      kSmall);
 }
 
 constexpr int k64K = 2000;
@@ -101,12 +101,12 @@ void queue_64k_mp(benchmark::State& state) {
     std::string msg(64 << 10, 'x');
     for (int i = 0; i < k64K; ++i) q.put(msg);
   });
-  for (auto _ : state) {
-    peer.start_round();
-    for (int i = 0; i < k64K; ++i) benchmark::DoNotOptimize(q.get());
-    peer.wait_round();
-  }
-  state.counters["ops"] = k64K;
+  peer.run(
+      state,
+      [&] {
+        for (int i = 0; i < k64K; ++i) benchmark::DoNotOptimize(q.get());
+      },
+      k64K);
 }
 
 void queue_64k_raw_ring(benchmark::State& state) {
@@ -116,23 +116,20 @@ void queue_64k_raw_ring(benchmark::State& state) {
     for (int i = 0; i < k64K; ++i) ring->put(msg.data());
   });
   std::vector<char> out(64 << 10);
-  for (auto _ : state) {
-    peer.start_round();
-    for (int i = 0; i < k64K; ++i) ring->get(out.data());
-    peer.wait_round();
-  }
-  state.counters["ops"] = k64K;
+  peer.run(
+      state,
+      [&] {
+        for (int i = 0; i < k64K; ++i) ring->get(out.data());
+      },
+      k64K);
 }
 
 void queue_100mb_mp(benchmark::State& state) {
   mp::Queue<std::string> q;
   const std::string big(100'000'000, 'x');
   mp::bench::Peer peer([q, &big]() mutable { q.put(big); });
-  for (auto _ : state) {
-    peer.start_round();
-    benchmark::DoNotOptimize(q.get());
-    peer.wait_round();
-  }
+  peer.run(
+      state, [&] { benchmark::DoNotOptimize(q.get()); }, 1);
 }
 
 void queue_100mb_raw_memcpy(benchmark::State& state) {
@@ -152,15 +149,15 @@ void pipe_roundtrip_mp(benchmark::State& state) {
   mp::bench::Peer peer([c = b]() mutable {
     for (int i = 0; i < kPings; ++i) c.send(c.recv<int>());
   });
-  for (auto _ : state) {
-    peer.start_round();
-    for (int i = 0; i < kPings; ++i) {
-      a.send(i);
-      benchmark::DoNotOptimize(a.recv<int>());
-    }
-    peer.wait_round();
-  }
-  state.counters["ops"] = kPings;
+  peer.run(
+      state,
+      [&] {
+        for (int i = 0; i < kPings; ++i) {
+          a.send(i);
+          benchmark::DoNotOptimize(a.recv<int>());
+        }
+      },
+      kPings);
 }
 
 void pipe_roundtrip_raw_socketpair(benchmark::State& state) {
@@ -172,16 +169,16 @@ void pipe_roundtrip_raw_socketpair(benchmark::State& state) {
       if (::read(fd, &v, sizeof v) != sizeof v || ::write(fd, &v, sizeof v) != sizeof v) return;
     }
   });
-  for (auto _ : state) {
-    peer.start_round();
-    for (long i = 0; i < kPings; ++i) {
-      long v = i;
-      if (::write(fds[0], &v, sizeof v) != sizeof v || ::read(fds[0], &v, sizeof v) != sizeof v)
-        break;
-    }
-    peer.wait_round();
-  }
-  state.counters["ops"] = kPings;
+  peer.run(
+      state,
+      [&] {
+        for (long i = 0; i < kPings; ++i) {
+          long v = i;
+          if (::write(fds[0], &v, sizeof v) != sizeof v || ::read(fds[0], &v, sizeof v) != sizeof v)
+            break;
+        }
+      },
+      kPings);
   ::close(fds[0]);
   ::close(fds[1]);
 }

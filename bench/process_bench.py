@@ -23,6 +23,5 @@ def measure(method, min_time):
             return elapsed / n
 
 
-def run(min_time):
-    return {f"process_start_join/cpython_{m}": measure(m, min_time)
-            for m in ("fork", "forkserver", "spawn")}
+CASES = {f"process_start_join/cpython_{m}": (lambda t, m=m: measure(m, t))
+         for m in ("fork", "forkserver", "spawn")}

@@ -2,7 +2,8 @@
 """Runs every mp benchmark beside its CPython twin, in one run, and prints mp / other ratios.
 
 Each bench/<unit>_benchmark.cpp (Google Benchmark, built as <build>/bench/<unit>_benchmark) has a
-twin bench/<unit>_bench.py whose run(min_time) returns {case: seconds per operation}. Cases are
+twin bench/<unit>_bench.py whose CASES maps case names to functions(min_time) returning seconds
+per operation. Cases are
 named group/variant; in each group the variant 'mp' is compared with every other variant (raw
 OS baselines and CPython). Timings on a shared machine are noisy; the ratios, measured in the
 same run, are what to read.
@@ -29,9 +30,13 @@ def run_cpp(binary, min_time, pattern):
            "--benchmark_counters_tabular=false"]
     if pattern:
         cmd.append(f"--benchmark_filter={pattern}")
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(cmd, capture_output=True, text=True).stdout
+    try:
+        benchmarks = json.loads(out)["benchmarks"]
+    except (ValueError, KeyError):  # the filter matched nothing in this program
+        return {}
     results = {}
-    for b in json.loads(out)["benchmarks"]:
+    for b in benchmarks:
         if b.get("run_type") == "aggregate":
             continue
         # A case that performs several operations per iteration says how many in counter "ops".
@@ -42,10 +47,13 @@ def run_cpp(binary, min_time, pattern):
 
 
 def run_python(unit, min_time, pattern):
+    """Runs the twin's CASES ({case name: function(min_time) -> seconds per operation})."""
     sys.path.insert(0, HERE)
     module = importlib.import_module(f"{unit}_bench")
-    results = module.run(min_time)
-    return {k: {"seconds": v} for k, v in results.items() if not pattern or re.search(pattern, k)}
+    if hasattr(module, "setup"):
+        module.setup()
+    return {name: {"seconds": fn(min_time)} for name, fn in module.CASES.items()
+            if not pattern or re.search(pattern, name)}
 
 
 def fmt_time(s):

@@ -1,19 +1,10 @@
 """CPython twin of sync_benchmark.cpp."""
 import multiprocessing as mp
-import time
+
+from twin import per_op
 
 BATCH = 20_000
 PINGS = 500
-
-
-def per_op(fn, ops, min_time):
-    n, start = 0, time.perf_counter()
-    while True:
-        fn()
-        n += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_time and n >= 2:
-            return elapsed / (n * ops)
 
 
 def lock_acquire_release(min_time):
@@ -87,11 +78,13 @@ def condition_wakeup_one_way(min_time):
     return per_op(batch, 2 * PINGS, min_time)
 
 
-def run(min_time):
+def setup():
     mp.set_start_method("fork", force=True)
-    return {
-        "lock_acquire_release/cpython": lock_acquire_release(min_time),
-        "locked_increment_2proc/cpython": locked_increment_2proc(min_time),
-        "event_wakeup_one_way/cpython": event_wakeup_one_way(min_time),
-        "condition_wakeup_one_way/cpython": condition_wakeup_one_way(min_time),
-    }
+
+
+CASES = {
+    "lock_acquire_release/cpython": lock_acquire_release,
+    "locked_increment_2proc/cpython": locked_increment_2proc,
+    "event_wakeup_one_way/cpython": event_wakeup_one_way,
+    "condition_wakeup_one_way/cpython": condition_wakeup_one_way,
+}

@@ -52,12 +52,7 @@ void locked_increment_mp(benchmark::State& state) {
     }
   };
   mp::bench::Peer peer(side);
-  for (auto _ : state) {
-    peer.start_round();
-    side();
-    peer.wait_round();
-  }
-  state.counters["ops"] = 2 * kBatch;
+  peer.run(state, side, 2 * kBatch);
 }
 
 struct RawCounter {
@@ -79,12 +74,7 @@ void locked_increment_raw_pthread(benchmark::State& state) {
     }
   };
   mp::bench::Peer peer(side);
-  for (auto _ : state) {
-    peer.start_round();
-    side();
-    peer.wait_round();
-  }
-  state.counters["ops"] = 2 * kBatch;
+  peer.run(state, side, 2 * kBatch);
 }
 
 // --- two processes doing fetch_add --------------------------------------------------------------
@@ -95,12 +85,7 @@ void fetch_add_mp(benchmark::State& state) {
     for (int i = 0; i < kBatch; ++i) v.fetch_add(1);
   };
   mp::bench::Peer peer(side);
-  for (auto _ : state) {
-    peer.start_round();
-    side();
-    peer.wait_round();
-  }
-  state.counters["ops"] = 2 * kBatch;
+  peer.run(state, side, 2 * kBatch);
 }
 
 void fetch_add_raw_atomic(benchmark::State& state) {
@@ -109,12 +94,7 @@ void fetch_add_raw_atomic(benchmark::State& state) {
     for (int i = 0; i < kBatch; ++i) a->fetch_add(1);
   };
   mp::bench::Peer peer(side);
-  for (auto _ : state) {
-    peer.start_round();
-    side();
-    peer.wait_round();
-  }
-  state.counters["ops"] = 2 * kBatch;
+  peer.run(state, side, 2 * kBatch);
 }
 
 // --- one-way wake-up latency: ping-pong between two processes ------------------------------------
@@ -130,16 +110,16 @@ void event_wakeup_mp(benchmark::State& state) {
       pong.set();
     }
   });
-  for (auto _ : state) {
-    peer.start_round();
-    for (int i = 0; i < kPings; ++i) {
-      ping.set();
-      pong.wait();
-      pong.clear();
-    }
-    peer.wait_round();
-  }
-  state.counters["ops"] = 2 * kPings;
+  peer.run(
+      state,
+      [&] {
+        for (int i = 0; i < kPings; ++i) {
+          ping.set();
+          pong.wait();
+          pong.clear();
+        }
+      },
+      2 * kPings);
 }
 
 void condition_wakeup_mp(benchmark::State& state) {
@@ -153,17 +133,17 @@ void condition_wakeup_mp(benchmark::State& state) {
       cond.notify();
     }
   });
-  for (auto _ : state) {
-    peer.start_round();
-    for (int i = 0; i < kPings; ++i) {
-      std::lock_guard g(cond);
-      turn.value() = 1;
-      cond.notify();
-      cond.wait([&] { return turn.value() == 0; });
-    }
-    peer.wait_round();
-  }
-  state.counters["ops"] = 2 * kPings;
+  peer.run(
+      state,
+      [&] {
+        for (int i = 0; i < kPings; ++i) {
+          std::lock_guard g(cond);
+          turn.value() = 1;
+          cond.notify();
+          cond.wait([&] { return turn.value() == 0; });
+        }
+      },
+      2 * kPings);
 }
 
 struct RawFutexPair {
@@ -190,15 +170,15 @@ void event_wakeup_raw_futex(benchmark::State& state) {
       futex_post(f->pong);
     }
   });
-  for (auto _ : state) {
-    peer.start_round();
-    for (int i = 0; i < kPings; ++i) {
-      futex_post(f->ping);
-      futex_wait_for(f->pong);
-    }
-    peer.wait_round();
-  }
-  state.counters["ops"] = 2 * kPings;
+  peer.run(
+      state,
+      [&] {
+        for (int i = 0; i < kPings; ++i) {
+          futex_post(f->ping);
+          futex_wait_for(f->pong);
+        }
+      },
+      2 * kPings);
 }
 
 }  // namespace

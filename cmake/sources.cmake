@@ -7,6 +7,7 @@ set(MP_SOURCES
   src/sys/child.cpp
   src/sys/memory.cpp
   src/sys/socket.cpp
+  src/sys/poll.cpp
   # shm: what lives in shared memory
   src/shm/robust_lock.cpp
   src/shm/semaphore.cpp

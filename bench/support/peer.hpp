@@ -5,6 +5,7 @@
 // for the peer to finish its side.
 #pragma once
 
+#include <benchmark/benchmark.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,6 +49,18 @@ class Peer {
   void start_round() { control_->go.store(++round_, std::memory_order_release); }
   void wait_round() {
     while (control_->done.load(std::memory_order_acquire) != round_) ::sched_yield();
+  }
+
+  // The benchmark loop: each iteration runs the peer's side and `mine` together; `ops` is how
+  // many operations one iteration performs, for the runner's time per operation.
+  template <class F>
+  void run(benchmark::State& state, F&& mine, int ops) {
+    for (auto _ : state) {
+      start_round();
+      mine();
+      wait_round();
+    }
+    state.counters["ops"] = ops;
   }
 
  private:

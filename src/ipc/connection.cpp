@@ -10,7 +10,7 @@
 
 #include "mp/process.hpp"
 #include "runtime/framing.hpp"
-#include "sys/child.hpp"
+#include "sys/poll.hpp"
 #include "sys/socket.hpp"
 
 namespace mp {

@@ -11,6 +11,7 @@
 #include "mp/process.hpp"
 #include "runtime/process_state.hpp"
 #include "sys/child.hpp"
+#include "sys/poll.hpp"
 #include "sys/thread_id.hpp"
 
 namespace mp {

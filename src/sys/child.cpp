@@ -1,7 +1,6 @@
 #include "sys/child.hpp"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/single_threaded.h>
@@ -31,24 +30,6 @@ int send_signal(int pidfd, int pid, int sig) noexcept {
   long rc =
       pidfd >= 0 ? ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) : ::kill(pid, sig);
   return rc == 0 ? 0 : errno;
-}
-
-bool wait_readable(int fd, const Deadline& deadline) noexcept {
-  for (;;) {
-    pollfd p{fd, POLLIN, 0};
-    timespec ts{};
-    const timespec* tsp = nullptr;
-    if (!deadline.is_never()) {
-      auto left = deadline.remaining();
-      ts.tv_sec = static_cast<time_t>(left.count() / 1'000'000'000);
-      ts.tv_nsec = static_cast<long>(left.count() % 1'000'000'000);
-      tsp = &ts;
-    }
-    int rc = ::ppoll(&p, 1, tsp, nullptr);
-    if (rc > 0) return true;
-    if (rc == 0) return false;
-    if (errno != EINTR) return false;
-  }
 }
 
 std::optional<int> reap(int pid, bool block, int& err) noexcept {

@@ -19,9 +19,6 @@ UniqueFd pidfd_open(int pid) noexcept;
 // Sends `sig` to the process behind `pidfd`, or to `pid` where no pidfd is held.
 int send_signal(int pidfd, int pid, int sig) noexcept;
 
-// Waits until `fd` is readable or the deadline passes; true if readable.
-bool wait_readable(int fd, const Deadline& deadline) noexcept;
-
 // Reaps `pid` if it has ended (blocking when `block`); returns the exit code decoded as Python
 // does (n for exit(n), -N for signal N), or nullopt if it still runs. `err` gets errno on failure.
 std::optional<int> reap(int pid, bool block, int& err) noexcept;

@@ -14,7 +14,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "sys/child.hpp"
+#include "sys/poll.hpp"
 
 namespace mp::sys {
 
@@ -128,17 +128,27 @@ bool is_tcp_address(const std::string& address) noexcept {
 
 namespace {
 
-int resolve_tcp(const std::string& address, sockaddr_storage& sa, socklen_t& len) {
+// The socket address for a path or "host:port", in one structure for both families.
+int resolve(const std::string& address, sockaddr_storage& sa, socklen_t& len) {
+  sa = sockaddr_storage{};
+  if (!is_tcp_address(address)) {
+    auto* un = reinterpret_cast<sockaddr_un*>(&sa);
+    if (address.empty() || address.size() >= sizeof un->sun_path) return ENAMETOOLONG;
+    un->sun_family = AF_UNIX;
+    std::memcpy(un->sun_path, address.data(), address.size());
+    len = sizeof(sockaddr_un);
+    return 0;
+  }
   auto colon = address.rfind(':');
   std::string host = address.substr(0, colon), port = address.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
+  }
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_NUMERICSERV;
   addrinfo* res = nullptr;
-  if (::getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res) != 0 ||
-      !res) {
+  if (::getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res) != 0 || !res) {
     return EINVAL;
   }
   std::memcpy(&sa, res->ai_addr, res->ai_addrlen);
@@ -147,84 +157,64 @@ int resolve_tcp(const std::string& address, sockaddr_storage& sa, socklen_t& len
   return 0;
 }
 
-int unix_address(const std::string& path, sockaddr_un& sa) {
-  if (path.empty() || path.size() >= sizeof sa.sun_path) return ENAMETOOLONG;
-  sa = sockaddr_un{};
-  sa.sun_family = AF_UNIX;
-  std::memcpy(sa.sun_path, path.data(), path.size());
-  return 0;
+std::string describe_tcp(const sockaddr_storage& sa) {
+  char host[INET6_ADDRSTRLEN] = {};
+  char text[INET6_ADDRSTRLEN + 16];
+  if (sa.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&sa);
+    ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+    std::snprintf(text, sizeof text, "%s:%d", host, ntohs(in->sin_port));
+  } else {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&sa);
+    ::inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+    std::snprintf(text, sizeof text, "[%s]:%d", host, ntohs(in6->sin6_port));
+  }
+  return text;
 }
 
 }  // namespace
 
 int listen_on(const std::string& address, int backlog, UniqueFd& out, std::string& bound) noexcept {
-  if (is_tcp_address(address)) {
-    sockaddr_storage sa{};
-    socklen_t len = 0;
-    if (int err = resolve_tcp(address, sa, len)) return err;
-    UniqueFd fd(::socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd) return errno;
+  sockaddr_storage sa;
+  socklen_t len = 0;
+  if (int err = resolve(address, sa, len)) return err;
+  const bool tcp = sa.ss_family != AF_UNIX;
+  UniqueFd fd(::socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return errno;
+  if (tcp) {
     int one = 1;
     ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), len) != 0) return errno;
-    if (::listen(fd.get(), backlog) != 0) return errno;
+  }
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), len) != 0) return errno;
+  // Only the owner may connect to a Unix socket: the authkey is the second line of defence.
+  if ((!tcp && ::chmod(address.c_str(), 0600) != 0) || ::listen(fd.get(), backlog) != 0) {
+    int err = errno;
+    if (!tcp) ::unlink(address.c_str());
+    return err;
+  }
+  if (tcp) {
     sockaddr_storage actual{};
     socklen_t alen = sizeof actual;
     ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&actual), &alen);
-    char host[INET6_ADDRSTRLEN] = {};
-    int port = 0;
-    if (actual.ss_family == AF_INET) {
-      auto* in = reinterpret_cast<sockaddr_in*>(&actual);
-      ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-      port = ntohs(in->sin_port);
-      char text[INET6_ADDRSTRLEN + 16];
-      std::snprintf(text, sizeof text, "%s:%d", host, port);
-      bound = text;
-    } else {
-      auto* in6 = reinterpret_cast<sockaddr_in6*>(&actual);
-      ::inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-      port = ntohs(in6->sin6_port);
-      char text[INET6_ADDRSTRLEN + 16];
-      std::snprintf(text, sizeof text, "[%s]:%d", host, port);
-      bound = text;
-    }
-    out = std::move(fd);
-    return 0;
+    bound = describe_tcp(actual);  // port 0 becomes the port the kernel picked
+  } else {
+    bound = address;
   }
-  sockaddr_un sa;
-  if (int err = unix_address(address, sa)) return err;
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return errno;
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) return errno;
-  // Only the owner may connect: the authkey is the second line of defence, not the first.
-  if (::chmod(address.c_str(), 0600) != 0 || ::listen(fd.get(), backlog) != 0) {
-    int err = errno;
-    ::unlink(address.c_str());
-    return err;
-  }
-  bound = address;
   out = std::move(fd);
   return 0;
 }
 
 int connect_to(const std::string& address, UniqueFd& out) noexcept {
-  if (is_tcp_address(address)) {
-    sockaddr_storage sa{};
-    socklen_t len = 0;
-    if (int err = resolve_tcp(address, sa, len)) return err;
-    UniqueFd fd(::socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd) return errno;
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), len) != 0) return errno;
+  sockaddr_storage sa;
+  socklen_t len = 0;
+  if (int err = resolve(address, sa, len)) return err;
+  UniqueFd fd(::socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return errno;
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), len) != 0) return errno;
+  if (sa.ss_family != AF_UNIX) {
     int one = 1;
     ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    out = std::move(fd);
-    return 0;
   }
-  sockaddr_un sa;
-  if (int err = unix_address(address, sa)) return err;
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return errno;
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) return errno;
   out = std::move(fd);
   return 0;
 }
