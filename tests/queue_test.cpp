@@ -161,6 +161,22 @@ TEST_F(QueueTest, ManyMessagesLargerThanTheRing) {
   join_ok(producer);
 }
 
+TEST_F(QueueTest, ManyLapsOfOddSizedMessagesArriveIntact) {
+  // Every length modulo the record alignment, wrapping the ring many times: padding records and
+  // record boundaries must agree at both ends.
+  constexpr int kMessages = 50'000;
+  auto message = [](int i) {
+    return std::to_string(i) + std::string(static_cast<std::size_t>(i % 997), '.');
+  };
+  mp::Queue<std::string> q(0, mp::QueueOptions{.capacity = 1 << 14});
+  mp::Process producer([q, message]() mutable {
+    for (int i = 0; i < kMessages; ++i) q.put(message(i));
+  });
+  producer.start();
+  for (int i = 0; i < kMessages; ++i) ASSERT_EQ(q.get(30s), message(i));
+  join_ok(producer);
+}
+
 TEST_F(QueueTest, ProducerKilledMidStreamLeavesTheQueueWorking) {
   mp::Queue<std::string> q(0, mp::QueueOptions{.capacity = 1 << 16});
   mp::Process victim([q]() mutable {

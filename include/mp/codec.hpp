@@ -121,25 +121,60 @@ struct encodable<std::monostate> : std::true_type {};
 template <class T>
 concept Encodable = std::is_default_constructible_v<T> && detail::encodable<T>::value;
 
-// Appends the message for `value` to `out`.
+namespace detail {
+
+// The value alone, without its tag: for channels whose element type is fixed at both ends (a
+// Queue<T> records its type once, in its shared header).
 template <class T>
-void encode_into(const T& value, std::vector<std::byte>& out) {
+void encode_payload_into(const T& value, std::vector<std::byte>& out) {
   static_assert(
       Encodable<T>,
       "mp: this type cannot cross a process boundary; give it a cereal serialize(Archive&) "
       "function or make it trivially copyable (see the type named below)");
-  const std::uint64_t tag = detail::type_tag<T>();
-  const std::size_t at = out.size();
-  if constexpr (detail::memcpy_encodable<T>) {
-    out.resize(at + detail::kTagSize + sizeof(T));
-    std::memcpy(out.data() + at, &tag, detail::kTagSize);
-    std::memcpy(out.data() + at + detail::kTagSize, &value, sizeof(T));
+  if constexpr (memcpy_encodable<T>) {
+    const std::size_t at = out.size();
+    out.resize(at + sizeof(T));
+    std::memcpy(out.data() + at, &value, sizeof(T));
   } else {
-    out.resize(at + detail::kTagSize);
-    std::memcpy(out.data() + at, &tag, detail::kTagSize);
-    detail::OutputArchive ar(out);
+    OutputArchive ar(out);
     ar(value);
   }
+}
+
+template <class T>
+T decode_payload(std::span<const std::byte> payload) {
+  static_assert(
+      Encodable<T>,
+      "mp: this type cannot cross a process boundary; give it a cereal serialize(Archive&) "
+      "function or make it trivially copyable (see the type named below)");
+  T value{};
+  if constexpr (memcpy_encodable<T>) {
+    if (payload.size() != sizeof(T)) throw_bad_message("message size does not match its type");
+    std::memcpy(&value, payload.data(), sizeof(T));
+  } else {
+    InputArchive ar(payload);
+    try {
+      ar(value);
+    } catch (const ProtocolError&) {
+      throw;
+    } catch (const std::exception& e) {  // cereal::Exception, bad_alloc, length_error
+      throw_bad_message(e.what());
+    }
+    if (ar.remaining() != 0) throw_bad_message("trailing bytes after the value");
+  }
+  return value;
+}
+
+}  // namespace detail
+
+// Appends the message for `value` to `out`: its type's tag, then the value.
+template <class T>
+void encode_into(const T& value, std::vector<std::byte>& out) {
+  const std::uint64_t tag = detail::type_tag<T>();
+  const std::size_t at = out.size();
+  out.resize(at + detail::kTagSize);
+  std::memcpy(out.data() + at, &tag, detail::kTagSize);
+  detail::encode_payload_into(value, out);
 }
 
 template <class T>
@@ -153,32 +188,11 @@ std::vector<std::byte> encode(const T& value) {
 // Decodes a message made by encode<T>. Throws ProtocolError for anything else.
 template <class T>
 T decode(std::span<const std::byte> message) {
-  static_assert(
-      Encodable<T>,
-      "mp: this type cannot cross a process boundary; give it a cereal serialize(Archive&) "
-      "function or make it trivially copyable (see the type named below)");
   if (message.size() < detail::kTagSize) detail::throw_bad_message("message shorter than its tag");
   std::uint64_t tag = 0;
   std::memcpy(&tag, message.data(), detail::kTagSize);
   if (tag != detail::type_tag<T>()) detail::throw_wrong_type();
-  auto payload = message.subspan(detail::kTagSize);
-  T value{};
-  if constexpr (detail::memcpy_encodable<T>) {
-    if (payload.size() != sizeof(T))
-      detail::throw_bad_message("message size does not match its type");
-    std::memcpy(&value, payload.data(), sizeof(T));
-  } else {
-    detail::InputArchive ar(payload);
-    try {
-      ar(value);
-    } catch (const ProtocolError&) {
-      throw;
-    } catch (const std::exception& e) {  // cereal::Exception, bad_alloc, length_error
-      detail::throw_bad_message(e.what());
-    }
-    if (ar.remaining() != 0) detail::throw_bad_message("trailing bytes after the value");
-  }
-  return value;
+  return detail::decode_payload<T>(message.subspan(detail::kTagSize));
 }
 
 }  // namespace mp

@@ -38,7 +38,7 @@ class Queue {
 
  public:
   explicit Queue(std::size_t maxsize = 0, const QueueOptions& options = {})
-      : core_(maxsize, options, false) {}
+      : core_(detail::type_tag<T>(), maxsize, options, false) {}
 
   // Blocks while the queue is full.
   void put(const T& value) { put_impl(value, std::nullopt); }
@@ -77,18 +77,18 @@ class Queue {
 
  protected:
   Queue(std::size_t maxsize, const QueueOptions& options, bool joinable)
-      : core_(maxsize, options, joinable) {}
+      : core_(detail::type_tag<T>(), maxsize, options, joinable) {}
 
   bool put_impl(const T& value, detail::QueueCore::Timeout timeout) {
     auto& buf = detail::QueueCore::scratch();
     buf.clear();
-    encode_into(value, buf);
+    detail::encode_payload_into(value, buf);
     return core_.put(buf, timeout);
   }
   std::optional<T> get_impl(detail::QueueCore::Timeout timeout) {
     std::optional<T> out;
     auto sink = [](void* ctx, std::span<const std::byte> bytes) {
-      static_cast<std::optional<T>*>(ctx)->emplace(decode<T>(bytes));
+      static_cast<std::optional<T>*>(ctx)->emplace(detail::decode_payload<T>(bytes));
     };
     if (!core_.get(+sink, &out, timeout)) return std::nullopt;
     return out;

@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <climits>
 #include <cstring>
@@ -173,7 +174,8 @@ class LockGuard {
 
 }  // namespace
 
-QueueCore::QueueCore(std::size_t maxsize, const QueueOptions& options, bool joinable)
+QueueCore::QueueCore(std::uint64_t type_tag, std::size_t maxsize, const QueueOptions& options,
+                     bool joinable)
     : local_(std::make_shared<Local>()), joinable_(joinable) {
   if (maxsize > INT32_MAX) throw ValueError("queue maxsize too large");
   const std::size_t capacity = std::bit_ceil(std::max(options.capacity, kMinCapacity));
@@ -181,6 +183,7 @@ QueueCore::QueueCore(std::size_t maxsize, const QueueOptions& options, bool join
   ring_ = new (segment_->data()) RingState();
   ring_->capacity = capacity;
   ring_->maxsize = static_cast<std::uint32_t>(maxsize);
+  ring_->type_tag = type_tag;
   ring_->version = shm::kRingVersion;
   data_ = segment_->data() + ring_offset();
   if (int err = sys::socket_pair(true, local_->send_end, local_->recv_end); err != 0) {
@@ -198,7 +201,8 @@ bool QueueCore::put(std::span<const std::byte> message, Timeout timeout) {
   const auto deadline = sys::Deadline::after(timeout);
   RingState& r = *ring_;
   const std::uint64_t cap = r.capacity;
-  const bool large = shm::record_size(message.size()) > cap / 4;
+  const bool large = shm::record_size(message.size()) >
+                     std::min<std::uint64_t>(cap / 4, RecordHeader::kLengthMask);
   Body body;
   if (large) body = make_body(local_->spares, local_->spares_mutex, message);  // outside the lock
   const std::uint64_t need = shm::record_size(large ? sizeof(LargeRecord) : message.size());
@@ -209,17 +213,20 @@ bool QueueCore::put(std::span<const std::byte> message, Timeout timeout) {
   auto no_room = [&] {
     const std::uint64_t contiguous = cap - t % cap;
     const std::uint64_t total = need <= contiguous ? need : contiguous + need;
-    const bool item_limit = r.maxsize != 0 && r.puts.load(std::memory_order_relaxed) -
-                                                      r.gets.load(std::memory_order_seq_cst) >=
-                                                  r.maxsize;
-    return item_limit || cap - (t - r.head.load(std::memory_order_seq_cst)) < total;
+    if (r.maxsize != 0 &&
+        r.puts.load(std::memory_order_relaxed) - r.gets.load(std::memory_order_seq_cst) >=
+            r.maxsize) {
+      return true;
+    }
+    if (cap - (t - r.head_seen) >= total) return false;
+    r.head_seen = r.head.load(std::memory_order_seq_cst);
+    return cap - (t - r.head_seen) < total;
   };
   if (!wait_while(r.space_seq, r.space_waiters, no_room, deadline)) return false;
 
   std::uint64_t contiguous = cap - t % cap;
   if (need > contiguous) {  // pad to the end; records never wrap
-    RecordHeader pad{static_cast<std::uint32_t>(contiguous - sizeof(RecordHeader)),
-                     RecordKind::padding};
+    auto pad = RecordHeader::make(RecordKind::padding, contiguous - sizeof(RecordHeader));
     std::memcpy(data_ + t % cap, &pad, sizeof pad);
     t += contiguous;
   }
@@ -230,11 +237,11 @@ bool QueueCore::put(std::span<const std::byte> message, Timeout timeout) {
     if (int err = sys::send_fd(local_->send_end.get(), rec.id, body.fd.get()); err != 0) {
       throw std::system_error(err, std::generic_category(), "queue: passing a large message");
     }
-    RecordHeader h{sizeof rec, RecordKind::large};
+    auto h = RecordHeader::make(RecordKind::large, sizeof rec);
     std::memcpy(at, &h, sizeof h);
     std::memcpy(at + sizeof h, &rec, sizeof rec);
   } else {
-    RecordHeader h{static_cast<std::uint32_t>(message.size()), RecordKind::message};
+    auto h = RecordHeader::make(RecordKind::message, message.size());
     std::memcpy(at, &h, sizeof h);
     if (!message.empty()) std::memcpy(at + sizeof h, message.data(), message.size());
   }
@@ -258,24 +265,30 @@ bool QueueCore::get(Sink sink, void* context, Timeout timeout) {
   std::exception_ptr error;
   for (;;) {
     const std::uint64_t h = r.head.load(std::memory_order_relaxed);
-    auto nothing = [&] { return r.tail.load(std::memory_order_seq_cst) == h; };
+    auto nothing = [&] {
+      if (r.tail_seen != h) return false;
+      r.tail_seen = r.tail.load(std::memory_order_seq_cst);
+      return r.tail_seen == h;
+    };
     if (!wait_while(r.data_seq, r.data_waiters, nothing, deadline)) return false;
 
     const std::uint64_t idx = h % cap;
     RecordHeader hdr;
     std::memcpy(&hdr, data_ + idx, sizeof hdr);
-    if (hdr.length > cap - idx - sizeof hdr) throw ProtocolError("queue ring is corrupt");
-    const std::uint64_t next = h + shm::record_size(hdr.length);
-    std::span<const std::byte> payload(data_ + idx + sizeof hdr, hdr.length);
+    const std::uint32_t length = hdr.length();
+    const RecordKind kind = hdr.kind();
+    if (length > cap - idx - sizeof hdr) throw ProtocolError("queue ring is corrupt");
+    const std::uint64_t next = h + shm::record_size(length);
+    std::span<const std::byte> payload(data_ + idx + sizeof hdr, length);
 
     bool delivered = true;
-    if (hdr.kind == RecordKind::message) {
+    if (kind == RecordKind::message) {
       try {
         sink(context, payload);
       } catch (...) {
         error = std::current_exception();
       }
-    } else if (hdr.kind == RecordKind::large) {
+    } else if (kind == RecordKind::large) {
       LargeRecord rec;
       std::memcpy(&rec, payload.data(), sizeof rec);
       delivered = false;
@@ -306,15 +319,15 @@ bool QueueCore::get(Sink sink, void* context, Timeout timeout) {
         sys::recv_fd(local_->recv_end.get(), false, tag, fd);  // consume it (stale or ours)
         if (delivered) break;
       }
-    } else if (hdr.kind != RecordKind::padding) {
+    } else if (kind != RecordKind::padding) {
       throw ProtocolError("queue ring is corrupt");
     }
-    if (hdr.kind != RecordKind::padding) {
+    if (kind != RecordKind::padding) {
       r.gets.store(r.gets.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
     r.head.store(next, std::memory_order_seq_cst);
     notify(r.space_seq, r.space_waiters);
-    if (hdr.kind == RecordKind::padding || !delivered) continue;
+    if (kind == RecordKind::padding || !delivered) continue;
     lock.release();
     if (error) std::rethrow_exception(error);
     return true;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
@@ -31,7 +32,10 @@ class QueueCore {
   // Called with a message's bytes while the get lock is held; it decodes them.
   using Sink = void (*)(void* context, std::span<const std::byte> message);
 
-  QueueCore(std::size_t maxsize, const QueueOptions& options, bool joinable);
+  // `type_tag`: the codec's tag of the element type, kept in the ring's header; messages are
+  // stored without a tag of their own.
+  QueueCore(std::uint64_t type_tag, std::size_t maxsize, const QueueOptions& options,
+            bool joinable);
 
   // False on timeout. Throws ValueError when closed, std::system_error on OS failures.
   bool put(std::span<const std::byte> message, Timeout timeout);
