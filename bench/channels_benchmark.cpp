@@ -128,6 +128,11 @@ void queue_100mb_mp(benchmark::State& state) {
   mp::Queue<std::string> q;
   const std::string big(100'000'000, 'x');
   mp::bench::Peer peer([q, &big]() mutable { q.put(big); });
+  // Steady state, as in a program that sends such messages repeatedly: the first round warms
+  // the encoding buffer and leaves a body to reuse. (The CPython twin's first batch warms too.)
+  peer.start_round();
+  benchmark::DoNotOptimize(q.get());
+  peer.wait_round();
   peer.run(
       state, [&] { benchmark::DoNotOptimize(q.get()); }, 1);
 }
@@ -189,7 +194,7 @@ BENCHMARK(queue_small_ints_mp)->Name("queue_small_ints/mp")->UseRealTime();
 BENCHMARK(queue_small_ints_raw_ring)->Name("queue_small_ints/raw_shm_ring")->UseRealTime();
 BENCHMARK(queue_64k_mp)->Name("queue_64k_messages/mp")->UseRealTime();
 BENCHMARK(queue_64k_raw_ring)->Name("queue_64k_messages/raw_shm_ring")->UseRealTime();
-BENCHMARK(queue_100mb_mp)->Name("queue_100mb_message/mp")->UseRealTime();
+BENCHMARK(queue_100mb_mp)->Name("queue_100mb_message/mp")->UseRealTime()->Iterations(3);
 BENCHMARK(queue_100mb_raw_memcpy)
     ->Name("queue_100mb_message/raw_memcpy_fresh_pages")
     ->UseRealTime();
