@@ -1,5 +1,7 @@
 // tests/sync_test.cpp — locks, semaphores, conditions, events and barriers between processes,
 // and the deaths of their holders.
+#include <sys/resource.h>
+
 #include <csignal>
 
 #include <algorithm>
@@ -165,6 +167,22 @@ TEST_F(SyncTest, LockUnderContentionIsExclusive) {
   for (auto& p : ps) join_ok(p);
   EXPECT_EQ(violations.load(), 0);
   EXPECT_EQ(total.value(), 60000);
+}
+
+TEST_F(SyncTest, ThousandsOfObjectsDespiteALowSoftFdLimit) {
+  mp::Process p([] {
+    rlimit lim{};
+    ::getrlimit(RLIMIT_NOFILE, &lim);
+    if (lim.rlim_max < 4096) std::exit(0);  // nothing to show on this machine
+    lim.rlim_cur = 1024;
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+    std::vector<mp::Lock> locks(3000);  // one descriptor each
+    for (auto& l : locks) l.acquire(0ms);
+    std::exit(0);
+  });
+  p.start();
+  ASSERT_TRUE(p.join(30s));
+  EXPECT_EQ(p.exitcode(), 0);
 }
 
 // --- RLock -----------------------------------------------------------------------------------

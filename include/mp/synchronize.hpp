@@ -21,6 +21,8 @@
 //   check and repair. lock() never throws for it.
 // - A Barrier party that dies while others wait: the others break the barrier when their timeout
 //   passes (give the Barrier a default timeout to make this automatic).
+// - Each object holds one file descriptor (its memfd) until its last handle goes. When the
+//   process runs out, mp raises the soft RLIMIT_NOFILE to the hard limit and carries on.
 // - Memory ordering: acquire/release semantics, as std::mutex.
 //
 // Differences from Python: releasing a Lock that is not held, or an RLock the caller does not

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <openssl/rand.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,8 +23,16 @@ int map_fd(UniqueFd fd, std::size_t size, Mapping& out) noexcept {
 }
 }  // namespace
 
+bool raise_fd_limit() noexcept {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return false;
+  lim.rlim_cur = lim.rlim_max;
+  return ::setrlimit(RLIMIT_NOFILE, &lim) == 0;
+}
+
 int map_anonymous(std::size_t size, Mapping& out) noexcept {
   UniqueFd fd(::memfd_create("mp", MFD_CLOEXEC));
+  if (!fd && errno == EMFILE && raise_fd_limit()) fd.reset(::memfd_create("mp", MFD_CLOEXEC));
   if (!fd) return errno;
   if (::ftruncate(fd.get(), static_cast<off_t>(size == 0 ? 1 : size)) != 0) return errno;
   return map_fd(std::move(fd), size, out);

@@ -17,7 +17,13 @@ struct Mapping {
 
 // Zero-filled memory shared with every process forked afterwards. It has no name: nothing
 // appears in /dev/shm, and the kernel frees it when the last mapping and descriptor go.
+// Every shared object holds a descriptor, and the usual soft limit of 1024 would cap a program
+// at about a thousand locks and values: when the limit is reached, the soft limit is raised to
+// the hard one (as Go's runtime does for the same reason) and the call retried.
 int map_anonymous(std::size_t size, Mapping& out) noexcept;
+
+// Raises the soft RLIMIT_NOFILE to the hard limit; false if it already was there.
+bool raise_fd_limit() noexcept;
 
 // POSIX shared memory under /dev/shm. `name` starts with '/'.
 int map_named_create(const std::string& name, std::size_t size, Mapping& out) noexcept;
