@@ -43,8 +43,8 @@ int g_fork_self_pid = 0;
 int g_fork_parent_pid = 0;
 
 // The registry of a fork child, built from the parent's copy. The parent's registry may have
-// been locked by another thread at fork time: it is read without its lock (its fields were
-// stable: launch_fork held the lock across fork) and left behind untouched.
+// been locked by another thread at fork time: it is read without its lock (only owner_pid and
+// current, which never change after creation) and left behind untouched.
 Registry* rebuild_after_fork(const Registry& old) {
   auto current = std::make_shared<ProcessState>();
   current->role = ProcessState::Role::current;
