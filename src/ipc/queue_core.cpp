@@ -76,7 +76,8 @@ struct QueueCore::Local {
 
 namespace {
 
-constexpr int kSpins = 1000;
+constexpr int kSpins = 250;
+constexpr int kSpinPause = 8;
 constexpr std::size_t kMinCapacity = 4096;
 
 std::size_t ring_offset() {
@@ -89,7 +90,9 @@ bool wait_while(std::atomic<std::uint32_t>& seq, std::atomic<std::uint32_t>& wai
                 const sys::Deadline& deadline) {
   for (int i = 0; i < kSpins; ++i) {
     if (!blocked()) return true;
-    sys::cpu_relax();
+    // Not too eager: each look at the other side's position pulls its cache line over, and
+    // letting a few messages accumulate in between makes the next looks find a batch.
+    for (int k = 0; k < kSpinPause; ++k) sys::cpu_relax();
   }
   for (;;) {
     const std::uint32_t s = seq.load(std::memory_order_seq_cst);
@@ -192,7 +195,8 @@ QueueCore::QueueCore(std::uint64_t type_tag, std::size_t maxsize, const QueueOpt
 }
 
 std::vector<std::byte>& QueueCore::scratch() {
-  thread_local std::vector<std::byte> buffer;
+  // initial-exec: no __tls_get_addr call on every put (see sys/thread_id.hpp).
+  thread_local std::vector<std::byte> buffer __attribute__((tls_model("initial-exec")));
   return buffer;
 }
 
