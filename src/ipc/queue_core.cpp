@@ -78,6 +78,7 @@ namespace {
 
 constexpr int kSpins = 250;
 constexpr int kSpinPause = 8;
+constexpr auto kFirstSleep = std::chrono::milliseconds(1);
 constexpr std::size_t kMinCapacity = 4096;
 
 std::size_t ring_offset() {
@@ -94,17 +95,22 @@ bool wait_while(std::atomic<std::uint32_t>& seq, std::atomic<std::uint32_t>& wai
     // letting a few messages accumulate in between makes the next looks find a batch.
     for (int k = 0; k < kSpinPause; ++k) sys::cpu_relax();
   }
-  for (;;) {
-    const std::uint32_t s = seq.load(std::memory_order_seq_cst);
-    waiters.fetch_add(1, std::memory_order_seq_cst);
-    if (!blocked()) {
-      waiters.fetch_sub(1, std::memory_order_relaxed);
-      return true;
-    }
-    auto r = sys::futex_wait(seq, s, deadline);
+  // Registered once for the whole wait, so that only the first sleep can race with a publish.
+  waiters.fetch_add(1, std::memory_order_seq_cst);
+  auto leave = [&](bool ok) {
     waiters.fetch_sub(1, std::memory_order_relaxed);
-    if (!blocked()) return true;
-    if (r == sys::WaitResult::timed_out || deadline.passed()) return false;
+    return ok;
+  };
+  for (bool first = true;; first = false) {
+    const std::uint32_t s = seq.load(std::memory_order_seq_cst);
+    if (!blocked()) return leave(true);
+    // The other side publishes with a plain release store and then looks at the waiter count
+    // (no locked instruction on the hot path), so it can miss a waiter that registered at that
+    // very moment. The first sleep is therefore short: after it, the registration is visible to
+    // every later publish and the recheck sees any earlier one.
+    sys::futex_wait(seq, s, first ? deadline.capped(kFirstSleep) : deadline);
+    if (!blocked()) return leave(true);
+    if (deadline.passed()) return leave(false);
   }
 }
 
@@ -251,7 +257,7 @@ bool QueueCore::put(std::span<const std::byte> message, Timeout timeout) {
   }
   if (joinable_) r.unfinished.fetch_add(1, std::memory_order_relaxed);
   r.puts.store(r.puts.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  r.tail.store(t + need, std::memory_order_seq_cst);  // publish
+  r.tail.store(t + need, std::memory_order_release);  // publish (see wait_while)
   lock.release();
   notify(r.data_seq, r.data_waiters);
   if (large) keep_spare(local_->spares, local_->spares_mutex, std::move(body));
@@ -329,7 +335,7 @@ bool QueueCore::get(Sink sink, void* context, Timeout timeout) {
     if (kind != RecordKind::padding) {
       r.gets.store(r.gets.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
-    r.head.store(next, std::memory_order_seq_cst);
+    r.head.store(next, std::memory_order_release);
     notify(r.space_seq, r.space_waiters);
     if (kind == RecordKind::padding || !delivered) continue;
     lock.release();

@@ -15,9 +15,12 @@
 // mid-operation is recovered from), and nothing is published until complete, so a producer
 // killed mid-put leaves no partial record and a consumer killed mid-get leaves its record for
 // the next consumer. Sleepers wait on futex sequence words; the other side bumps a word only
-// when its waiter count is non-zero, so busy queues make no system calls. Each side remembers
-// the other side's position (head_seen, tail_seen) and reads it again only when that runs out,
-// so a busy queue moves the other side's cache line once per batch, not once per message.
+// when its waiter count is non-zero, so busy queues make no system calls. Positions are
+// published with plain release stores, not locked instructions (which would stall on the line
+// the other side keeps reading); the price is that a publish can miss a waiter registering at
+// that instant, which is why a waiter's first sleep is short (ipc/queue_core.cpp, wait_while). Each
+// side remembers the other side's position (head_seen, tail_seen) and reads it again only when that
+// runs out, so a busy queue moves the other side's cache line once per batch, not once per message.
 #pragma once
 
 #include <atomic>
@@ -50,17 +53,18 @@ struct LargeRecord {  // the payload of a `large` record
 };
 
 struct alignas(64) RingState {
-  // Producer side. (Measured: keeping the lock on tail's line beats giving it a line of its own.)
+  // Each group on a cache line of its own, so that a side's locked instructions hit a line the
+  // other side never reads: the locks and remembered positions are touched by one side only;
+  // tail is written by producers and read by consumers, head the other way round.
   alignas(64) LockState put_lock;
-  std::atomic<std::uint64_t> tail;
+  std::uint64_t next_large_id;  // under put_lock
+  std::uint64_t head_seen;      // under put_lock: the last head read (<= head)
+  alignas(64) std::atomic<std::uint64_t> tail;
   std::atomic<std::uint64_t> puts;  // messages published
-  std::uint64_t next_large_id;      // under put_lock
-  std::uint64_t head_seen;          // under put_lock: the last head read (<= head)
-  // Consumer side.
   alignas(64) LockState get_lock;
-  std::atomic<std::uint64_t> head;
+  std::uint64_t tail_seen;  // under get_lock: the last tail read (<= tail)
+  alignas(64) std::atomic<std::uint64_t> head;
   std::atomic<std::uint64_t> gets;  // messages consumed
-  std::uint64_t tail_seen;          // under get_lock: the last tail read (<= tail)
   // Wake-ups.
   alignas(64) std::atomic<std::uint32_t> data_seq;
   std::atomic<std::uint32_t> data_waiters;
