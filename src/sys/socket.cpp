@@ -77,41 +77,47 @@ int recv_exact(int fd, std::span<std::byte> out, std::size_t& got,
   return 0;
 }
 
-int send_fd(int sock, std::uint64_t tag, int fd) noexcept {
-  iovec iov{&tag, sizeof tag};
+namespace {
+
+// One tag and room for one descriptor: the message send_fd and recv_fd exchange.
+struct FdMessage {
+  iovec iov;
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
   msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+
+  explicit FdMessage(std::uint64_t& tag) : iov{&tag, sizeof tag} {
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+  }
+};
+
+}  // namespace
+
+int send_fd(int sock, std::uint64_t tag, int fd) noexcept {
+  FdMessage m(tag);
+  cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int));
   std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
   for (;;) {
-    if (::sendmsg(sock, &msg, MSG_NOSIGNAL) >= 0) return 0;
+    if (::sendmsg(sock, &m.msg, MSG_NOSIGNAL) >= 0) return 0;
     if (errno != EINTR) return errno;
   }
 }
 
 int recv_fd(int sock, bool peek, std::uint64_t& tag, UniqueFd& fd) noexcept {
-  iovec iov{&tag, sizeof tag};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
+  FdMessage m(tag);
   ssize_t n;
   do {
-    n = ::recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | (peek ? MSG_PEEK : 0));
+    n = ::recvmsg(sock, &m.msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | (peek ? MSG_PEEK : 0));
   } while (n < 0 && errno == EINTR);
   if (n < 0) return errno;
   if (n == 0) return EPIPE;
   fd.reset();
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&m.msg); c != nullptr; c = CMSG_NXTHDR(&m.msg, c)) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
       int received = -1;
       std::memcpy(&received, CMSG_DATA(c), sizeof received);
@@ -148,7 +154,8 @@ int resolve(const std::string& address, sockaddr_storage& sa, socklen_t& len) {
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_NUMERICSERV;
   addrinfo* res = nullptr;
-  if (::getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res) != 0 || !res) {
+  if (::getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res) != 0 ||
+      !res) {
     return EINVAL;
   }
   std::memcpy(&sa, res->ai_addr, res->ai_addrlen);
