@@ -71,6 +71,10 @@ inline constexpr bool memcpy_encodable = std::is_trivially_copyable_v<T> && !std
 
 inline constexpr std::size_t kTagSize = sizeof(std::uint64_t);
 
+// This thread's encoding buffer, reused by every send and put so that encoding allocates only
+// when a message is larger than any before it.
+std::vector<std::byte>& encode_buffer();
+
 [[noreturn]] void throw_wrong_type();
 [[noreturn]] void throw_bad_message(const char* what);
 

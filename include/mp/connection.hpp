@@ -45,7 +45,7 @@ class Connection {
   template <class T>
   void send(const T& value) {
     static_assert(Encodable<T>, "mp: Connection::send needs an encodable type (see mp/codec.hpp)");
-    auto& buf = scratch();
+    auto& buf = detail::encode_buffer();
     buf.clear();
     encode_into(value, buf);
     send_bytes(buf);
@@ -88,7 +88,6 @@ class Connection {
  private:
   struct State;
   bool poll_for(std::chrono::nanoseconds timeout);
-  static std::vector<std::byte>& scratch();
   State& state() const;
   std::shared_ptr<State> state_;
 };

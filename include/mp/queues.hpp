@@ -80,7 +80,7 @@ class Queue {
       : core_(detail::type_tag<T>(), maxsize, options, joinable) {}
 
   bool put_impl(const T& value, detail::QueueCore::Timeout timeout) {
-    auto& buf = detail::QueueCore::scratch();
+    auto& buf = detail::encode_buffer();
     buf.clear();
     detail::encode_payload_into(value, buf);
     return core_.put(buf, timeout);

@@ -27,12 +27,6 @@ Connection::State& Connection::state() const {
   return *state_;
 }
 
-std::vector<std::byte>& Connection::scratch() {
-  // initial-exec: no __tls_get_addr call on every put (see sys/thread_id.hpp).
-  thread_local std::vector<std::byte> buffer __attribute__((tls_model("initial-exec")));
-  return buffer;
-}
-
 Connection Connection::from_fd(int fd, bool readable, bool writable) {
   Connection c;
   c.state_ = std::make_shared<State>();

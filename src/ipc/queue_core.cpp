@@ -200,12 +200,6 @@ QueueCore::QueueCore(std::uint64_t type_tag, std::size_t maxsize, const QueueOpt
   }
 }
 
-std::vector<std::byte>& QueueCore::scratch() {
-  // initial-exec: no __tls_get_addr call on every put (see sys/thread_id.hpp).
-  thread_local std::vector<std::byte> buffer __attribute__((tls_model("initial-exec")));
-  return buffer;
-}
-
 bool QueueCore::put(std::span<const std::byte> message, Timeout timeout) {
   if (local_->closed) throw ValueError("queue is closed");
   const auto deadline = sys::Deadline::after(timeout);

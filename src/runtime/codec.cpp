@@ -4,6 +4,12 @@
 
 namespace mp::detail {
 
+std::vector<std::byte>& encode_buffer() {
+  // initial-exec: no __tls_get_addr call on every send (see sys/thread_id.hpp).
+  thread_local std::vector<std::byte> buffer __attribute__((tls_model("initial-exec")));
+  return buffer;
+}
+
 void throw_wrong_type() {
   throw ProtocolError("message holds a value of another type than the one asked for");
 }

@@ -18,7 +18,7 @@
 namespace mp::detail {
 
 void launch_fork(const std::shared_ptr<ProcessState>& state) {
-  flush_standard_streams();
+  sys::flush_stdio(/*all_streams=*/true);  // nothing buffered may be printed twice
   const int parent_pid = sys::this_pid();
   Registry& reg = registry();
   // Everything the parent records is written before fork: after it, each page the parent

@@ -128,10 +128,6 @@ void finalize_children() noexcept {
   for (auto& c : children) c->poll(true);
 }
 
-void flush_standard_streams() noexcept {
-  sys::flush_stdio(/*all_streams=*/true);
-}
-
 }  // namespace detail
 
 using detail::ProcessState;
@@ -141,6 +137,20 @@ namespace {
 
 void check_open(const ProcessState& s) {
   if (s.closed) throw ValueError("process object is closed");
+}
+
+void check_joinable(const ProcessState& s) {
+  check_open(s);
+  if (s.role == Role::current) throw ProcessError("cannot join current process");
+  if (s.role == Role::parent) throw ProcessError("can only join a child process");
+  if (!s.started) throw ProcessError("can only join a started process");
+}
+
+// Harmless once the child has ended: it is reaped first, so its pid is never reused under us.
+void signal_child(ProcessState& s, int sig) {
+  check_open(s);
+  if (s.role != Role::child || !s.started || s.poll(false)) return;
+  sys::send_signal(s.pidfd.get(), s.pid, sig);
 }
 
 void warn_if_threaded() {
@@ -243,10 +253,7 @@ void Process::start() {
 
 bool Process::join_for(std::chrono::nanoseconds timeout) {
   ProcessState& s = *state_;
-  check_open(s);
-  if (s.role == Role::current) throw ProcessError("cannot join current process");
-  if (s.role == Role::parent) throw ProcessError("can only join a child process");
-  if (!s.started) throw ProcessError("can only join a started process");
+  check_joinable(s);
   if (s.exitcode) return true;
   if (!sys::wait_readable(s.pidfd.get(), sys::Deadline::after(timeout))) return false;
   return s.poll(true).has_value();
@@ -254,10 +261,7 @@ bool Process::join_for(std::chrono::nanoseconds timeout) {
 
 void Process::join() {
   ProcessState& s = *state_;
-  check_open(s);
-  if (s.role == Role::current) throw ProcessError("cannot join current process");
-  if (s.role == Role::parent) throw ProcessError("can only join a child process");
-  if (!s.started) throw ProcessError("can only join a started process");
+  check_joinable(s);
   s.poll(true);
 }
 
@@ -276,17 +280,10 @@ bool Process::is_alive() {
 }
 
 void Process::terminate() {
-  ProcessState& s = *state_;
-  check_open(s);
-  if (s.role != Role::child || !s.started || s.poll(false)) return;
-  sys::send_signal(s.pidfd.get(), s.pid, SIGTERM);
+  signal_child(*state_, SIGTERM);
 }
-
 void Process::kill() {
-  ProcessState& s = *state_;
-  check_open(s);
-  if (s.role != Role::child || !s.started || s.poll(false)) return;
-  sys::send_signal(s.pidfd.get(), s.pid, SIGKILL);
+  signal_child(*state_, SIGKILL);
 }
 
 void Process::close() {

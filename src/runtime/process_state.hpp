@@ -59,9 +59,6 @@ void finalize_children() noexcept;
 // Runs in the child: the target, the exit-code rules, the flush, _exit. Never returns.
 [[noreturn]] void run_child(const std::shared_ptr<ProcessState>& self) noexcept;
 
-// Flushes stdio and the standard streams so nothing buffered is printed twice after fork.
-void flush_standard_streams() noexcept;
-
 // Start-method strategies (Python's popen_fork, popen_forkserver, popen_spawn_posix).
 void launch_fork(const std::shared_ptr<ProcessState>& state);
 

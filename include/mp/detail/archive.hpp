@@ -16,7 +16,6 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>

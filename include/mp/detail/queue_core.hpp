@@ -53,8 +53,6 @@ class QueueCore {
   void close() noexcept;  // for this process: put and get throw ValueError afterwards
   bool closed() const noexcept;
 
-  static std::vector<std::byte>& scratch();  // this thread's encoding buffer
-
  private:
   struct Local;
   std::shared_ptr<Segment> segment_;
