@@ -8,8 +8,10 @@ set(MP_SOURCES
   src/sys/memory.cpp
   src/sys/socket.cpp
   src/sys/poll.cpp
+  src/sys/membarrier.cpp
   # shm: what lives in shared memory
   src/shm/robust_lock.cpp
+  src/shm/biased_lock.cpp
   src/shm/semaphore.cpp
   src/shm/condition.cpp
   src/shm/event.cpp

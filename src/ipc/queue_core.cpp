@@ -1,6 +1,7 @@
 // ipc/queue_core.cpp — put and get on the shared ring (shm/ring.hpp); large messages beside it.
 #include "mp/detail/queue_core.hpp"
 
+#include <sched.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -70,58 +71,97 @@ struct QueueCore::Local {
   sys::UniqueFd send_end;
   sys::UniqueFd recv_end;
   bool closed = false;
+  int put_pause = 8;  // under the put lock: wait_while's spacing of looks
+  int get_pause = 8;  // under the get lock
   std::mutex spares_mutex;
   std::vector<Body> spares;
 };
 
 namespace {
 
-constexpr int kSpins = 250;
-constexpr int kSpinPause = 8;
+constexpr int kSpins = 100;
+// Pauses between two looks while spinning (a pause is 10 to 40 ns): adapted per process and
+// queue between these bounds.
+constexpr int kMinPause = 8;
+constexpr int kMaxPause = 128;
+constexpr int kShrinkAfter = 4;
+constexpr int kYields = 20;
 constexpr auto kFirstSleep = std::chrono::milliseconds(1);
 constexpr std::size_t kMinCapacity = 4096;
+constexpr std::uint64_t kHotBytes = 64 << 10;
 
 std::size_t ring_offset() {
   return (sizeof(RingState) + 63) / 64 * 64;
 }
 
-// Waits, spinning first, while `blocked()` holds; false when the deadline passed first.
+// Waits while `blocked()` holds; false when the deadline passed first. Spinning pays while the
+// other side runs on another CPU; yielding lets it run when it shares this one (a spinning
+// consumer would otherwise hold the CPU its producer needs); then sleep.
+//
+// `seq`'s low bit says "someone sleeps here": a sleeper sets it, and the first notify() to see
+// it clears it and makes the only wake-up call, so a burst of puts wakes a sleeping consumer
+// once, not once per message.
 template <class F>
-bool wait_while(std::atomic<std::uint32_t>& seq, std::atomic<std::uint32_t>& waiters, F blocked,
-                const sys::Deadline& deadline) {
+bool wait_while(std::atomic<std::uint32_t>& seq, F blocked, const sys::Deadline& deadline,
+                int& pause) {
+  if (!blocked()) return true;
+  if (deadline.passed()) return false;
   for (int i = 0; i < kSpins; ++i) {
-    if (!blocked()) return true;
-    // Not too eager: each look at the other side's position pulls its cache line over, and
-    // letting a few messages accumulate in between makes the next looks find a batch.
-    for (int k = 0; k < kSpinPause; ++k) sys::cpu_relax();
+    // Each look at the other side's position pulls its cache line over and stalls the other
+    // side's next write to it. So look less often while the other side streams (what was
+    // waited for came within one pause) and more often while it is sparse.
+    for (int k = 0; k < pause; ++k) sys::cpu_relax();
+    if (!blocked()) {
+      if (i == 0) {
+        pause = std::min(pause * 2, kMaxPause);
+      } else if (i >= kShrinkAfter) {
+        pause = std::max(pause / 2, kMinPause);
+      }
+      return true;
+    }
   }
-  // Registered once for the whole wait, so that only the first sleep can race with a publish.
-  waiters.fetch_add(1, std::memory_order_seq_cst);
-  auto leave = [&](bool ok) {
-    waiters.fetch_sub(1, std::memory_order_relaxed);
-    return ok;
-  };
-  for (bool first = true;; first = false) {
-    const std::uint32_t s = seq.load(std::memory_order_seq_cst);
-    if (!blocked()) return leave(true);
-    // The other side publishes with a plain release store and then looks at the waiter count
-    // (no locked instruction on the hot path), so it can miss a waiter that registered at that
-    // very moment. The first sleep is therefore short: after it, the registration is visible to
-    // every later publish and the recheck sees any earlier one.
-    sys::futex_wait(seq, s, first ? deadline.capped(kFirstSleep) : deadline);
-    if (!blocked()) return leave(true);
-    if (deadline.passed()) return leave(false);
+  pause = kMinPause;
+  for (int i = 0; i < kYields; ++i) {
+    sched_yield();
+    if (!blocked()) return true;
+  }
+  for (bool fresh = true;;) {
+    const std::uint32_t s = seq.fetch_or(1, std::memory_order_seq_cst) | 1;
+    if (!blocked()) return true;
+    // The other side publishes with a plain release store and then reads `seq` (no locked
+    // instruction on the hot path), so it can miss a bit set at that very moment. A sleep
+    // right after setting the bit is therefore short: the recheck after it sees any publish
+    // that missed the bit, and later publishes see the bit.
+    sys::futex_wait(seq, s, fresh ? deadline.capped(kFirstSleep) : deadline);
+    if (!blocked()) return true;
+    if (deadline.passed()) return false;
+    fresh = seq.load(std::memory_order_relaxed) != s;  // a notify cleared the bit: set anew
   }
 }
 
-void notify(std::atomic<std::uint32_t>& seq, std::atomic<std::uint32_t>& waiters) {
-  if (waiters.load(std::memory_order_seq_cst) == 0) return;
-  seq.fetch_add(1, std::memory_order_seq_cst);
-  sys::futex_wake(seq, INT_MAX);
+void notify(std::atomic<std::uint32_t>& seq) {
+  std::uint32_t s = seq.load(std::memory_order_seq_cst);
+  if ((s & 1) != 0 && seq.compare_exchange_strong(s, s + 1, std::memory_order_seq_cst)) {
+    sys::futex_wake(seq, INT_MAX);
+  }
 }
 
 std::uint32_t me() {
   return static_cast<std::uint32_t>(sys::this_tid());
+}
+
+// While consumers keep up, the next lap starts early instead of after the whole ring: a busy
+// queue then cycles through its first kHotBytes, which stay in the CPUs' caches, rather than
+// pulling every line of a ring of megabytes from memory. Looks once per 4 KiB written, past the
+// hot part, whether the consumers have left the start of this lap far enough behind.
+bool wrap_early(RingState& r, std::uint64_t t, std::uint64_t need) {
+  const std::uint64_t off = t & (r.capacity - 1);
+  if (off < kHotBytes || ((t ^ (t + need)) >> 12) == 0) return false;
+  const std::uint64_t lap = t - off;
+  auto fits = [&] { return r.head_seen >= lap && r.head_seen - lap >= std::max(need, kHotBytes); };
+  if (fits()) return true;
+  r.head_seen = r.head.load(std::memory_order_acquire);
+  return fits();
 }
 
 // A body holding `bytes`: a spare one whose consumer is done with it, or a new memfd.
@@ -165,20 +205,21 @@ void keep_spare(std::vector<Body>& spares, std::mutex& mutex, Body body) {
 
 class LockGuard {
  public:
-  explicit LockGuard(shm::LockState& s) : s_(s) {}
+  explicit LockGuard(shm::BiasedLockState& s) : s_(s) {}
   bool acquire(const sys::Deadline& deadline) {
-    held_ = shm::lock_acquire(s_, me(), deadline) != shm::Acquired::timed_out;
-    return held_;
+    bool recovered = false;
+    entry_ = shm::biased_enter(s_, me(), deadline, recovered);
+    return entry_ != shm::Entry::none;
   }
   void release() {
-    if (held_) shm::lock_release(s_);
-    held_ = false;
+    shm::biased_leave(s_, entry_, me());
+    entry_ = shm::Entry::none;
   }
   ~LockGuard() { release(); }
 
  private:
-  shm::LockState& s_;
-  bool held_ = false;
+  shm::BiasedLockState& s_;
+  shm::Entry entry_ = shm::Entry::none;
 };
 
 }  // namespace
@@ -226,10 +267,10 @@ bool QueueCore::put(std::span<const std::byte> message, Timeout timeout) {
     r.head_seen = r.head.load(std::memory_order_seq_cst);
     return cap - (t - r.head_seen) < total;
   };
-  if (!wait_while(r.space_seq, r.space_waiters, no_room, deadline)) return false;
+  if (!wait_while(r.space_seq, no_room, deadline, local_->put_pause)) return false;
 
   std::uint64_t contiguous = cap - t % cap;
-  if (need > contiguous) {  // pad to the end; records never wrap
+  if (need > contiguous || wrap_early(r, t, need)) {  // pad to the end; records never wrap
     auto pad = RecordHeader::make(RecordKind::padding, contiguous - sizeof(RecordHeader));
     std::memcpy(data_ + t % cap, &pad, sizeof pad);
     t += contiguous;
@@ -253,7 +294,7 @@ bool QueueCore::put(std::span<const std::byte> message, Timeout timeout) {
   r.puts.store(r.puts.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   r.tail.store(t + need, std::memory_order_release);  // publish (see wait_while)
   lock.release();
-  notify(r.data_seq, r.data_waiters);
+  notify(r.data_seq);
   if (large) keep_spare(local_->spares, local_->spares_mutex, std::move(body));
   return true;
 }
@@ -274,7 +315,7 @@ bool QueueCore::get(Sink sink, void* context, Timeout timeout) {
       r.tail_seen = r.tail.load(std::memory_order_seq_cst);
       return r.tail_seen == h;
     };
-    if (!wait_while(r.data_seq, r.data_waiters, nothing, deadline)) return false;
+    if (!wait_while(r.data_seq, nothing, deadline, local_->get_pause)) return false;
 
     const std::uint64_t idx = h % cap;
     RecordHeader hdr;
@@ -330,7 +371,7 @@ bool QueueCore::get(Sink sink, void* context, Timeout timeout) {
       r.gets.store(r.gets.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
     r.head.store(next, std::memory_order_release);
-    notify(r.space_seq, r.space_waiters);
+    notify(r.space_seq);
     if (kind == RecordKind::padding || !delivered) continue;
     lock.release();
     if (error) std::rethrow_exception(error);

@@ -11,23 +11,32 @@
 // ring travel as a memfd passed over a Unix socket beside the ring (SCM_RIGHTS); their record only
 // names them.
 //
-// Producers serialize on put_lock and consumers on get_lock: both are robust (a holder killed
-// mid-operation is recovered from), and nothing is published until complete, so a producer
+// Producers serialize on put_lock and consumers on get_lock. Both are robust (a holder killed
+// mid-operation is recovered from) and biased (shm/biased_lock.hpp: a lone producer or consumer
+// enters without an atomic instruction), and nothing is published until complete, so a producer
 // killed mid-put leaves no partial record and a consumer killed mid-get leaves its record for
-// the next consumer. Sleepers wait on futex sequence words; the other side bumps a word only
-// when its waiter count is non-zero, so busy queues make no system calls. Positions are
-// published with plain release stores, not locked instructions (which would stall on the line
-// the other side keeps reading); the price is that a publish can miss a waiter registering at
-// that instant, which is why a waiter's first sleep is short (ipc/queue_core.cpp, wait_while). Each
-// side remembers the other side's position (head_seen, tail_seen) and reads it again only when that
-// runs out, so a busy queue moves the other side's cache line once per batch, not once per message.
+// the next consumer.
+//
+// What keeps a busy queue fast, each measured (bench/channels_benchmark.cpp):
+// - No locked instruction per message on either side (the biased locks; positions published
+//   with plain release stores): on x86 one would wait for the store buffer to drain, so the
+//   producer would stall on every cache line the consumer had just read.
+// - Each side remembers the other side's position (head_seen, tail_seen) and reads it again only
+//   when that runs out; a consumer that caught up looks again after a pause that grows while the
+//   producer streams (ipc/queue_core.cpp, wait_while), so the tail's line moves once per batch.
+// - While the consumers keep up, the producer starts the next lap early (wrap_early), so a busy
+//   queue cycles through the ring's first 64 KiB, which stay in the CPUs' caches.
+// - Sleepers set the low bit of a futex sequence word (data_seq, space_seq); the first publish
+//   to see it clears it and wakes them, so busy queues make no system calls and a burst of puts
+//   wakes a sleeping consumer once. A publish can miss a bit set at that very instant (no fence on
+//   the hot path), which is why a sleep right after setting the bit is short.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <type_traits>
 
-#include "shm/robust_lock.hpp"
+#include "shm/biased_lock.hpp"
 
 namespace mp::shm {
 
@@ -56,20 +65,18 @@ struct alignas(64) RingState {
   // Each group on a cache line of its own, so that a side's locked instructions hit a line the
   // other side never reads: the locks and remembered positions are touched by one side only;
   // tail is written by producers and read by consumers, head the other way round.
-  alignas(64) LockState put_lock;
+  alignas(64) BiasedLockState put_lock;
   std::uint64_t next_large_id;  // under put_lock
   std::uint64_t head_seen;      // under put_lock: the last head read (<= head)
   alignas(64) std::atomic<std::uint64_t> tail;
   std::atomic<std::uint64_t> puts;  // messages published
-  alignas(64) LockState get_lock;
+  alignas(64) BiasedLockState get_lock;
   std::uint64_t tail_seen;  // under get_lock: the last tail read (<= tail)
   alignas(64) std::atomic<std::uint64_t> head;
   std::atomic<std::uint64_t> gets;  // messages consumed
   // Wake-ups.
-  alignas(64) std::atomic<std::uint32_t> data_seq;
-  std::atomic<std::uint32_t> data_waiters;
-  std::atomic<std::uint32_t> space_seq;
-  std::atomic<std::uint32_t> space_waiters;
+  alignas(64) std::atomic<std::uint32_t> data_seq;  // low bit: a consumer sleeps
+  std::atomic<std::uint32_t> space_seq;             // low bit: a producer sleeps
   // Each side counts on its own cache line (qsize = puts - gets), so a busy queue does not
   // bounce a shared counter between the CPUs.
   alignas(64) std::atomic<std::uint32_t> unfinished;  // JoinableQueue
@@ -80,7 +87,7 @@ struct alignas(64) RingState {
 };
 static_assert(std::is_standard_layout_v<RingState>);
 
-inline constexpr std::uint32_t kRingVersion = 2;
+inline constexpr std::uint32_t kRingVersion = 3;
 
 inline std::uint64_t record_size(std::uint64_t payload) {
   return sizeof(RecordHeader) + ((payload + 3) & ~std::uint64_t{3});

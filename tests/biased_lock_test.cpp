@@ -1,0 +1,207 @@
+// tests/biased_lock_test.cpp — the queue locks' bias (src/shm/biased_lock.hpp): granted to a
+// steady user, revoked without breaking mutual exclusion, recovered from a holder killed inside.
+#include <sys/mman.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "mp/process.hpp"
+#include "mp/synchronize.hpp"
+#include "shm/biased_lock.hpp"
+#include "support/leak_check.hpp"
+#include "sys/futex.hpp"
+#include "sys/thread_id.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using mp::shm::BiasedLockState;
+using mp::shm::Entry;
+
+class BiasedLockTest : public mp::testing::LeakCheckedTest {};
+
+// The lock and what it protects, in memory shared with forked children.
+struct Shared {
+  BiasedLockState lock;
+  long counter;                 // plain: only the lock protects it
+  std::atomic<int> inside;      // threads inside at once, which must never exceed one
+  std::atomic<int> violations;  // times it did
+  std::atomic<long> biased;     // entries that took the fast path
+};
+
+class SharedBlock {
+ public:
+  SharedBlock() {
+    void* p =
+        ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::runtime_error("mmap");
+    s_ = new (p) Shared{};
+  }
+  ~SharedBlock() { ::munmap(s_, sizeof(Shared)); }
+  Shared* get() const { return s_; }
+
+ private:
+  Shared* s_;
+};
+
+std::uint32_t me() {
+  return static_cast<std::uint32_t>(mp::sys::this_tid());
+}
+
+// Enters (no deadline), bumps the counter with an exclusivity check, leaves.
+void bump(Shared& s) {
+  bool recovered = false;
+  const Entry e = mp::shm::biased_enter(s.lock, me(), mp::sys::Deadline::never(), recovered);
+  if (s.inside.fetch_add(1) != 0) s.violations.fetch_add(1);
+  if (e == Entry::biased) s.biased.fetch_add(1, std::memory_order_relaxed);
+  // A read, some work, then the write: a second thread inside would lose an update.
+  const long c = s.counter;
+  for (int i = 0; i < 20; ++i) mp::sys::cpu_relax();
+  s.counter = c + 1;
+  s.inside.fetch_sub(1);
+  mp::shm::biased_leave(s.lock, e, me());
+}
+
+// Takes the lock until this thread holds the bias (false if it never comes).
+bool earn_bias(Shared& s) {
+  for (int i = 0; i < 10000; ++i) {
+    bump(s);
+    if (s.lock.bias.load() == me()) return true;
+  }
+  return false;
+}
+
+void join_ok(mp::Process& p) {
+  ASSERT_TRUE(p.join(60s)) << "child hung";
+  EXPECT_EQ(p.exitcode(), 0);
+}
+
+TEST_F(BiasedLockTest, SteadyUserEntersWithoutTheLock) {
+  SharedBlock b;
+  Shared& s = *b.get();
+  ASSERT_TRUE(earn_bias(s)) << "membarrier(2) unavailable? the bias needs it";
+  const long before = s.biased.load();
+  for (int i = 0; i < 1000; ++i) bump(s);
+  EXPECT_EQ(s.biased.load() - before, 1000);
+  EXPECT_EQ(mp::shm::lock_owner(s.lock.lock), 0u) << "the robust lock stays free";
+}
+
+TEST_F(BiasedLockTest, RevocationKeepsMutualExclusionAcrossProcesses) {
+  SharedBlock b;
+  Shared& s = *b.get();
+  constexpr int kProcs = 3, kRounds = 200, kStreak = 300;
+  mp::Event go;
+  std::vector<mp::Process> ps;
+  for (int i = 0; i < kProcs; ++i) {
+    ps.emplace_back([&s, go]() mutable {
+      go.wait_for(30s);
+      // Streaks long enough to earn the bias, interleaved with the other processes' streaks.
+      for (int r = 0; r < kRounds; ++r) {
+        for (int k = 0; k < kStreak; ++k) bump(s);
+        std::this_thread::sleep_for(20us);
+      }
+    });
+  }
+  for (auto& p : ps) p.start();
+  go.set();
+  for (auto& p : ps) join_ok(p);
+  EXPECT_EQ(s.violations.load(), 0);
+  EXPECT_EQ(s.counter, long{kProcs} * kRounds * kStreak);
+  EXPECT_GT(s.biased.load(), 0) << "no entry took the fast path";
+  EXPECT_GT(s.lock.revocations, 0u) << "no bias was ever revoked";
+}
+
+TEST_F(BiasedLockTest, RevocationKeepsMutualExclusionAcrossThreads) {
+  SharedBlock b;
+  Shared& s = *b.get();
+  constexpr int kThreads = 4, kRounds = 100, kStreak = 300;
+  std::vector<std::thread> ts;
+  for (int i = 0; i < kThreads; ++i) {
+    ts.emplace_back([&s] {
+      for (int r = 0; r < kRounds; ++r) {
+        for (int k = 0; k < kStreak; ++k) bump(s);
+        std::this_thread::yield();
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(s.violations.load(), 0);
+  EXPECT_EQ(s.counter, long{kThreads} * kRounds * kStreak);
+}
+
+TEST_F(BiasedLockTest, HolderKilledInsideIsRecovered) {
+  SharedBlock b;
+  Shared& s = *b.get();
+  mp::Event inside;
+  mp::Process p([&s, inside]() mutable {
+    if (!earn_bias(s)) std::_Exit(3);
+    bool recovered = false;
+    const Entry e = mp::shm::biased_enter(s.lock, me(), mp::sys::Deadline::never(), recovered);
+    if (e != Entry::biased) std::_Exit(4);
+    inside.set();
+    for (;;) std::this_thread::sleep_for(1s);
+  });
+  p.start();
+  ASSERT_TRUE(inside.wait_for(20s)) << "the child never held the bias";
+  p.kill();
+  const auto t0 = Clock::now();
+  bool recovered = false;
+  const Entry e = mp::shm::biased_enter(
+      s.lock, me(), mp::sys::Deadline::after(std::chrono::nanoseconds(5s)), recovered);
+  EXPECT_EQ(e, Entry::locked);
+  EXPECT_TRUE(recovered);
+  EXPECT_LT(Clock::now() - t0, 1s);
+  EXPECT_EQ(s.lock.lock.deaths.load(), 1u);
+  EXPECT_EQ(s.lock.bias.load(), 0u);
+  mp::shm::biased_leave(s.lock, e, me());
+  ASSERT_TRUE(p.join(10s));
+}
+
+TEST_F(BiasedLockTest, AnExitedHolderDoesNotMakeTheNextBiasDearer) {
+  SharedBlock b;
+  Shared& s = *b.get();
+  mp::Process p([&s] { std::_Exit(earn_bias(s) ? 0 : 3); });
+  p.start();
+  join_ok(p);
+  ASSERT_NE(s.lock.bias.load(), 0u);
+  bump(s);  // revokes the dead child's bias
+  EXPECT_EQ(s.lock.revocations, 0u);
+  EXPECT_EQ(s.lock.lock.deaths.load(), 0u) << "it died outside: nothing to recover";
+  EXPECT_TRUE(earn_bias(s));
+}
+
+TEST_F(BiasedLockTest, RevokerTimesOutWhileTheHolderStaysInside) {
+  SharedBlock b;
+  Shared& s = *b.get();
+  mp::Event inside, release;
+  mp::Process p([&s, inside, release]() mutable {
+    if (!earn_bias(s)) std::_Exit(3);
+    bool recovered = false;
+    const Entry e = mp::shm::biased_enter(s.lock, me(), mp::sys::Deadline::never(), recovered);
+    if (e != Entry::biased) std::_Exit(4);
+    inside.set();
+    release.wait_for(30s);
+    mp::shm::biased_leave(s.lock, e, me());
+    std::_Exit(0);
+  });
+  p.start();
+  ASSERT_TRUE(inside.wait_for(20s));
+  const auto t0 = Clock::now();
+  bool recovered = false;
+  EXPECT_EQ(mp::shm::biased_enter(
+                s.lock, me(), mp::sys::Deadline::after(std::chrono::nanoseconds(100ms)), recovered),
+            Entry::none);
+  const auto took = Clock::now() - t0;
+  EXPECT_GE(took, 99ms);
+  EXPECT_LT(took, 600ms);
+  EXPECT_EQ(mp::shm::lock_owner(s.lock.lock), 0u) << "a revoker that gives up frees the lock";
+  release.set();
+  join_ok(p);
+  bump(s);  // the child left normally: now the revocation goes through
+  EXPECT_EQ(s.violations.load(), 0);
+}
+
+}  // namespace
