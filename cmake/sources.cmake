@@ -32,5 +32,6 @@ set(MP_SOURCES
   src/ipc/connection.cpp
   src/ipc/listener.cpp
   src/ipc/wait.cpp
+  src/ipc/message_body.cpp
   src/ipc/queue_core.cpp
 )

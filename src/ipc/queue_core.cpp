@@ -2,7 +2,6 @@
 #include "mp/detail/queue_core.hpp"
 
 #include <sched.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,14 +9,13 @@
 #include <climits>
 #include <cstring>
 #include <exception>
-#include <mutex>
 #include <system_error>
 #include <utility>
 
+#include "ipc/message_body.hpp"
 #include "mp/errors.hpp"
 #include "shm/ring.hpp"
 #include "sys/futex.hpp"
-#include "sys/memory.hpp"
 #include "sys/socket.hpp"
 #include "sys/thread_id.hpp"
 
@@ -28,53 +26,16 @@ using shm::RecordHeader;
 using shm::RecordKind;
 using shm::RingState;
 
-namespace {
-
-// The body of a large message: a memfd with a small header, then the encoded bytes. The
-// producer keeps a couple of bodies after sending them and reuses one once its consumer has
-// marked it free: writing into pages that are already there is several times faster than into
-// fresh ones, which is most of the cost of a large message.
-struct BodyHeader {
-  enum : std::uint32_t { in_flight = 0, free = 1, claimed = 2 };
-  std::atomic<std::uint32_t> state;  // claimed by CAS: forked children share spare bodies
-};
-constexpr std::size_t kBodyHeader = 64;
-constexpr std::size_t kMaxSpares = 2;
-
-struct Body {
-  sys::UniqueFd fd;
-  std::byte* map = nullptr;
-  std::size_t size = 0;  // mapped bytes, header included
-
-  Body() = default;
-  Body(Body&& o) noexcept : fd(std::move(o.fd)), map(std::exchange(o.map, nullptr)), size(o.size) {}
-  Body& operator=(Body&& o) noexcept {
-    unmap();
-    fd = std::move(o.fd);
-    map = std::exchange(o.map, nullptr);
-    size = o.size;
-    return *this;
-  }
-  ~Body() { unmap(); }
-  void unmap() noexcept {
-    if (map != nullptr) ::munmap(map, size);
-    map = nullptr;
-  }
-  BodyHeader& header() const { return *reinterpret_cast<BodyHeader*>(map); }
-};
-
-}  // namespace
-
 // Process-local: the closed flag, the socket pair that carries large messages (producers send
-// on `send_end`, consumers receive on `recv_end`), and spare bodies.
+// on `send_end`, consumers receive on `recv_end`), and their bodies (ipc/message_body.hpp).
 struct QueueCore::Local {
   sys::UniqueFd send_end;
   sys::UniqueFd recv_end;
   bool closed = false;
   int put_pause = 8;  // under the put lock: wait_while's spacing of looks
   int get_pause = 8;  // under the get lock
-  std::mutex spares_mutex;
-  std::vector<Body> spares;
+  BodyPool bodies;    // the producer's
+  BodyViews views;    // the consumer's, under the get lock
 };
 
 namespace {
@@ -164,45 +125,6 @@ bool wrap_early(RingState& r, std::uint64_t t, std::uint64_t need) {
   return fits();
 }
 
-// A body holding `bytes`: a spare one whose consumer is done with it, or a new memfd.
-Body make_body(std::vector<Body>& spares, std::mutex& mutex, std::span<const std::byte> bytes) {
-  Body body;
-  {
-    std::lock_guard lock(mutex);
-    for (auto it = spares.begin(); it != spares.end(); ++it) {
-      std::uint32_t expected = BodyHeader::free;
-      if (it->header().state.compare_exchange_strong(expected, BodyHeader::claimed)) {
-        body = std::move(*it);
-        spares.erase(it);
-        break;
-      }
-    }
-  }
-  const std::size_t need = kBodyHeader + bytes.size();
-  if (!body.fd) {
-    body.fd.reset(::memfd_create("mp-queue-message", MFD_CLOEXEC));
-    if (!body.fd) throw std::system_error(errno, std::generic_category(), "memfd_create");
-  }
-  if (body.size < need) {
-    body.unmap();
-    if (::ftruncate(body.fd.get(), static_cast<off_t>(need)) != 0) {
-      throw std::system_error(errno, std::generic_category(), "ftruncate");
-    }
-    void* m = ::mmap(nullptr, need, PROT_READ | PROT_WRITE, MAP_SHARED, body.fd.get(), 0);
-    if (m == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "mmap");
-    body.map = static_cast<std::byte*>(m);
-    body.size = need;
-  }
-  if (!bytes.empty()) std::memcpy(body.map + kBodyHeader, bytes.data(), bytes.size());
-  body.header().state.store(BodyHeader::in_flight, std::memory_order_release);
-  return body;
-}
-
-void keep_spare(std::vector<Body>& spares, std::mutex& mutex, Body body) {
-  std::lock_guard lock(mutex);
-  if (spares.size() < kMaxSpares) spares.push_back(std::move(body));
-}
-
 class LockGuard {
  public:
   explicit LockGuard(shm::BiasedLockState& s) : s_(s) {}
@@ -249,7 +171,7 @@ bool QueueCore::put(std::span<const std::byte> message, Timeout timeout) {
   const bool large = shm::record_size(message.size()) >
                      std::min<std::uint64_t>(cap / 4, RecordHeader::kLengthMask);
   Body body;
-  if (large) body = make_body(local_->spares, local_->spares_mutex, message);  // outside the lock
+  if (large) body = local_->bodies.fill(message);  // outside the lock
   const std::uint64_t need = shm::record_size(large ? sizeof(LargeRecord) : message.size());
 
   LockGuard lock(r.put_lock);
@@ -279,7 +201,7 @@ bool QueueCore::put(std::span<const std::byte> message, Timeout timeout) {
   if (large) {
     LargeRecord rec{r.next_large_id++, message.size()};
     // The body goes first: a consumer that sees the record finds it waiting in the socket.
-    if (int err = sys::send_fd(local_->send_end.get(), rec.id, body.fd.get()); err != 0) {
+    if (int err = sys::send_fd(local_->send_end.get(), rec.id, body.fd()); err != 0) {
       throw std::system_error(err, std::generic_category(), "queue: passing a large message");
     }
     auto h = RecordHeader::make(RecordKind::large, sizeof rec);
@@ -295,7 +217,7 @@ bool QueueCore::put(std::span<const std::byte> message, Timeout timeout) {
   r.tail.store(t + need, std::memory_order_release);  // publish (see wait_while)
   lock.release();
   notify(r.data_seq);
-  if (large) keep_spare(local_->spares, local_->spares_mutex, std::move(body));
+  if (large) local_->bodies.keep(std::move(body));
   return true;
 }
 
@@ -345,20 +267,13 @@ bool QueueCore::get(Sink sink, void* context, Timeout timeout) {
         if (err != 0)
           throw std::system_error(err, std::generic_category(), "queue: receiving a large message");
         if (tag == rec.id) {
-          const std::size_t mapped = kBodyHeader + rec.size;
-          void* m = ::mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-                           fd.get(), 0);
-          if (m == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "mmap");
-          auto* bytes = static_cast<std::byte*>(m);
+          const auto bytes = local_->views.open(fd.get(), rec.size);
           try {
-            sink(context, {bytes + kBodyHeader, rec.size});
+            sink(context, bytes);
           } catch (...) {
             error = std::current_exception();
           }
-          // Done reading: the producer may now reuse the body.
-          reinterpret_cast<BodyHeader*>(bytes)->state.store(BodyHeader::free,
-                                                            std::memory_order_release);
-          ::munmap(m, mapped);
+          BodyViews::release(bytes);  // done reading: the producer may reuse the body
           delivered = true;
         }
         sys::recv_fd(local_->recv_end.get(), false, tag, fd);  // consume it (stale or ours)

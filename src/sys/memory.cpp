@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 
 namespace mp::sys {
 
@@ -22,6 +23,13 @@ int map_fd(UniqueFd fd, std::size_t size, Mapping& out) noexcept {
   return 0;
 }
 }  // namespace
+
+void advise_huge_pages(void* addr, std::size_t size) noexcept {
+  constexpr std::uintptr_t kHuge = std::uintptr_t{2} << 20;
+  const auto begin = (reinterpret_cast<std::uintptr_t>(addr) + kHuge - 1) & ~(kHuge - 1);
+  const auto end = (reinterpret_cast<std::uintptr_t>(addr) + size) & ~(kHuge - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+}
 
 bool raise_fd_limit() noexcept {
   rlimit lim{};

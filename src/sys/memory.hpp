@@ -32,6 +32,11 @@ int unlink_named(const std::string& name) noexcept;
 
 void unmap(Mapping& m) noexcept;
 
+// Asks for transparent huge pages under the 2 MiB-aligned part of [addr, addr + size) of
+// private memory not yet written: its first writes then fault in 2 MiB at a time. A hint: does
+// nothing where the kernel's THP setting is "never".
+void advise_huge_pages(void* addr, std::size_t size) noexcept;
+
 // Cryptographically random bytes (OpenSSL), for names nobody can guess.
 bool random_bytes(void* out, std::size_t size) noexcept;
 

@@ -9,6 +9,7 @@
 
 #include <cereal/cereal.hpp>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -26,6 +27,23 @@
 
 namespace mp::detail {
 
+// Buffers at least this large are asked to be backed by huge pages before their first write:
+// faulting a fresh 100 MB buffer in 4 KiB at a time costs several times more than copying into it.
+inline constexpr std::size_t kLargeBuffer = std::size_t{4} << 20;
+
+// A hint to the kernel (transparent huge pages for [p, p + size)); never fails.
+void prepare_large_buffer(void* p, std::size_t size) noexcept;
+
+// Makes room for `n` elements; a large, fresh buffer gets prepare_large_buffer first.
+template <class Container>
+void reserve_large(Container& c, std::size_t n) {
+  using V = typename Container::value_type;
+  if (n > c.capacity() && n * sizeof(V) >= kLargeBuffer) {
+    c.reserve(n);
+    prepare_large_buffer(c.data(), c.capacity() * sizeof(V));
+  }
+}
+
 class OutputArchive : public cereal::OutputArchive<OutputArchive, cereal::AllowEmptyClassElision> {
  public:
   explicit OutputArchive(std::vector<std::byte>& out)
@@ -34,6 +52,7 @@ class OutputArchive : public cereal::OutputArchive<OutputArchive, cereal::AllowE
   void saveBinary(const void* data, std::size_t size) {
     if (size == 0) return;
     const std::size_t at = out_.size();
+    if (at + size > out_.capacity()) reserve_large(out_, std::max(at + size, 2 * at));
     out_.resize(at + size);
     std::memcpy(out_.data() + at, data, size);
   }
@@ -130,7 +149,23 @@ void CEREAL_LOAD_FUNCTION_NAME(InputArchive& ar, std::basic_string<char, Traits,
   cereal::size_type size = 0;
   ar(cereal::make_size_tag(size));
   const auto* p = reinterpret_cast<const char*>(ar.take(static_cast<std::size_t>(size)));
+  reserve_large(str, static_cast<std::size_t>(size));
   str.assign(p, static_cast<std::size_t>(size));
+}
+
+// Vectors of numbers are copied in one piece, into huge pages when large.
+template <class T, class Alloc>
+requires std::is_arithmetic_v<T> &&
+    (!std::is_same_v<T, bool>)void CEREAL_LOAD_FUNCTION_NAME(InputArchive& ar,
+                                                             std::vector<T, Alloc>& v) {
+  cereal::size_type size = 0;
+  ar(cereal::make_size_tag(size));
+  const std::size_t n = static_cast<std::size_t>(size);
+  if (n > ar.remaining() / sizeof(T)) throw ProtocolError("length prefix larger than the message");
+  const std::byte* p = ar.take(n * sizeof(T));
+  reserve_large(v, n);
+  v.resize(n);
+  if (n != 0) std::memcpy(v.data(), p, n * sizeof(T));
 }
 
 // Depth accounting: cereal calls these around every value it loads.

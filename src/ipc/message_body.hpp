@@ -1,0 +1,86 @@
+// ipc/message_body.hpp — the out-of-ring bodies of large Queue messages.
+//
+// A message too large for the ring is written into a body: a memfd with a 64-byte header (its
+// state), then the encoded bytes. The producer passes the descriptor beside the ring
+// (SCM_RIGHTS) and the consumer maps it, decodes, and marks it free. Fresh pages are the main
+// cost of a large message (in a virtual machine, faulting 100 MB in takes longer than copying
+// it several times), so both sides keep what they have already paid for:
+// - the producer keeps a couple of sent bodies (BodyPool) and writes the next message into one
+//   whose consumer has marked it free;
+// - the consumer keeps its mappings of the last few bodies (BodyViews), recognised by the
+//   file's identity, so a reused body is read through page tables that are already filled.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include "sys/fd.hpp"
+
+namespace mp::detail {
+
+struct BodyHeader {
+  enum : std::uint32_t { in_flight = 0, free = 1, claimed = 2 };
+  std::atomic<std::uint32_t> state;  // claimed by CAS: forked children share spare bodies
+};
+inline constexpr std::size_t kBodyHeader = 64;
+
+// A body as its producer holds it: the descriptor and a writable mapping.
+class Body {
+ public:
+  Body() = default;
+  Body(Body&& o) noexcept;
+  Body& operator=(Body&& o) noexcept;
+  ~Body();
+
+  int fd() const noexcept { return fd_.get(); }
+  BodyHeader& header() const noexcept { return *reinterpret_cast<BodyHeader*>(map_); }
+
+ private:
+  friend class BodyPool;
+  void unmap() noexcept;
+  sys::UniqueFd fd_;
+  std::byte* map_ = nullptr;
+  std::size_t size_ = 0;  // mapped bytes, header included
+};
+
+// The producer's side: bodies to write messages into. Thread-safe.
+class BodyPool {
+ public:
+  // A body holding `bytes`: a spare one its consumer is done with, or a new one. Throws
+  // std::system_error when memory cannot be had.
+  Body fill(std::span<const std::byte> bytes);
+  // Keeps a sent body for reuse (up to a couple; others are dropped).
+  void keep(Body body);
+
+ private:
+  std::mutex mutex_;
+  std::vector<Body> spares_;
+};
+
+// The consumer's side: mappings of received bodies. Not thread-safe: used under the get lock.
+class BodyViews {
+ public:
+  BodyViews() = default;
+  BodyViews(const BodyViews&) = delete;
+  BodyViews& operator=(const BodyViews&) = delete;
+  ~BodyViews();
+
+  // The message bytes (`size` of them) of the body behind `fd`. Throws std::system_error.
+  std::span<const std::byte> open(int fd, std::size_t size);
+  // Tells the producer that the body of `message` (from open) may be reused.
+  static void release(std::span<const std::byte> message) noexcept;
+
+ private:
+  struct View {
+    std::uint64_t dev = 0, ino = 0;
+    std::byte* map = nullptr;
+    std::size_t size = 0;
+  };
+  std::vector<View> views_;  // most recently used last
+};
+
+}  // namespace mp::detail
