@@ -288,6 +288,35 @@ TEST_F(QueueTest, JoinableQueueTaskDone) {
   EXPECT_THROW(q.task_done(), mp::ValueError);
 }
 
+TEST_F(QueueTest, JoinableQueueJoinsAfterAProducerIsKilledMidStream) {
+  // Only published items count as unfinished: whatever the producer was doing when killed,
+  // join() returns once every item that arrived is done.
+  for (int round = 0; round < 5; ++round) {
+    mp::JoinableQueue<int> q(8);
+    mp::Process victim([q]() mutable {
+      for (int i = 0;; ++i) q.put(i);  // blocks in put() whenever the queue is full
+    });
+    victim.start();
+    int taken = 0;
+    const auto until = Clock::now() + std::chrono::milliseconds(10 + 5 * round);
+    while (Clock::now() < until) {
+      if (q.try_get(10ms)) {
+        q.task_done();
+        ++taken;
+      }
+    }
+    victim.kill();
+    victim.join();
+    while (q.try_get(100ms)) {
+      q.task_done();
+      ++taken;
+    }
+    EXPECT_GT(taken, 0);
+    EXPECT_TRUE(q.join(2s)) << "round " << round << ": join waits for an item never published";
+    EXPECT_THROW(q.task_done(), mp::ValueError);
+  }
+}
+
 TEST_F(QueueTest, SimpleQueueAndClose) {
   mp::SimpleQueue<std::pair<int, std::string>> sq;
   EXPECT_TRUE(sq.empty());

@@ -38,7 +38,7 @@ class Queue {
 
  public:
   explicit Queue(std::size_t maxsize = 0, const QueueOptions& options = {})
-      : core_(detail::type_tag<T>(), maxsize, options, false) {}
+      : core_(detail::type_tag<T>(), maxsize, options) {}
 
   // Blocks while the queue is full.
   void put(const T& value) { put_impl(value, std::nullopt); }
@@ -76,9 +76,6 @@ class Queue {
   void cancel_join_thread() noexcept {}
 
  protected:
-  Queue(std::size_t maxsize, const QueueOptions& options, bool joinable)
-      : core_(detail::type_tag<T>(), maxsize, options, joinable) {}
-
   bool put_impl(const T& value, detail::QueueCore::Timeout timeout) {
     auto& buf = detail::encode_buffer();
     buf.clear();
@@ -103,7 +100,7 @@ template <class T>
 class JoinableQueue : public Queue<T> {
  public:
   explicit JoinableQueue(std::size_t maxsize = 0, const QueueOptions& options = {})
-      : Queue<T>(maxsize, options, true) {}
+      : Queue<T>(maxsize, options) {}
 
   // ValueError when called more times than items were put.
   void task_done() { this->core_.task_done(); }

@@ -146,9 +146,8 @@ class LockGuard {
 
 }  // namespace
 
-QueueCore::QueueCore(std::uint64_t type_tag, std::size_t maxsize, const QueueOptions& options,
-                     bool joinable)
-    : local_(std::make_shared<Local>()), joinable_(joinable) {
+QueueCore::QueueCore(std::uint64_t type_tag, std::size_t maxsize, const QueueOptions& options)
+    : local_(std::make_shared<Local>()) {
   if (maxsize > INT32_MAX) throw ValueError("queue maxsize too large");
   const std::size_t capacity = std::bit_ceil(std::max(options.capacity, kMinCapacity));
   segment_ = Segment::create(ring_offset() + capacity);
@@ -212,7 +211,6 @@ bool QueueCore::put(std::span<const std::byte> message, Timeout timeout) {
     std::memcpy(at, &h, sizeof h);
     if (!message.empty()) std::memcpy(at + sizeof h, message.data(), message.size());
   }
-  if (joinable_) r.unfinished.fetch_add(1, std::memory_order_relaxed);
   r.puts.store(r.puts.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   r.tail.store(t + need, std::memory_order_release);  // publish (see wait_while)
   lock.release();
@@ -310,20 +308,29 @@ std::size_t QueueCore::maxsize() const noexcept {
 }
 
 void QueueCore::task_done() {
-  std::uint32_t v = ring_->unfinished.load(std::memory_order_relaxed);
+  RingState& r = *ring_;
+  std::uint64_t d = r.done.load(std::memory_order_relaxed);
   do {
-    if (v == 0) throw ValueError("task_done() called too many times");
-  } while (!ring_->unfinished.compare_exchange_weak(v, v - 1, std::memory_order_seq_cst));
-  if (v == 1) sys::futex_wake(ring_->unfinished, INT_MAX);
+    if (d >= r.puts.load(std::memory_order_acquire)) {
+      throw ValueError("task_done() called too many times");
+    }
+  } while (!r.done.compare_exchange_weak(d, d + 1, std::memory_order_seq_cst));
+  if (d + 1 >= r.puts.load(std::memory_order_seq_cst)) {
+    r.done_seq.fetch_add(1, std::memory_order_seq_cst);
+    sys::futex_wake(r.done_seq, INT_MAX);
+  }
 }
 
 bool QueueCore::join(Timeout timeout) {
+  RingState& r = *ring_;
   const auto deadline = sys::Deadline::after(timeout);
   for (;;) {
-    std::uint32_t v = ring_->unfinished.load(std::memory_order_seq_cst);
-    if (v == 0) return true;
-    if (sys::futex_wait(ring_->unfinished, v, deadline) == sys::WaitResult::timed_out &&
-        ring_->unfinished.load() != 0) {
+    const std::uint32_t seq = r.done_seq.load(std::memory_order_seq_cst);
+    if (r.done.load(std::memory_order_seq_cst) >= r.puts.load(std::memory_order_seq_cst)) {
+      return true;
+    }
+    if (sys::futex_wait(r.done_seq, seq, deadline) == sys::WaitResult::timed_out &&
+        r.done.load() < r.puts.load()) {
       return false;
     }
   }

@@ -77,9 +77,10 @@ struct alignas(64) RingState {
   // Wake-ups.
   alignas(64) std::atomic<std::uint32_t> data_seq;  // low bit: a consumer sleeps
   std::atomic<std::uint32_t> space_seq;             // low bit: a producer sleeps
-  // Each side counts on its own cache line (qsize = puts - gets), so a busy queue does not
-  // bounce a shared counter between the CPUs.
-  alignas(64) std::atomic<std::uint32_t> unfinished;  // JoinableQueue
+  // JoinableQueue: unfinished tasks = puts - done. Counting published puts (not a counter
+  // raised before publishing) means a producer killed mid-put leaves join() nothing to wait for.
+  alignas(64) std::atomic<std::uint64_t> done;  // task_done() calls
+  std::atomic<std::uint32_t> done_seq;          // bumped when done catches up with puts
   std::uint64_t capacity;
   std::uint64_t type_tag;  // the codec's tag of the element type
   std::uint32_t maxsize;   // 0: no item limit
@@ -87,7 +88,7 @@ struct alignas(64) RingState {
 };
 static_assert(std::is_standard_layout_v<RingState>);
 
-inline constexpr std::uint32_t kRingVersion = 3;
+inline constexpr std::uint32_t kRingVersion = 4;
 
 inline std::uint64_t record_size(std::uint64_t payload) {
   return sizeof(RecordHeader) + ((payload + 3) & ~std::uint64_t{3});

@@ -34,8 +34,7 @@ class QueueCore {
 
   // `type_tag`: the codec's tag of the element type, kept in the ring's header; messages are
   // stored without a tag of their own.
-  QueueCore(std::uint64_t type_tag, std::size_t maxsize, const QueueOptions& options,
-            bool joinable);
+  QueueCore(std::uint64_t type_tag, std::size_t maxsize, const QueueOptions& options);
 
   // False on timeout. Throws ValueError when closed, std::system_error on OS failures.
   bool put(std::span<const std::byte> message, Timeout timeout);
@@ -47,6 +46,7 @@ class QueueCore {
   bool full() const noexcept;
   std::size_t maxsize() const noexcept;
 
+  // JoinableQueue. Unfinished tasks are the items published minus the task_done() calls.
   void task_done();            // ValueError when called more times than items were put
   bool join(Timeout timeout);  // until every item put has been marked done
 
@@ -59,7 +59,6 @@ class QueueCore {
   shm::RingState* ring_ = nullptr;
   std::byte* data_ = nullptr;
   std::shared_ptr<Local> local_;
-  bool joinable_ = false;
 };
 
 }  // namespace detail
