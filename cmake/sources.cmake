@@ -24,6 +24,7 @@ set(MP_SOURCES
   src/runtime/codec.cpp
   src/runtime/framing.cpp
   src/runtime/auth.cpp
+  src/runtime/resource_tracker.cpp
   # ipc: the user-visible shared objects
   src/ipc/segment.cpp
   src/ipc/synchronize.cpp

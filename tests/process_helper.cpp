@@ -2,6 +2,8 @@
 // the death of a parent), run by process_test.cpp. The first argument names the scenario.
 #include <unistd.h>
 
+#include <csignal>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -11,6 +13,7 @@
 #include <thread>
 
 #include "mp/process.hpp"
+#include "mp/shared_memory.hpp"
 
 namespace {
 
@@ -65,6 +68,31 @@ int exit_with_children() {
   return 0;
 }
 
+// Creates a named block, says its name, and dies without unlinking it: the resource tracker
+// must unlink it. With `in_child`, this process first creates a block of its own (which starts
+// the tracker), then a forked child, sharing that tracker, creates one and dies.
+[[noreturn]] void killed_shm_creator(bool in_child) {
+  auto create_and_report = [] {
+    auto shm = mp::SharedMemory::create(4096);
+    std::printf("%s\n", shm.name().c_str());
+    std::fflush(stdout);
+    std::raise(SIGKILL);
+  };
+  if (in_child) {
+    auto mine = mp::SharedMemory::create(4096);
+    std::printf("%s\n", mine.name().c_str());
+    std::fflush(stdout);
+    mp::Process p(create_and_report);
+    p.start();
+    p.join();
+    std::printf("child gone\n");
+    std::fflush(stdout);
+    loop_forever();  // the test kills this process too
+  }
+  create_and_report();
+  loop_forever();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -72,6 +100,8 @@ int main(int argc, char** argv) {
   if (mode == "exit-handlers") return exit_handlers();
   if (mode == "daemon-orphan") daemon_orphan();
   if (mode == "exit-with-children") return exit_with_children();
+  if (mode == "killed-shm-creator") killed_shm_creator(false);
+  if (mode == "killed-shm-creator-child") killed_shm_creator(true);
   std::fprintf(stderr, "unknown mode '%s'\n", mode.c_str());
   return 2;
 }

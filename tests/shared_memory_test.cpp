@@ -3,11 +3,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <system_error>
+#include <thread>
 
 #include "mp/errors.hpp"
 #include "mp/process.hpp"
 #include "mp/shared_memory.hpp"
+#include "support/command.hpp"
 #include "support/leak_check.hpp"
 
 namespace {
@@ -74,6 +77,41 @@ TEST_F(SharedMemoryTest, UntrackedBlockOutlivesItsHandles) {
   again.unlink();
   again.unlink();
   EXPECT_FALSE(exists(name));
+}
+
+// Polls until `name` has left /dev/shm, or 10 s pass.
+bool vanishes(const std::string& name) {
+  const auto end = std::chrono::steady_clock::now() + 10s;
+  while (exists(name)) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+TEST_F(SharedMemoryTest, NameOfACreatorKilledBySigkillIsUnlinked) {
+  auto r = mp::testing::run_command({MP_PROCESS_HELPER, "killed-shm-creator"}, 20s);
+  ASSERT_EQ(r.exitcode, -SIGKILL) << r.err;
+  const std::string name = r.out.substr(0, r.out.find('\n'));
+  ASSERT_FALSE(name.empty());
+  EXPECT_TRUE(vanishes(name)) << name << " leaked";
+}
+
+TEST_F(SharedMemoryTest, TrackerWaitsForTheWholeFamily) {
+  // Parent and child share the parent's tracker: the killed child's block keeps its name while
+  // the parent lives (the parent may still attach to it); both go when the parent is killed.
+  mp::testing::RunningCommand helper({MP_PROCESS_HELPER, "killed-shm-creator-child"});
+  const std::string parents = helper.read_line(20s);
+  const std::string childs = helper.read_line(20s);
+  ASSERT_FALSE(parents.empty());
+  ASSERT_FALSE(childs.empty());
+  ASSERT_EQ(helper.read_line(20s), "child gone");
+  std::this_thread::sleep_for(100ms);
+  EXPECT_TRUE(exists(childs)) << "unlinked while a process of the family lives";
+  helper.kill(SIGKILL);
+  helper.wait(10s);
+  EXPECT_TRUE(vanishes(childs)) << childs << " leaked";
+  EXPECT_TRUE(vanishes(parents)) << parents << " leaked";
 }
 
 TEST_F(SharedMemoryTest, ErrorsAreClear) {

@@ -13,9 +13,10 @@
 //   called already). Copies of the handle in forked children never unlink.
 // - A process that only attached never unlinks on its own (Python's resource tracker does, and
 //   so removes blocks other processes still use).
-// - A creator killed by SIGKILL cannot run its destructor: its block stays until someone calls
-//   unlink(). Prefer mp::Array / mp::RawArray (anonymous, never in /dev/shm) between related
-//   processes.
+// - A creator killed by SIGKILL cannot run its destructor. A resource tracker process (started
+//   on the first tracked create(), shared with the processes forked afterwards) unlinks the
+//   names of such blocks once the creator and every process that shares its tracker are gone,
+//   as Python's does. mp::Array / mp::RawArray (anonymous, never in /dev/shm) need none of this.
 #pragma once
 
 #include <cstddef>

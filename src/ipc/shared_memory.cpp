@@ -4,6 +4,7 @@
 #include <system_error>
 
 #include "mp/errors.hpp"
+#include "runtime/resource_tracker.hpp"
 #include "sys/memory.hpp"
 #include "sys/thread_id.hpp"
 
@@ -20,7 +21,10 @@ struct SharedMemory::State {
   ~State() {
     sys::unmap(mapping);
     // Only in the creating process: a forked child's copy of the handle must not unlink.
-    if (owner && !unlinked && owner_pid == sys::this_pid()) sys::unlink_named("/" + name);
+    if (owner && !unlinked && owner_pid == sys::this_pid()) {
+      sys::unlink_named("/" + name);
+      runtime::untrack_shm_name(name);
+    }
   }
 };
 
@@ -63,6 +67,8 @@ SharedMemory SharedMemory::create(std::size_t size, std::string name, bool track
   state->size = size;
   state->owner = track;
   state->owner_pid = sys::this_pid();
+  // Should this process die before unlinking, the tracker does it.
+  if (track) runtime::track_shm_name(state->name);
   return SharedMemory(std::move(state));
 }
 
@@ -98,6 +104,7 @@ void SharedMemory::unlink() {
   if (err != 0 && err != ENOENT)
     throw std::system_error(err, std::generic_category(), "shm_unlink");
   state_->unlinked = true;
+  runtime::untrack_shm_name(state_->name);
 }
 
 }  // namespace mp
