@@ -19,11 +19,13 @@ set(MP_SOURCES
   # runtime: processes, start methods, the codec
   src/runtime/process.cpp
   src/runtime/child_main.cpp
+  src/runtime/exception_info.cpp
   src/runtime/popen_fork.cpp
   src/runtime/context.cpp
   src/runtime/codec.cpp
   src/runtime/framing.cpp
   src/runtime/auth.cpp
+  src/runtime/pool_core.cpp
   src/runtime/resource_tracker.cpp
   # ipc: the user-visible shared objects
   src/ipc/segment.cpp

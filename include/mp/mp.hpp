@@ -12,6 +12,7 @@
 #include "mp/connection.hpp"
 #include "mp/context.hpp"
 #include "mp/errors.hpp"
+#include "mp/pool.hpp"
 #include "mp/process.hpp"
 #include "mp/queues.hpp"
 #include "mp/shared_memory.hpp"

@@ -112,6 +112,15 @@ std::optional<int> ProcessState::poll(bool block) {
   return exitcode;
 }
 
+std::atomic<int>& library_threads() noexcept {
+  static std::atomic<int> count{0};
+  return count;
+}
+
+void note_library_thread(int delta) noexcept {
+  library_threads().fetch_add(delta, std::memory_order_relaxed);
+}
+
 void finalize_children() noexcept {
   // A child that never used the registry has started no processes: nothing to do, and no
   // reason to build one.
@@ -156,7 +165,7 @@ void signal_child(ProcessState& s, int sig) {
 void warn_if_threaded() {
   static std::atomic<bool> warned{false};
   if (warned.load(std::memory_order_relaxed)) return;
-  int threads = sys::thread_count();
+  int threads = sys::thread_count() - detail::library_threads().load(std::memory_order_relaxed);
   if (threads > 1 && !warned.exchange(true)) {
     std::fprintf(stderr,
                  "mp: warning: process %d has %d threads; fork() copies only the calling one and "

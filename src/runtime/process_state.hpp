@@ -2,6 +2,8 @@
 // children (Python's _children set and _current_process).
 #pragma once
 
+#include <atomic>
+
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -61,5 +63,10 @@ void finalize_children() noexcept;
 
 // Start-method strategies (Python's popen_fork, popen_forkserver, popen_spawn_posix).
 void launch_fork(const std::shared_ptr<ProcessState>& state);
+
+// Threads the library itself runs (a Pool's thread): fork() from the pool's own thread is the
+// library's choice, so they do not count towards the "this process has threads" warning.
+void note_library_thread(int delta) noexcept;
+std::atomic<int>& library_threads() noexcept;
 
 }  // namespace mp::detail

@@ -1,0 +1,51 @@
+// mp/detail/pool_core.hpp — the untyped pool under mp::Pool: workers, a task queue, a result
+// queue, and the thread that matches results to callers and replaces workers that die.
+#pragma once
+
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "mp/detail/task.hpp"
+
+namespace mp {
+
+struct PoolOptions {
+  // Run once in each worker before its first task (Python's initializer).
+  void (*initializer)() = nullptr;
+  // A worker is replaced after this many tasks; 0: never (Python's maxtasksperchild).
+  std::size_t maxtasksperchild = 0;
+};
+
+namespace detail {
+
+class PoolCore {
+ public:
+  // Called once per task, on the pool's thread: with the result's bytes, or with the error
+  // (the task's exception rebuilt, WorkerCrashed, or BrokenProcessPool on terminate).
+  using Done = std::function<void(std::span<const std::byte> result, std::exception_ptr error)>;
+
+  PoolCore(std::size_t processes, const PoolOptions& options);
+  ~PoolCore();  // terminate()
+  PoolCore(const PoolCore&) = delete;
+  PoolCore& operator=(const PoolCore&) = delete;
+
+  // Queues a task. Throws ValueError once the pool is closed or terminated.
+  void submit(Invoker invoker, std::vector<std::byte> payload, Done done);
+
+  void close();      // no more tasks; those queued still run
+  void join();       // after close(): waits for every task, then for the workers to exit
+  void terminate();  // stops the workers now; unfinished tasks fail with BrokenProcessPool
+
+  std::size_t processes() const noexcept;
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace detail
+}  // namespace mp

@@ -1,0 +1,135 @@
+// mp/detail/task.hpp — a call to run in a pool worker, as bytes: which function, its state, its
+// arguments; and the typed code (an invoker) that turns those bytes into the result's bytes.
+//
+// Callables travel as Python pickles functions, by reference where they can:
+// - a function pointer by its address (pool workers are forked, so addresses agree);
+// - an empty function object (a captureless lambda) by its type alone: the worker makes one;
+// - any other function object by its encoding, so it must be encodable (mp/codec.hpp).
+// Anything else is refused at compile time with a message that says why.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "mp/codec.hpp"
+
+namespace mp::detail {
+
+// The result of a void call, and the state of a callable that has none.
+struct Unit {
+  template <class A>
+  void serialize(A&) {}
+};
+
+template <class F>
+concept PoolCallable = (std::is_pointer_v<F> && std::is_function_v<std::remove_pointer_t<F>>) ||
+                       (std::is_empty_v<F> && std::is_default_constructible_v<F>) || Encodable<F>;
+
+template <class F>
+void check_pool_callable() {
+  static_assert(PoolCallable<F>,
+                "mp: a pool runs a function pointer, a captureless lambda, or a function object "
+                "that is empty or encodable (a cereal serialize function): a lambda that "
+                "captures cannot be sent to another process");
+}
+
+// How F travels.
+template <class F>
+struct CallableWire {
+  using type = F;  // an encodable function object: itself
+  static const F& to(const F& f) { return f; }
+  static F from(F w) { return w; }
+};
+template <class F>
+requires(
+    std::is_pointer_v<F>&& std::is_function_v<std::remove_pointer_t<F>>) struct CallableWire<F> {
+  using type = std::uint64_t;
+  static type to(F f) { return reinterpret_cast<std::uintptr_t>(f); }
+  static F from(type w) { return reinterpret_cast<F>(static_cast<std::uintptr_t>(w)); }
+};
+template <class F>
+requires(!std::is_pointer_v<F> && std::is_empty_v<F> &&
+         std::is_default_constructible_v<F>) struct CallableWire<F> {
+  using type = Unit;
+  static type to(const F&) { return {}; }
+  static F from(Unit) { return F{}; }
+};
+
+template <class R>
+using Returned = std::conditional_t<std::is_void_v<R>, Unit, R>;
+
+template <class F, class... Args>
+Returned<std::invoke_result_t<F&, Args&...>> call(F& f, std::tuple<Args...>& args) {
+  if constexpr (std::is_void_v<std::invoke_result_t<F&, Args&...>>) {
+    std::apply(f, args);
+    return {};
+  } else {
+    return std::apply(f, args);
+  }
+}
+
+// What map (f(item)) or starmap (f(item's elements...)) returns for one item.
+template <class F, class Item, bool Star>
+struct MapElement {
+  using type = Returned<std::invoke_result_t<F&, Item&>>;
+};
+template <class F, class Item>
+struct MapElement<F, Item, true> {
+  using type = decltype(call(std::declval<F&>(), std::declval<Item&>()));
+};
+
+// Turns a task's bytes into its result's bytes; runs in the worker.
+using Invoker = void (*)(std::span<const std::byte> in, std::vector<std::byte>& out);
+
+// One call f(args...).
+template <class F, class... Args>
+void invoke_call(std::span<const std::byte> in, std::vector<std::byte>& out) {
+  using Wire = typename CallableWire<F>::type;
+  auto [wire, args] = decode_payload<std::tuple<Wire, std::tuple<Args...>>>(in);
+  F f = CallableWire<F>::from(std::move(wire));
+  encode_payload_into(call(f, args), out);
+}
+
+template <class F, class... Args>
+std::vector<std::byte> encode_call(const F& f, const std::tuple<Args...>& args) {
+  std::vector<std::byte> out;
+  encode_payload_into(
+      std::tuple<typename CallableWire<F>::type, std::tuple<Args...>>(CallableWire<F>::to(f), args),
+      out);
+  return out;
+}
+
+// A chunk of map (f(x) for each x) or starmap (f(xs...) for each tuple xs).
+template <class F, class Item, bool Star>
+void invoke_chunk(std::span<const std::byte> in, std::vector<std::byte>& out) {
+  using Wire = typename CallableWire<F>::type;
+  auto [wire, items] = decode_payload<std::tuple<Wire, std::vector<Item>>>(in);
+  F f = CallableWire<F>::from(std::move(wire));
+  std::vector<typename MapElement<F, Item, Star>::type> results;
+  results.reserve(items.size());
+  for (auto& item : items) {
+    if constexpr (Star) {
+      results.push_back(call(f, item));
+    } else {
+      results.push_back(f(item));
+    }
+  }
+  encode_payload_into(results, out);
+}
+
+template <class F, class Item>
+std::vector<std::byte> encode_chunk(const F& f, std::vector<Item> items) {
+  std::vector<std::byte> out;
+  encode_payload_into(std::tuple<typename CallableWire<F>::type, std::vector<Item>>(
+                          CallableWire<F>::to(f), std::move(items)),
+                      out);
+  return out;
+}
+
+}  // namespace mp::detail

@@ -1,0 +1,312 @@
+// runtime/pool_core.cpp — workers, the task and result queues, and the pool's thread.
+//
+//   submit: [id|invoker|payload] → task queue ──→ a worker: runs invoker(payload)
+//                                                   │
+//   pool thread: result queue ←── [id|ok|error|result]
+//     matches the id to its caller's Done; notices dead workers, fails the task each was
+//     running (WorkerCrashed) and starts a replacement.
+//
+// Each worker notes the id of the task it takes in a shared slot while it still holds the task
+// queue's get lock (the queue's sink runs under it): a worker killed before that leaves the task
+// in the queue for another worker; one killed after it is known to have been running it. (Killed
+// in the instant between the note and the queue's release, the task is both reported crashed
+// and run again by the next worker, whose result is then ignored.)
+#include "mp/detail/pool_core.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "mp/detail/queue_core.hpp"
+#include "mp/errors.hpp"
+#include "mp/process.hpp"
+#include "mp/sharedctypes.hpp"
+#include "runtime/exception_info.hpp"
+#include "runtime/process_state.hpp"
+
+namespace mp::detail {
+
+namespace {
+
+constexpr std::uint64_t kStop = 0;  // the task id that tells a worker to exit
+constexpr auto kPoll = std::chrono::milliseconds(20);
+
+struct TaskHeader {
+  std::uint64_t id;
+  std::uint64_t invoker;
+};
+
+struct ResultHeader {
+  std::uint64_t id;
+  std::uint32_t ok;
+  std::uint32_t type_size;
+  std::uint32_t what_size;
+  std::uint32_t reserved;
+};
+
+constexpr std::uint64_t tag_of(std::string_view name) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (char c : name) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+std::string describe_exit(int pid, int code) {
+  std::string how =
+      code < 0 ? "killed by signal " + std::to_string(-code) : "exit code " + std::to_string(code);
+  return "a pool worker (pid " + std::to_string(pid) + ") died while running this task (" + how +
+         ")";
+}
+
+}  // namespace
+
+struct PoolCore::State {
+  PoolOptions options;
+  std::size_t processes = 0;
+  QueueCore tasks{tag_of("mp.pool.task"), 0, {}};
+  QueueCore results{tag_of("mp.pool.result"), 0, {}};
+  RawArray<std::uint64_t> running;  // per worker: the id of the task it runs, 0 when idle
+  std::vector<Process> workers;     // touched by the pool thread while it runs, else by callers
+
+  std::mutex mutex;  // guards what follows
+  std::condition_variable idle;
+  std::map<std::uint64_t, Done> pending;
+  std::uint64_t next_id = 0;
+  bool closed = false;
+  bool finished = false;  // joined or terminated
+
+  std::atomic<bool> stop{false};
+  std::thread thread;
+
+  explicit State(std::size_t n, const PoolOptions& o) : options(o), processes(n), running(n) {}
+
+  // --- in a worker process --------------------------------------------------------------------
+
+  void work(std::size_t index) {
+    if (options.initializer != nullptr) options.initializer();
+    std::atomic_ref<std::uint64_t> slot(running[index]);
+    std::vector<std::byte> task, out, reply;
+    for (std::size_t done = 0;;) {
+      struct Take {
+        std::vector<std::byte>* task;
+        std::atomic_ref<std::uint64_t>* slot;
+        TaskHeader header{};
+      } take{&task, &slot};
+      tasks.get(
+          [](void* ctx, std::span<const std::byte> bytes) {
+            auto& t = *static_cast<Take*>(ctx);
+            if (bytes.size() < sizeof(TaskHeader)) throw ProtocolError("malformed pool task");
+            std::memcpy(&t.header, bytes.data(), sizeof(TaskHeader));
+            t.task->assign(bytes.begin() + sizeof(TaskHeader), bytes.end());
+            t.slot->store(t.header.id, std::memory_order_release);
+          },
+          &take, std::nullopt);
+      if (take.header.id == kStop) return;
+      out.clear();
+      runtime::ExceptionInfo error;
+      bool ok = true;
+      try {
+        reinterpret_cast<Invoker>(static_cast<std::uintptr_t>(take.header.invoker))(task, out);
+      } catch (...) {
+        ok = false;
+        error = runtime::describe_current_exception();
+        out.clear();
+      }
+      ResultHeader h{take.header.id, ok ? 1u : 0u, static_cast<std::uint32_t>(error.type.size()),
+                     static_cast<std::uint32_t>(error.what.size()), 0};
+      reply.resize(sizeof h);
+      std::memcpy(reply.data(), &h, sizeof h);
+      reply.insert(reply.end(), reinterpret_cast<const std::byte*>(error.type.data()),
+                   reinterpret_cast<const std::byte*>(error.type.data() + error.type.size()));
+      reply.insert(reply.end(), reinterpret_cast<const std::byte*>(error.what.data()),
+                   reinterpret_cast<const std::byte*>(error.what.data() + error.what.size()));
+      reply.insert(reply.end(), out.begin(), out.end());
+      results.put(reply, std::nullopt);
+      slot.store(0, std::memory_order_release);
+      if (options.maxtasksperchild != 0 && ++done >= options.maxtasksperchild) return;
+    }
+  }
+
+  Process start_worker(std::size_t index) {
+    Process p([this, index] { work(index); });
+    p.set_name("PoolWorker-" + std::to_string(index + 1));
+    p.set_daemon(true);
+    p.start();
+    return p;
+  }
+
+  // --- in the pool's process ------------------------------------------------------------------
+
+  // Hands one result, if one comes within `timeout`, to its caller; false if none came.
+  bool deliver_one(std::chrono::nanoseconds timeout) {
+    std::vector<std::byte> bytes;
+    auto copy = [](void* ctx, std::span<const std::byte> b) {
+      static_cast<std::vector<std::byte>*>(ctx)->assign(b.begin(), b.end());
+    };
+    if (!results.get(copy, &bytes, timeout)) return false;
+    ResultHeader h{};
+    if (bytes.size() < sizeof h) return true;  // not from a worker of ours: dropped
+    std::memcpy(&h, bytes.data(), sizeof h);
+    const std::size_t texts = std::size_t{h.type_size} + h.what_size;
+    if (bytes.size() - sizeof h < texts) return true;
+    const char* text = reinterpret_cast<const char*>(bytes.data() + sizeof h);
+    std::span<const std::byte> result(bytes.data() + sizeof h + texts,
+                                      bytes.size() - sizeof h - texts);
+    std::exception_ptr error;
+    if (h.ok == 0) {
+      error = runtime::rebuild_exception(
+          {std::string(text, h.type_size), std::string(text + h.type_size, h.what_size)});
+    }
+    finish(h.id, result, error);
+    return true;
+  }
+
+  void finish(std::uint64_t id, std::span<const std::byte> result, std::exception_ptr error) {
+    Done done;
+    {
+      std::lock_guard lock(mutex);
+      auto it = pending.find(id);
+      if (it == pending.end()) return;  // already failed (see the file's comment)
+      done = std::move(it->second);
+      pending.erase(it);
+    }
+    done(result, error);
+    std::lock_guard lock(mutex);
+    if (pending.empty()) idle.notify_all();
+  }
+
+  void replace_dead_workers() {
+    for (std::size_t i = 0; i < workers.size(); ++i) {
+      if (workers[i].is_alive()) continue;
+      const int code = workers[i].exitcode().value_or(0);
+      const int pid = workers[i].pid();
+      while (deliver_one(std::chrono::nanoseconds(0))) {
+        // A result the worker sent before it died is still a result.
+      }
+      std::atomic_ref<std::uint64_t> slot(running[i]);
+      if (const std::uint64_t id = slot.exchange(0); id != kStop) {
+        finish(id, {}, std::make_exception_ptr(WorkerCrashed(pid, code, describe_exit(pid, code))));
+      }
+      workers[i] = start_worker(i);
+    }
+  }
+
+  void loop() {
+    while (!stop.load(std::memory_order_acquire)) {
+      deliver_one(kPoll);
+      replace_dead_workers();
+    }
+  }
+
+  void stop_thread() {
+    stop.store(true, std::memory_order_release);
+    if (thread.joinable()) thread.join();
+  }
+};
+
+PoolCore::PoolCore(std::size_t processes, const PoolOptions& options)
+    : state_(std::make_shared<State>(
+          processes == 0 ? static_cast<std::size_t>(cpu_count()) : processes, options)) {
+  State& s = *state_;
+  s.workers.reserve(s.processes);
+  try {
+    for (std::size_t i = 0; i < s.processes; ++i) s.workers.push_back(s.start_worker(i));
+  } catch (...) {
+    for (auto& w : s.workers) {
+      w.kill();
+      w.join();
+    }
+    throw;
+  }
+  note_library_thread(+1);
+  s.thread = std::thread([&s] { s.loop(); });
+}
+
+PoolCore::~PoolCore() {
+  terminate();
+}
+
+std::size_t PoolCore::processes() const noexcept {
+  return state_->processes;
+}
+
+void PoolCore::submit(Invoker invoker, std::vector<std::byte> payload, Done done) {
+  State& s = *state_;
+  std::uint64_t id;
+  {
+    std::lock_guard lock(s.mutex);
+    if (s.closed) throw ValueError("Pool not running");
+    id = ++s.next_id;
+    s.pending.emplace(id, std::move(done));
+  }
+  TaskHeader h{id, reinterpret_cast<std::uintptr_t>(invoker)};
+  std::vector<std::byte>& bytes = payload;
+  bytes.insert(bytes.begin(), reinterpret_cast<const std::byte*>(&h),
+               reinterpret_cast<const std::byte*>(&h) + sizeof h);
+  try {
+    s.tasks.put(bytes, std::nullopt);
+  } catch (...) {
+    std::lock_guard lock(s.mutex);
+    s.pending.erase(id);
+    throw;
+  }
+}
+
+void PoolCore::close() {
+  std::lock_guard lock(state_->mutex);
+  state_->closed = true;
+}
+
+void PoolCore::join() {
+  State& s = *state_;
+  {
+    std::unique_lock lock(s.mutex);
+    if (!s.closed) throw ValueError("Pool is still running: close() or terminate() it first");
+    if (s.finished) return;
+    s.idle.wait(lock, [&] { return s.pending.empty(); });
+    s.finished = true;
+  }
+  s.stop_thread();
+  note_library_thread(-1);
+  TaskHeader stop{kStop, 0};
+  std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(&stop), sizeof stop);
+  for (std::size_t i = 0; i < s.workers.size(); ++i) s.tasks.put(bytes, std::nullopt);
+  for (auto& w : s.workers) w.join();
+}
+
+void PoolCore::terminate() {
+  State& s = *state_;
+  {
+    std::lock_guard lock(s.mutex);
+    s.closed = true;
+    if (s.finished) return;
+    s.finished = true;
+  }
+  s.stop_thread();
+  note_library_thread(-1);
+  for (auto& w : s.workers) w.terminate();
+  for (auto& w : s.workers) {
+    if (!w.join(std::chrono::seconds(1))) {
+      w.kill();
+      w.join();
+    }
+  }
+  std::map<std::uint64_t, Done> left;
+  {
+    std::lock_guard lock(s.mutex);
+    left.swap(s.pending);
+  }
+  for (auto& [id, done] : left) {
+    done({}, std::make_exception_ptr(BrokenProcessPool("the pool was terminated")));
+  }
+}
+
+}  // namespace mp::detail
