@@ -12,6 +12,8 @@
 #include "mp/connection.hpp"
 #include "mp/context.hpp"
 #include "mp/errors.hpp"
+#include "mp/executor.hpp"
+#include "mp/futures.hpp"
 #include "mp/pool.hpp"
 #include "mp/process.hpp"
 #include "mp/queues.hpp"

@@ -1,0 +1,301 @@
+// mp/futures.hpp — the result of a task submitted to a ProcessPoolExecutor, as Python's
+// concurrent.futures.Future, with wait() and as_completed().
+//
+//   mp::Future<int> f = executor.submit(square, 5);
+//   f.add_done_callback([](mp::Future<int>& done) { ... });   // on the pool's thread
+//   int v = f.result(std::chrono::seconds(5));                 // TimeoutError after 5 s
+//
+//   for (auto& f : mp::as_completed(futures)) use(f.result());  // in the order they finish
+//   auto [done, not_done] = mp::wait(futures, std::chrono::seconds(1),
+//                                    mp::ReturnWhen::first_completed);
+//
+// A Future is a handle: copies share the state. It is pending, then running (handed to a
+// worker), then finished; or cancelled, which only a pending one can be.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "mp/detail/task.hpp"
+#include "mp/errors.hpp"
+
+namespace mp {
+
+class ProcessPoolExecutor;
+
+template <class T>
+class Future {
+ public:
+  // Waits; returns the value or rethrows the task's exception (CancelledError if cancelled).
+  T result() {
+    wait_done(std::nullopt);
+    return value();
+  }
+  template <class Rep, class Period>
+  T result(std::chrono::duration<Rep, Period> timeout) {
+    if (!wait_done(std::chrono::duration_cast<std::chrono::nanoseconds>(timeout))) {
+      throw TimeoutError("the future has not finished");
+    }
+    return value();
+  }
+  // Waits; the task's exception, or nullptr if it succeeded. CancelledError if cancelled.
+  std::exception_ptr exception() {
+    wait_done(std::nullopt);
+    std::lock_guard lock(state_->mutex);
+    if (state_->status == Status::cancelled) throw CancelledError("the future was cancelled");
+    return state_->error;
+  }
+
+  bool done() const { return status() >= Status::finished; }
+  bool running() const { return status() == Status::running; }
+  bool cancelled() const { return status() == Status::cancelled; }
+
+  // Cancels a future that no worker has taken yet; true if it is (now) cancelled.
+  bool cancel() {
+    std::vector<Callback> callbacks;
+    {
+      std::lock_guard lock(state_->mutex);
+      if (state_->status == Status::cancelled) return true;
+      if (state_->status != Status::pending) return false;
+      state_->status = Status::cancelled;
+      callbacks.swap(state_->callbacks);
+    }
+    state_->cv.notify_all();
+    run(callbacks);
+    return true;
+  }
+
+  // `cb(future)` once the future is done (at once if it is); runs on the thread that finishes
+  // it. An exception from a callback is ignored, as in Python (which logs it).
+  void add_done_callback(std::function<void(Future&)> cb) {
+    {
+      std::lock_guard lock(state_->mutex);
+      if (state_->status < Status::finished) {
+        state_->callbacks.push_back(std::move(cb));
+        return;
+      }
+    }
+    Future self(state_);
+    try {
+      cb(self);
+    } catch (...) {
+    }
+  }
+
+  // Waits until done; true once it is (for wait() and as_completed()).
+  bool wait_done(std::optional<std::chrono::nanoseconds> timeout) const {
+    std::unique_lock lock(state_->mutex);
+    auto is_done = [&] { return state_->status >= Status::finished; };
+    if (!timeout) {
+      state_->cv.wait(lock, is_done);
+      return true;
+    }
+    return state_->cv.wait_for(lock, *timeout, is_done);
+  }
+
+ private:
+  friend class ProcessPoolExecutor;
+  enum class Status { pending, running, finished, cancelled };
+  using Callback = std::function<void(Future&)>;
+  struct State {
+    std::mutex mutex;
+    std::condition_variable cv;
+    Status status = Status::pending;
+    std::optional<detail::Returned<T>> value;
+    std::exception_ptr error;
+    std::vector<Callback> callbacks;
+  };
+
+  Future() : state_(std::make_shared<State>()) {}
+  explicit Future(std::shared_ptr<State> s) : state_(std::move(s)) {}
+
+  Status status() const {
+    std::lock_guard lock(state_->mutex);
+    return state_->status;
+  }
+
+  // pending -> running; false if it was cancelled meanwhile.
+  bool set_running() {
+    std::lock_guard lock(state_->mutex);
+    if (state_->status != Status::pending) return false;
+    state_->status = Status::running;
+    return true;
+  }
+
+  void finish(std::optional<detail::Returned<T>> v, std::exception_ptr e) {
+    std::vector<Callback> callbacks;
+    {
+      std::lock_guard lock(state_->mutex);
+      if (state_->status >= Status::finished) return;
+      state_->value = std::move(v);
+      state_->error = std::move(e);
+      state_->status = Status::finished;
+      callbacks.swap(state_->callbacks);
+    }
+    state_->cv.notify_all();
+    run(callbacks);
+  }
+
+  void run(std::vector<Callback>& callbacks) {
+    Future self(state_);
+    for (auto& cb : callbacks) {
+      try {
+        cb(self);
+      } catch (...) {
+      }
+    }
+  }
+
+  T value() const {
+    std::lock_guard lock(state_->mutex);
+    if (state_->status == Status::cancelled) throw CancelledError("the future was cancelled");
+    if (state_->error) std::rethrow_exception(state_->error);
+    if constexpr (!std::is_void_v<T>) return *state_->value;
+  }
+
+  std::shared_ptr<State> state_;
+};
+
+enum class ReturnWhen { first_completed, first_exception, all_completed };
+
+template <class T>
+struct WaitResult {
+  std::vector<Future<T>> done;
+  std::vector<Future<T>> not_done;
+};
+
+namespace detail {
+template <class T>
+WaitResult<T> wait_futures(const std::vector<Future<T>>& futures,
+                           std::optional<std::chrono::nanoseconds> timeout, ReturnWhen when) {
+  struct Signal {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::size_t finished = 0;
+    bool failed = false;
+  };
+  auto signal = std::make_shared<Signal>();
+  for (auto f : futures) {
+    f.add_done_callback([signal](Future<T>& done) {
+      const bool failed = !done.cancelled() && done.exception() != nullptr;
+      {
+        std::lock_guard lock(signal->mutex);
+        ++signal->finished;
+        signal->failed = signal->failed || failed;
+      }
+      signal->cv.notify_all();
+    });
+  }
+  auto satisfied = [&] {
+    if (signal->finished == futures.size()) return true;
+    if (when == ReturnWhen::first_completed) return signal->finished > 0;
+    if (when == ReturnWhen::first_exception) return signal->failed;
+    return false;
+  };
+  {
+    std::unique_lock lock(signal->mutex);
+    if (timeout) {
+      signal->cv.wait_for(lock, *timeout, satisfied);
+    } else {
+      signal->cv.wait(lock, satisfied);
+    }
+  }
+  WaitResult<T> out;
+  for (const auto& f : futures) (f.done() ? out.done : out.not_done).push_back(f);
+  return out;
+}
+}  // namespace detail
+
+// Waits until `when` holds for `futures` (or the timeout passes); splits them into done and
+// not done.
+template <class T>
+WaitResult<T> wait(const std::vector<Future<T>>& futures,
+                   ReturnWhen when = ReturnWhen::all_completed) {
+  return detail::wait_futures(futures, std::nullopt, when);
+}
+template <class T, class Rep, class Period>
+WaitResult<T> wait(const std::vector<Future<T>>& futures,
+                   std::chrono::duration<Rep, Period> timeout,
+                   ReturnWhen when = ReturnWhen::all_completed) {
+  return detail::wait_futures(futures,
+                              std::chrono::duration_cast<std::chrono::nanoseconds>(timeout), when);
+}
+
+// The futures in the order they finish, as an input range of references into `futures`
+// (which must outlive it); each step waits for the next one to finish.
+template <class T>
+class AsCompleted {
+ public:
+  explicit AsCompleted(std::vector<Future<T>>& futures) : futures_(futures) {
+    auto order = order_;
+    for (std::size_t i = 0; i < futures.size(); ++i) {
+      futures[i].add_done_callback([order, i](Future<T>&) {
+        {
+          std::lock_guard lock(order->mutex);
+          order->finished.push_back(i);
+        }
+        order->cv.notify_all();
+      });
+    }
+  }
+
+  class iterator {
+   public:
+    using value_type = Future<T>;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    Future<T>& operator*() const { return owner_->futures_[index_]; }
+    iterator& operator++() {
+      advance();
+      return *this;
+    }
+    void operator++(int) { advance(); }
+    bool operator==(std::default_sentinel_t) const { return owner_ == nullptr; }
+
+   private:
+    friend class AsCompleted;
+    explicit iterator(AsCompleted* owner) : owner_(owner) { advance(); }
+    void advance() {
+      if (owner_->taken_ == owner_->futures_.size()) {
+        owner_ = nullptr;
+        return;
+      }
+      auto& order = *owner_->order_;
+      std::unique_lock lock(order.mutex);
+      order.cv.wait(lock, [&] { return order.finished.size() > owner_->taken_; });
+      index_ = order.finished[owner_->taken_++];
+    }
+    AsCompleted* owner_ = nullptr;
+    std::size_t index_ = 0;
+  };
+
+  iterator begin() { return iterator(this); }
+  std::default_sentinel_t end() const { return {}; }
+
+ private:
+  struct Order {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::vector<std::size_t> finished;
+  };
+  std::vector<Future<T>>& futures_;
+  std::shared_ptr<Order> order_ = std::make_shared<Order>();
+  std::size_t taken_ = 0;
+};
+
+template <class T>
+AsCompleted<T> as_completed(std::vector<Future<T>>& futures) {
+  return AsCompleted<T>(futures);
+}
+
+}  // namespace mp
