@@ -26,6 +26,7 @@ set(MP_SOURCES
   src/runtime/framing.cpp
   src/runtime/auth.cpp
   src/runtime/pool_core.cpp
+  src/runtime/manager.cpp
   src/runtime/resource_tracker.cpp
   # ipc: the user-visible shared objects
   src/ipc/segment.cpp

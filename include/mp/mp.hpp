@@ -14,6 +14,7 @@
 #include "mp/errors.hpp"
 #include "mp/executor.hpp"
 #include "mp/futures.hpp"
+#include "mp/managers.hpp"
 #include "mp/pool.hpp"
 #include "mp/process.hpp"
 #include "mp/queues.hpp"
