@@ -1,0 +1,55 @@
+"""CPython twin of pool_benchmark.cpp: Pool and ProcessPoolExecutor with two workers."""
+import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor
+
+from twin import per_op
+
+WORKERS = 2
+ITEMS = 10_000
+CALLS = 200
+
+
+def square(n):
+    return n * n
+
+
+def pool_map_small(min_time):
+    with mp.Pool(WORKERS) as pool:
+        xs = list(range(ITEMS))
+        return per_op(lambda: pool.map(square, xs), ITEMS, min_time)
+
+
+def pool_apply_roundtrip(min_time):
+    with mp.Pool(WORKERS) as pool:
+        def batch():
+            for i in range(CALLS):
+                pool.apply(square, (i,))
+        return per_op(batch, CALLS, min_time)
+
+
+def pool_start_terminate(min_time):
+    def batch():
+        pool = mp.Pool(WORKERS)
+        pool.terminate()
+        pool.join()
+    return per_op(batch, 1, min_time)
+
+
+def executor_submit_result(min_time):
+    with ProcessPoolExecutor(WORKERS) as ex:
+        def batch():
+            for i in range(CALLS):
+                ex.submit(square, i).result()
+        return per_op(batch, CALLS, min_time)
+
+
+def setup():
+    mp.set_start_method("fork", force=True)
+
+
+CASES = {
+    "pool_map_small/cpython": pool_map_small,
+    "pool_apply_roundtrip/cpython": pool_apply_roundtrip,
+    "pool_start_terminate/cpython": pool_start_terminate,
+    "executor_submit_result/cpython": executor_submit_result,
+}
