@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -201,8 +202,15 @@ struct PoolCore::State {
 
   void loop() {
     while (!stop.load(std::memory_order_acquire)) {
-      deliver_one(kPoll);
-      replace_dead_workers();
+      try {
+        deliver_one(kPoll);
+        replace_dead_workers();
+      } catch (const std::exception& e) {
+        // A result that cannot be read or a worker that cannot be forked right now (EAGAIN):
+        // this thread must go on, or every caller would wait forever. Try again shortly.
+        std::fprintf(stderr, "mp: pool: %s\n", e.what());
+        std::this_thread::sleep_for(kPoll);
+      }
     }
   }
 
