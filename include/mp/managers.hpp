@@ -144,6 +144,34 @@ inline std::size_t list_index(std::ptrdiff_t i, std::size_t size) {
   return static_cast<std::size_t>(i);
 }
 
+// What proxy[key] returns: assigning sets, reading gets (each a call to the server).
+template <class Proxy, class Key, class Value>
+class ItemRef {
+ public:
+  ItemRef(Proxy& proxy, Key key) : proxy_(proxy), key_(std::move(key)) {}
+  ItemRef& operator=(const Value& v) {
+    proxy_.set(key_, v);
+    return *this;
+  }
+  operator Value() const { return proxy_.get(key_); }
+
+ private:
+  Proxy& proxy_;
+  Key key_;
+};
+
+// What every proxy holds: where its object lives, and the way to call an operation on it.
+template <class Object>
+class ProxyBase {
+ protected:
+  explicit ProxyBase(ObjectRef ref) : ref_(std::move(ref)) {}
+  template <class R, auto Fn, class... Args>
+  R call(const Args&... args) const {
+    return remote<R>(ref_, &server_op<Object, Fn, Args...>, args...);
+  }
+  ObjectRef ref_;
+};
+
 // What the proxies' calls do in the server.
 template <class K, class V>
 struct DictOps {
@@ -198,18 +226,20 @@ struct ListOps {
 
 // A proxy to a dict kept by a Manager; insertion order is kept, as in Python.
 template <class K, class V>
-class DictProxy {
+class DictProxy : private detail::ProxyBase<detail::OrderedDict<K, V>> {
   using Ops = detail::DictOps<K, V>;
-  using Object = typename Ops::Object;
+  using Base = detail::ProxyBase<detail::OrderedDict<K, V>>;
 
  public:
-  void set(const K& k, const V& v) { call<void, &Ops::set>(k, v); }
+  void set(const K& k, const V& v) { this->template call<void, &Ops::set>(k, v); }
   // Throws std::out_of_range ("KeyError: 'k'") when missing.
-  V get(const K& k) const { return call<V, &Ops::get>(k); }
-  V get(const K& k, const V& fallback) const { return call<V, &Ops::get_or>(k, fallback); }
-  bool contains(const K& k) const { return call<bool, &Ops::contains>(k); }
-  std::size_t erase(const K& k) { return call<std::size_t, &Ops::erase>(k); }
-  std::size_t size() const { return call<std::size_t, &Ops::size>(); }
+  V get(const K& k) const { return this->template call<V, &Ops::get>(k); }
+  V get(const K& k, const V& fallback) const {
+    return this->template call<V, &Ops::get_or>(k, fallback);
+  }
+  bool contains(const K& k) const { return this->template call<bool, &Ops::contains>(k); }
+  std::size_t erase(const K& k) { return this->template call<std::size_t, &Ops::erase>(k); }
+  std::size_t size() const { return this->template call<std::size_t, &Ops::size>(); }
   std::vector<K> keys() const {
     std::vector<K> out;
     for (auto& [k, v] : items()) out.push_back(k);
@@ -221,7 +251,7 @@ class DictProxy {
     return out;
   }
   std::vector<std::pair<K, V>> items() const {
-    return call<std::vector<std::pair<K, V>>, &Ops::items>();
+    return this->template call<std::vector<std::pair<K, V>>, &Ops::items>();
   }
   std::vector<std::pair<K, V>> copy() const { return items(); }
   // From another proxy or any range of (key, value) pairs.
@@ -233,26 +263,12 @@ class DictProxy {
     } else {
       for (const auto& [k, val] : pairs) v.emplace_back(k, val);
     }
-    call<void, &Ops::update>(v);
+    this->template call<void, &Ops::update>(v);
   }
-  void clear() { call<void, &Ops::clear>(); }
+  void clear() { this->template call<void, &Ops::clear>(); }
 
   // d[k] = v sets; reading d[k] gets (std::out_of_range when missing).
-  class Item {
-   public:
-    Item& operator=(const V& v) {
-      d_.set(k_, v);
-      return *this;
-    }
-    operator V() const { return d_.get(k_); }
-
-   private:
-    friend class DictProxy;
-    Item(DictProxy& d, K k) : d_(d), k_(std::move(k)) {}
-    DictProxy& d_;
-    K k_;
-  };
-  Item operator[](const K& k) { return Item(*this, k); }
+  detail::ItemRef<DictProxy, K, V> operator[](const K& k) { return {*this, k}; }
 
   // {'key': 'value'}, as Python prints a dict.
   friend std::ostream& operator<<(std::ostream& os, const DictProxy& d) {
@@ -270,52 +286,32 @@ class DictProxy {
 
  private:
   friend class Manager;
-  explicit DictProxy(detail::ObjectRef ref) : ref_(std::move(ref)) {}
-
-  template <class R, auto Fn, class... Args>
-  R call(const Args&... args) const {
-    return detail::remote<R>(ref_, &detail::server_op<Object, Fn, Args...>, args...);
-  }
-
-  detail::ObjectRef ref_;
+  explicit DictProxy(detail::ObjectRef ref) : Base(std::move(ref)) {}
 };
 
 // A proxy to a list kept by a Manager. Indices may be negative, as in Python.
 template <class T>
-class ListProxy {
+class ListProxy : private detail::ProxyBase<std::vector<T>> {
   using Ops = detail::ListOps<T>;
-  using Object = typename Ops::Object;
+  using Base = detail::ProxyBase<std::vector<T>>;
 
  public:
-  void append(const T& x) { call<void, &Ops::append>(x); }
+  void append(const T& x) { this->template call<void, &Ops::append>(x); }
   template <class Range>
   void extend(const Range& xs) {
-    call<void, &Ops::extend>(std::vector<T>(std::ranges::begin(xs), std::ranges::end(xs)));
+    this->template call<void, &Ops::extend>(
+        std::vector<T>(std::ranges::begin(xs), std::ranges::end(xs)));
   }
-  T get(std::ptrdiff_t i) const { return call<T, &Ops::get>(i); }
-  void set(std::ptrdiff_t i, const T& x) { call<void, &Ops::set>(i, x); }
-  void insert(std::ptrdiff_t i, const T& x) { call<void, &Ops::insert>(i, x); }
+  T get(std::ptrdiff_t i) const { return this->template call<T, &Ops::get>(i); }
+  void set(std::ptrdiff_t i, const T& x) { this->template call<void, &Ops::set>(i, x); }
+  void insert(std::ptrdiff_t i, const T& x) { this->template call<void, &Ops::insert>(i, x); }
   // Removes and returns the item at `i` (the last by default).
-  T pop(std::ptrdiff_t i = -1) { return call<T, &Ops::pop>(i); }
-  std::size_t size() const { return call<std::size_t, &Ops::size>(); }
-  std::vector<T> copy() const { return call<std::vector<T>, &Ops::copy>(); }
+  T pop(std::ptrdiff_t i = -1) { return this->template call<T, &Ops::pop>(i); }
+  std::size_t size() const { return this->template call<std::size_t, &Ops::size>(); }
+  std::vector<T> copy() const { return this->template call<std::vector<T>, &Ops::copy>(); }
 
   // l[i] = x sets; reading l[i] gets.
-  class Item {
-   public:
-    Item& operator=(const T& x) {
-      l_.set(i_, x);
-      return *this;
-    }
-    operator T() const { return l_.get(i_); }
-
-   private:
-    friend class ListProxy;
-    Item(ListProxy& l, std::ptrdiff_t i) : l_(l), i_(i) {}
-    ListProxy& l_;
-    std::ptrdiff_t i_;
-  };
-  Item operator[](std::ptrdiff_t i) { return Item(*this, i); }
+  detail::ItemRef<ListProxy, std::ptrdiff_t, T> operator[](std::ptrdiff_t i) { return {*this, i}; }
 
   // ['a', 'b'], as Python prints a list.
   friend std::ostream& operator<<(std::ostream& os, const ListProxy& l) {
@@ -325,14 +321,7 @@ class ListProxy {
 
  private:
   friend class Manager;
-  explicit ListProxy(detail::ObjectRef ref) : ref_(std::move(ref)) {}
-
-  template <class R, auto Fn, class... Args>
-  R call(const Args&... args) const {
-    return detail::remote<R>(ref_, &detail::server_op<Object, Fn, Args...>, args...);
-  }
-
-  detail::ObjectRef ref_;
+  explicit ListProxy(detail::ObjectRef ref) : Base(std::move(ref)) {}
 };
 
 class Manager {
