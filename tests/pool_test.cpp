@@ -85,6 +85,38 @@ TEST_F(PoolTest, MapKeepsOrderAcrossChunksizes) {
   EXPECT_TRUE(pool.map(square, std::vector<int>{}).empty());
 }
 
+TEST_F(PoolTest, ImapIsOrderedImapUnorderedIsNot) {
+  mp::Pool pool(3);
+  std::vector<int> got;
+  for (int x : pool.imap(square, std::vector{1, 2, 3, 4, 5})) got.push_back(x);
+  EXPECT_EQ(got, (std::vector{1, 4, 9, 16, 25}));
+  got.clear();
+  for (int x : pool.imap(square, std::vector{1, 2, 3, 4, 5}, 2)) got.push_back(x);
+  EXPECT_EQ(got, (std::vector{1, 4, 9, 16, 25}));
+  // The slow item comes last when results are taken as they come.
+  std::vector<int> order;
+  for (int ms : pool.imap_unordered(sleep_ms, std::vector{300, 10, 20})) order.push_back(ms);
+  ASSERT_EQ(order.size(), 3u);
+  EXPECT_EQ(order.back(), 300);
+  EXPECT_TRUE(pool.imap(square, std::vector<int>{}).begin() == std::default_sentinel);
+  EXPECT_TRUE(pool.imap_unordered(square, std::vector<int>{}).begin() == std::default_sentinel);
+  auto failing = pool.imap(fail_on_three, std::vector{1, 2, 3, 4});
+  got.clear();
+  EXPECT_THROW(
+      {
+        for (int x : failing) got.push_back(x);
+      },
+      std::invalid_argument);
+  EXPECT_EQ(got, (std::vector{1, 2})) << "items before the failing one are delivered";
+  int seen = 0;
+  EXPECT_THROW(
+      {
+        for (int x : pool.imap_unordered(fail_on_three, std::vector{3})) seen += x;
+      },
+      std::invalid_argument);
+  EXPECT_THROW(pool.imap(square, std::vector{1}, 0), mp::ValueError);
+}
+
 TEST_F(PoolTest, WorkIsSpreadOverTheWorkers) {
   mp::Pool pool(3);
   std::vector<int> xs(30, 5);  // 5 ms each: no one worker can take them all in time

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "mp/codec.hpp"
+#include "mp/detail/chunked_results.hpp"
 #include "mp/detail/pool_core.hpp"
 #include "mp/detail/task.hpp"
 #include "mp/errors.hpp"
@@ -43,55 +44,17 @@ struct ExecutorOptions {
   std::size_t max_tasks_per_child = 0;  // 0: workers live as long as the executor
 };
 
+namespace detail {
+template <class R>
+std::vector<R> future_values(Future<std::vector<R>>& f) {
+  return f.result();
+}
+}  // namespace detail
+
 // The results of ProcessPoolExecutor::map, in input order; iterating waits for each in turn and
 // rethrows the exception of the first item that failed.
 template <class R>
-class MapResults {
- public:
-  class iterator {
-   public:
-    using value_type = R;
-    using difference_type = std::ptrdiff_t;
-    iterator() = default;
-    const R& operator*() const { return (*chunk_)[index_]; }
-    iterator& operator++() {
-      ++index_;
-      settle();
-      return *this;
-    }
-    void operator++(int) { ++*this; }
-    bool operator==(std::default_sentinel_t) const { return owner_ == nullptr; }
-
-   private:
-    friend class MapResults;
-    explicit iterator(MapResults* owner) : owner_(owner) { settle(); }
-    // Moves to the next chunk once this one is used up.
-    void settle() {
-      while (chunk_ == nullptr || index_ == chunk_->size()) {
-        if (next_ == owner_->chunks_.size()) {
-          owner_ = nullptr;
-          return;
-        }
-        current_ = owner_->chunks_[next_++].result();
-        chunk_ = &current_;
-        index_ = 0;
-      }
-    }
-    MapResults* owner_ = nullptr;
-    std::size_t next_ = 0;
-    std::vector<R> current_;
-    const std::vector<R>* chunk_ = nullptr;
-    std::size_t index_ = 0;
-  };
-
-  iterator begin() { return iterator(this); }
-  std::default_sentinel_t end() const { return {}; }
-
-  explicit MapResults(std::vector<Future<std::vector<R>>> chunks) : chunks_(std::move(chunks)) {}
-
- private:
-  std::vector<Future<std::vector<R>>> chunks_;
-};
+using MapResults = detail::OrderedResults<Future<std::vector<R>>, R, &detail::future_values<R>>;
 
 class ProcessPoolExecutor {
  public:

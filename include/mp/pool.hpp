@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "mp/codec.hpp"
+#include "mp/detail/chunked_results.hpp"
 #include "mp/detail/pool_core.hpp"
 #include "mp/detail/task.hpp"
 #include "mp/errors.hpp"
@@ -164,6 +165,21 @@ class Pool {
     return map_impl<F, Item, true>(f, std::forward<Range>(xs), chunksize);
   }
 
+  // Lazily, in order: a range whose iteration waits for each result (Python's imap; chunks of
+  // `chunksize` items, 1 by default). The tasks are all submitted at once.
+  template <class F, std::ranges::input_range Range>
+  auto imap(F f, Range&& xs, std::size_t chunksize = 1) {
+    if (chunksize == 0) throw ValueError("chunksize must be >= 1");
+    return imap_impl<F, std::ranges::range_value_t<Range>>(f, std::forward<Range>(xs), chunksize);
+  }
+  // As imap, in the order the results come.
+  template <class F, std::ranges::input_range Range>
+  auto imap_unordered(F f, Range&& xs, std::size_t chunksize = 1) {
+    if (chunksize == 0) throw ValueError("chunksize must be >= 1");
+    return imap_unordered_impl<F, std::ranges::range_value_t<Range>>(f, std::forward<Range>(xs),
+                                                                     chunksize);
+  }
+
   void close() { core_.close(); }          // no more tasks; queued ones still run
   void join() { core_.join(); }            // after close(): waits for the tasks and workers
   void terminate() { core_.terminate(); }  // stops the workers now
@@ -182,58 +198,128 @@ class Pool {
   }
 
   template <class F, class Item, bool Star>
-  auto map_impl(F f, auto&& xs, std::size_t chunksize) {
-    detail::check_pool_callable<F>();
-    using Element = typename detail::MapElement<F, Item, Star>::type;
-    static_assert(!std::is_same_v<Element, detail::Unit>,
-                  "mp: Pool::map and starmap need a function that returns a value");
+  using Element = typename detail::MapElement<F, Item, Star>::type;
+
+  template <class Item>
+  static std::vector<Item> materialize(auto&& xs) {
     std::vector<Item> items;
     for (auto&& x : xs) items.push_back(static_cast<Item>(x));
-    const std::size_t n = items.size();
-    if (chunksize == 0) {  // as Python: len / (4 * workers), rounded up
-      const std::size_t per = 4 * core_.processes();
-      chunksize = std::max<std::size_t>(1, (n + per - 1) / per);
+    return items;
+  }
+
+  std::size_t resolve_chunksize(std::size_t n, std::size_t chunksize) const {
+    if (chunksize != 0) return chunksize;
+    const std::size_t per = 4 * core_.processes();  // as Python's map: len / (4 * workers)
+    return std::max<std::size_t>(1, (n + per - 1) / per);
+  }
+
+  // Submits `items` in chunks; `on_chunk(begin, end)` gives each chunk's Done.
+  template <class F, class Item, bool Star, class OnChunk>
+  void submit_chunks(F f, std::vector<Item> items, std::size_t chunksize, OnChunk on_chunk) {
+    detail::check_pool_callable<F>();
+    static_assert(!std::is_same_v<Element<F, Item, Star>, detail::Unit>,
+                  "mp: Pool::map and its kin need a function that returns a value");
+    for (std::size_t begin = 0; begin < items.size(); begin += chunksize) {
+      const std::size_t end = std::min(items.size(), begin + chunksize);
+      std::vector<Item> chunk(std::make_move_iterator(items.begin() + begin),
+                              std::make_move_iterator(items.begin() + end));
+      core_.submit(&detail::invoke_chunk<F, Item, Star>, detail::encode_chunk(f, std::move(chunk)),
+                   on_chunk(begin, end));
     }
-    AsyncResult<std::vector<Element>> result;
+  }
+
+  // Decodes a chunk's values (or passes its error on): `deliver(values, error)`.
+  template <class E, class Deliver>
+  static detail::PoolCore::Done chunk_done(std::size_t count, Deliver deliver) {
+    return [count, deliver = std::move(deliver)](std::span<const std::byte> bytes,
+                                                 std::exception_ptr e) mutable {
+      std::vector<E> part;
+      if (!e) {
+        try {
+          part = detail::decode_payload<std::vector<E>>(bytes);
+          if (part.size() != count) throw ProtocolError("a map chunk came back short");
+        } catch (...) {
+          e = std::current_exception();
+        }
+      }
+      deliver(std::move(part), e);
+    };
+  }
+
+  template <class F, class Item, bool Star>
+  auto map_impl(F f, auto&& xs, std::size_t chunksize) {
+    using E = Element<F, Item, Star>;
+    AsyncResult<std::vector<E>> result;
+    auto items = materialize<Item>(xs);
+    const std::size_t n = items.size();
+    chunksize = resolve_chunksize(n, chunksize);
+    if (n == 0) {
+      result.state_->finish(std::vector<E>{}, nullptr);
+      return result;
+    }
     struct Gather {
       std::mutex mutex;
-      std::vector<Element> values;
+      std::vector<E> values;
       std::size_t chunks_left = 0;
       std::exception_ptr error;
     };
     auto gather = std::make_shared<Gather>();
     gather->values.resize(n);
     gather->chunks_left = (n + chunksize - 1) / chunksize;
-    if (n == 0) result.state_->finish(std::vector<Element>{}, nullptr);
-    for (std::size_t begin = 0; begin < n; begin += chunksize) {
-      const std::size_t end = std::min(n, begin + chunksize);
-      std::vector<Item> chunk(std::make_move_iterator(items.begin() + begin),
-                              std::make_move_iterator(items.begin() + end));
-      auto done = [gather, state = result.state_, begin, end](std::span<const std::byte> bytes,
-                                                              std::exception_ptr e) {
-        std::vector<Element> part;
-        if (!e) {
-          try {
-            part = detail::decode_payload<std::vector<Element>>(bytes);
-            if (part.size() != end - begin) throw ProtocolError("a map chunk came back short");
-          } catch (...) {
-            e = std::current_exception();
-          }
-        }
-        std::lock_guard lock(gather->mutex);  // also for vector<bool>, whose bits share words
-        if (!e) std::move(part.begin(), part.end(), gather->values.begin() + begin);
-        if (e && !gather->error) gather->error = e;
-        if (--gather->chunks_left != 0) return;
-        if (gather->error) {
-          state->finish(std::nullopt, gather->error);
-        } else {
-          state->finish(std::move(gather->values), nullptr);
-        }
-      };
-      core_.submit(&detail::invoke_chunk<F, Item, Star>, detail::encode_chunk(f, std::move(chunk)),
-                   std::move(done));
-    }
+    submit_chunks<F, Item, Star>(
+        f, std::move(items), chunksize,
+        [gather, state = result.state_](std::size_t begin, std::size_t end) {
+          return chunk_done<E>(end - begin, [gather, state, begin](std::vector<E> part,
+                                                                   std::exception_ptr e) {
+            std::lock_guard lock(gather->mutex);  // also for vector<bool>, whose bits share words
+            if (e && !gather->error) gather->error = e;
+            if (!e) std::move(part.begin(), part.end(), gather->values.begin() + begin);
+            if (--gather->chunks_left != 0) return;
+            if (gather->error) {
+              state->finish(std::nullopt, gather->error);
+            } else {
+              state->finish(std::move(gather->values), nullptr);
+            }
+          });
+        });
     return result;
+  }
+
+  template <class F, class Item>
+  auto imap_impl(F f, auto&& xs, std::size_t chunksize) {
+    using E = Element<F, Item, false>;
+    using Chunk = AsyncResult<std::vector<E>>;
+    std::vector<Chunk> chunks;
+    submit_chunks<F, Item, false>(
+        f, materialize<Item>(xs), chunksize, [&](std::size_t begin, std::size_t end) {
+          Chunk& c = chunks.emplace_back(Chunk());
+          return chunk_done<E>(end - begin,
+                               [state = c.state_](std::vector<E> part, std::exception_ptr e) {
+                                 if (e) return state->finish(std::nullopt, e);
+                                 state->finish(std::move(part), nullptr);
+                               });
+        });
+    return detail::OrderedResults<Chunk, E, &chunk_values<E>>(std::move(chunks));
+  }
+
+  template <class F, class Item>
+  auto imap_unordered_impl(F f, auto&& xs, std::size_t chunksize) {
+    using E = Element<F, Item, false>;
+    auto items = materialize<Item>(xs);
+    auto arrivals = std::make_shared<detail::Arrivals<E>>();
+    arrivals->outstanding = (items.size() + chunksize - 1) / chunksize;
+    submit_chunks<F, Item, false>(
+        f, std::move(items), chunksize, [arrivals](std::size_t begin, std::size_t end) {
+          return chunk_done<E>(end - begin, [arrivals](std::vector<E> part, std::exception_ptr e) {
+            arrivals->arrive(std::move(part), e);
+          });
+        });
+    return detail::UnorderedResults<E>(std::move(arrivals));
+  }
+
+  template <class E>
+  static std::vector<E> chunk_values(AsyncResult<std::vector<E>>& chunk) {
+    return chunk.get();
   }
 
   detail::PoolCore core_;
