@@ -14,50 +14,57 @@
 
 namespace mp::detail {
 
-// Iterating waits for each chunk in turn (`take(chunk)` returns its values or throws).
+// An input iterator over values that come a chunk at a time from `Source`, whose
+// next(std::vector<R>&) fills the next chunk (waiting for it, or throwing its error) and returns
+// false when there are no more.
+template <class R, class Source>
+class ChunkIterator {
+ public:
+  using value_type = R;
+  using difference_type = std::ptrdiff_t;
+  ChunkIterator() = default;
+  explicit ChunkIterator(Source* source) : source_(source) { settle(); }
+  const R& operator*() const { return current_[index_]; }
+  ChunkIterator& operator++() {
+    ++index_;
+    settle();
+    return *this;
+  }
+  void operator++(int) { ++*this; }
+  bool operator==(std::default_sentinel_t) const { return source_ == nullptr; }
+
+ private:
+  void settle() {  // on to the next chunk once this one is used up
+    while (index_ == current_.size()) {
+      if (!source_->next(current_)) {
+        source_ = nullptr;
+        return;
+      }
+      index_ = 0;
+    }
+  }
+  Source* source_ = nullptr;
+  std::vector<R> current_;
+  std::size_t index_ = 0;
+};
+
+// Iterating waits for each chunk in turn (`Take(chunk)` returns its values or throws).
 template <class Chunk, class R, auto Take>
 class OrderedResults {
  public:
   explicit OrderedResults(std::vector<Chunk> chunks) : chunks_(std::move(chunks)) {}
-
-  class iterator {
-   public:
-    using value_type = R;
-    using difference_type = std::ptrdiff_t;
-    iterator() = default;
-    const R& operator*() const { return current_[index_]; }
-    iterator& operator++() {
-      ++index_;
-      settle();
-      return *this;
-    }
-    void operator++(int) { ++*this; }
-    bool operator==(std::default_sentinel_t) const { return owner_ == nullptr; }
-
-   private:
-    friend class OrderedResults;
-    explicit iterator(OrderedResults* owner) : owner_(owner) { settle(); }
-    void settle() {  // on to the next chunk once this one is used up
-      while (index_ == current_.size()) {
-        if (next_ == owner_->chunks_.size()) {
-          owner_ = nullptr;
-          return;
-        }
-        current_ = Take(owner_->chunks_[next_++]);
-        index_ = 0;
-      }
-    }
-    OrderedResults* owner_ = nullptr;
-    std::size_t next_ = 0;
-    std::vector<R> current_;
-    std::size_t index_ = 0;
-  };
-
-  iterator begin() { return iterator(this); }
+  ChunkIterator<R, OrderedResults> begin() { return ChunkIterator<R, OrderedResults>(this); }
   std::default_sentinel_t end() const { return {}; }
+
+  bool next(std::vector<R>& out) {
+    if (next_ == chunks_.size()) return false;
+    out = Take(chunks_[next_++]);
+    return true;
+  }
 
  private:
   std::vector<Chunk> chunks_;
+  std::size_t next_ = 0;
 };
 
 // Where chunks land as they finish, for UnorderedResults.
@@ -90,52 +97,23 @@ class UnorderedResults {
  public:
   explicit UnorderedResults(std::shared_ptr<Arrivals<R>> arrivals)
       : arrivals_(std::move(arrivals)) {}
-
-  class iterator {
-   public:
-    using value_type = R;
-    using difference_type = std::ptrdiff_t;
-    iterator() = default;
-    const R& operator*() const { return current_[index_]; }
-    iterator& operator++() {
-      ++index_;
-      settle();
-      return *this;
-    }
-    void operator++(int) { ++*this; }
-    bool operator==(std::default_sentinel_t) const { return arrivals_ == nullptr; }
-
-   private:
-    friend class UnorderedResults;
-    explicit iterator(Arrivals<R>* arrivals) : arrivals_(arrivals) { settle(); }
-    void settle() {
-      while (index_ == current_.size()) {
-        std::unique_lock lock(arrivals_->mutex);
-        arrivals_->cv.wait(lock, [&] {
-          return !arrivals_->ready.empty() || !arrivals_->errors.empty() ||
-                 arrivals_->outstanding == 0;
-        });
-        if (!arrivals_->errors.empty()) {
-          auto error = std::move(arrivals_->errors.front());
-          arrivals_->errors.pop_front();
-          std::rethrow_exception(error);
-        }
-        if (arrivals_->ready.empty()) {
-          arrivals_ = nullptr;
-          return;
-        }
-        current_ = std::move(arrivals_->ready.front());
-        arrivals_->ready.pop_front();
-        index_ = 0;
-      }
-    }
-    Arrivals<R>* arrivals_ = nullptr;
-    std::vector<R> current_;
-    std::size_t index_ = 0;
-  };
-
-  iterator begin() { return iterator(arrivals_.get()); }
+  ChunkIterator<R, UnorderedResults> begin() { return ChunkIterator<R, UnorderedResults>(this); }
   std::default_sentinel_t end() const { return {}; }
+
+  bool next(std::vector<R>& out) {
+    Arrivals<R>& a = *arrivals_;
+    std::unique_lock lock(a.mutex);
+    a.cv.wait(lock, [&] { return !a.ready.empty() || !a.errors.empty() || a.outstanding == 0; });
+    if (!a.errors.empty()) {
+      auto error = std::move(a.errors.front());
+      a.errors.pop_front();
+      std::rethrow_exception(error);
+    }
+    if (a.ready.empty()) return false;
+    out = std::move(a.ready.front());
+    a.ready.pop_front();
+    return true;
+  }
 
  private:
   std::shared_ptr<Arrivals<R>> arrivals_;
