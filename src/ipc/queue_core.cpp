@@ -1,7 +1,6 @@
 // ipc/queue_core.cpp — put and get on the shared ring (shm/ring.hpp); large messages beside it.
 #include "mp/detail/queue_core.hpp"
 
-#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -83,7 +82,7 @@ bool wait_while(std::atomic<std::uint32_t>& seq, F blocked, const sys::Deadline&
   }
   pause = kMinPause;
   for (int i = 0; i < kYields; ++i) {
-    sched_yield();
+    sys::yield_cpu();
     if (!blocked()) return true;
   }
   for (bool fresh = true;;) {
