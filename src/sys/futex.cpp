@@ -1,7 +1,7 @@
 #include "sys/futex.hpp"
-#include <sched.h>
 
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
