@@ -20,6 +20,7 @@ set(MP_SOURCES
   src/runtime/process.cpp
   src/runtime/child_main.cpp
   src/runtime/exception_info.cpp
+  src/runtime/outcome.cpp
   src/runtime/popen_fork.cpp
   src/runtime/context.cpp
   src/runtime/codec.cpp

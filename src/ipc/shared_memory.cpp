@@ -1,6 +1,5 @@
 #include "mp/shared_memory.hpp"
 
-#include <cstdio>
 #include <system_error>
 
 #include "mp/errors.hpp"
@@ -40,16 +39,9 @@ std::string checked_name(std::string name) {
 
 // "mp-<creator pid>-<16 random hex digits>": unguessable, and a leaked block names its creator.
 std::string random_name() {
-  unsigned char bytes[8];
-  if (!sys::random_bytes(bytes, sizeof bytes))
-    throw Error("no random bytes for a shared memory name");
-  std::string name = "mp-" + std::to_string(sys::this_pid()) + "-";
-  char hex[3];
-  for (unsigned char b : bytes) {
-    std::snprintf(hex, sizeof hex, "%02x", b);
-    name += hex;
-  }
-  return name;
+  const std::string random = sys::random_hex(8);
+  if (random.empty()) throw Error("no random bytes for a shared memory name");
+  return "mp-" + std::to_string(sys::this_pid()) + "-" + random;
 }
 
 }  // namespace

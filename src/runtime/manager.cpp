@@ -1,7 +1,7 @@
 // runtime/manager.cpp — the manager's server process and the calls that reach it.
 //
 //   proxy call: [object id | operation | arguments] ──Unix socket (HMAC-authenticated)──→ server
-//   server: operation(object, arguments) → [ok | error type | error text | result] ──→ caller
+//   server: operation(object, arguments) → outcome (runtime/outcome.hpp) ──→ caller
 //
 // The server is one thread serving every connection in turn (connection::wait), so the objects
 // need no locks and each call is atomic, as in Python's manager. Object id 0 is the manager
@@ -22,6 +22,7 @@
 #include "mp/errors.hpp"
 #include "mp/process.hpp"
 #include "runtime/exception_info.hpp"
+#include "runtime/outcome.hpp"
 #include "sys/memory.hpp"
 #include "sys/thread_id.hpp"
 
@@ -34,22 +35,10 @@ struct RequestHeader {
   std::uint64_t op;
 };
 
-struct ResponseHeader {
-  std::uint32_t ok;
-  std::uint32_t type_size;
-  std::uint32_t what_size;
-  std::uint32_t reserved;
-};
-
 template <class H>
 void append(std::vector<std::byte>& out, const H& h) {
   const auto* p = reinterpret_cast<const std::byte*>(&h);
   out.insert(out.end(), p, p + sizeof h);
-}
-
-void append(std::vector<std::byte>& out, const std::string& s) {
-  const auto* p = reinterpret_cast<const std::byte*>(s.data());
-  out.insert(out.end(), p, p + s.size());
 }
 
 // --- the server -------------------------------------------------------------------------------
@@ -113,14 +102,9 @@ class Server {
     } catch (...) {
       ok = false;
       error = runtime::describe_current_exception();
-      result.clear();
     }
     std::vector<std::byte> response;
-    append(response, ResponseHeader{ok ? 1u : 0u, static_cast<std::uint32_t>(error.type.size()),
-                                    static_cast<std::uint32_t>(error.what.size()), 0});
-    append(response, error.type);
-    append(response, error.what);
-    response.insert(response.end(), result.begin(), result.end());
+    runtime::append_outcome(response, ok ? nullptr : &error, result);
     try {
       client.send_bytes(response);
     } catch (const std::exception&) {
@@ -178,29 +162,9 @@ std::vector<std::byte> round_trip(const ObjectRef& ref, std::uint64_t id, std::u
     link->connection.send_bytes(request);
     response = link->connection.recv_bytes();
   }
-  ResponseHeader h{};
-  if (response.size() < sizeof h) throw ProtocolError("malformed manager response");
-  std::memcpy(&h, response.data(), sizeof h);
-  const std::size_t texts = std::size_t{h.type_size} + h.what_size;
-  if (response.size() - sizeof h < texts) throw ProtocolError("malformed manager response");
-  const char* text = reinterpret_cast<const char*>(response.data() + sizeof h);
-  if (h.ok == 0) {
-    std::rethrow_exception(runtime::rebuild_exception(
-        {std::string(text, h.type_size), std::string(text + h.type_size, h.what_size)}));
-  }
-  return {response.begin() + static_cast<std::ptrdiff_t>(sizeof h + texts), response.end()};
-}
-
-std::string random_hex(std::size_t bytes) {
-  std::vector<unsigned char> raw(bytes);
-  if (!sys::random_bytes(raw.data(), raw.size())) throw Error("no random bytes for a manager");
-  std::string out;
-  const char* hex = "0123456789abcdef";
-  for (unsigned char b : raw) {
-    out += hex[b >> 4];
-    out += hex[b & 0xf];
-  }
-  return out;
+  runtime::Outcome outcome = runtime::read_outcome(response);
+  if (outcome.error) std::rethrow_exception(outcome.error);
+  return {outcome.result.begin(), outcome.result.end()};
 }
 
 }  // namespace
@@ -225,7 +189,11 @@ ManagerCore::ManagerCore() : state_(std::make_unique<State>()) {
     throw std::system_error(errno, std::generic_category(), "mkdtemp");
   }
   s.directory = dir;
-  s.self = {s.directory + "/socket", random_hex(32), 0};
+  s.self = {s.directory + "/socket", sys::random_hex(32), 0};
+  if (s.self.authkey.empty()) {
+    ::rmdir(s.directory.c_str());
+    throw Error("no random bytes for a manager's key");
+  }
   try {
     // Bound before the server starts, so that calls may be made as soon as this returns.
     s.listener = std::make_unique<Listener>(s.self.address, s.self.authkey);

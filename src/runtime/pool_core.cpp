@@ -2,7 +2,7 @@
 //
 //   submit: [id|invoker|payload] → task queue ──→ a worker: runs invoker(payload)
 //                                                   │
-//   pool thread: result queue ←── [id|ok|error|result]
+//   pool thread: result queue ←── [id|outcome] (runtime/outcome.hpp)
 //     matches the id to its caller's Done; notices dead workers, fails the task each was
 //     running (WorkerCrashed) and starts a replacement.
 //
@@ -29,6 +29,7 @@
 #include "mp/process.hpp"
 #include "mp/sharedctypes.hpp"
 #include "runtime/exception_info.hpp"
+#include "runtime/outcome.hpp"
 #include "runtime/process_state.hpp"
 
 namespace mp::detail {
@@ -43,23 +44,6 @@ struct TaskHeader {
   std::uint64_t invoker;
 };
 
-struct ResultHeader {
-  std::uint64_t id;
-  std::uint32_t ok;
-  std::uint32_t type_size;
-  std::uint32_t what_size;
-  std::uint32_t reserved;
-};
-
-constexpr std::uint64_t tag_of(std::string_view name) {
-  std::uint64_t h = 14695981039346656037ull;
-  for (char c : name) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 std::string describe_exit(int pid, int code) {
   std::string how =
       code < 0 ? "killed by signal " + std::to_string(-code) : "exit code " + std::to_string(code);
@@ -72,8 +56,8 @@ std::string describe_exit(int pid, int code) {
 struct PoolCore::State {
   PoolOptions options;
   std::size_t processes = 0;
-  QueueCore tasks{tag_of("mp.pool.task"), 0, {}};
-  QueueCore results{tag_of("mp.pool.result"), 0, {}};
+  QueueCore tasks{fnv1a("mp.pool.task"), 0, {}};
+  QueueCore results{fnv1a("mp.pool.result"), 0, {}};
   RawArray<std::uint64_t> running;  // per worker: the id of the task it runs, 0 when idle
   std::vector<Process> workers;     // touched by the pool thread while it runs, else by callers
 
@@ -119,17 +103,10 @@ struct PoolCore::State {
       } catch (...) {
         ok = false;
         error = runtime::describe_current_exception();
-        out.clear();
       }
-      ResultHeader h{take.header.id, ok ? 1u : 0u, static_cast<std::uint32_t>(error.type.size()),
-                     static_cast<std::uint32_t>(error.what.size()), 0};
-      reply.resize(sizeof h);
-      std::memcpy(reply.data(), &h, sizeof h);
-      reply.insert(reply.end(), reinterpret_cast<const std::byte*>(error.type.data()),
-                   reinterpret_cast<const std::byte*>(error.type.data() + error.type.size()));
-      reply.insert(reply.end(), reinterpret_cast<const std::byte*>(error.what.data()),
-                   reinterpret_cast<const std::byte*>(error.what.data() + error.what.size()));
-      reply.insert(reply.end(), out.begin(), out.end());
+      reply.resize(sizeof take.header.id);
+      std::memcpy(reply.data(), &take.header.id, sizeof take.header.id);
+      runtime::append_outcome(reply, ok ? nullptr : &error, out);
       results.put(reply, std::nullopt);
       slot.store(0, std::memory_order_release);
       if (options.maxtasksperchild != 0 && ++done >= options.maxtasksperchild) return;
@@ -153,20 +130,16 @@ struct PoolCore::State {
       static_cast<std::vector<std::byte>*>(ctx)->assign(b.begin(), b.end());
     };
     if (!results.get(copy, &bytes, timeout)) return false;
-    ResultHeader h{};
-    if (bytes.size() < sizeof h) return true;  // not from a worker of ours: dropped
-    std::memcpy(&h, bytes.data(), sizeof h);
-    const std::size_t texts = std::size_t{h.type_size} + h.what_size;
-    if (bytes.size() - sizeof h < texts) return true;
-    const char* text = reinterpret_cast<const char*>(bytes.data() + sizeof h);
-    std::span<const std::byte> result(bytes.data() + sizeof h + texts,
-                                      bytes.size() - sizeof h - texts);
-    std::exception_ptr error;
-    if (h.ok == 0) {
-      error = runtime::rebuild_exception(
-          {std::string(text, h.type_size), std::string(text + h.type_size, h.what_size)});
+    std::uint64_t id = 0;
+    runtime::Outcome outcome;
+    try {
+      if (bytes.size() < sizeof id) throw ProtocolError("malformed pool result");
+      std::memcpy(&id, bytes.data(), sizeof id);
+      outcome = runtime::read_outcome(std::span(bytes).subspan(sizeof id));
+    } catch (const ProtocolError&) {
+      return true;  // not from a worker of ours: dropped
     }
-    finish(h.id, result, error);
+    finish(id, outcome.result, outcome.error);
     return true;
   }
 

@@ -82,4 +82,17 @@ bool random_bytes(void* out, std::size_t size) noexcept {
   return RAND_bytes(static_cast<unsigned char*>(out), static_cast<int>(size)) == 1;
 }
 
+std::string random_hex(std::size_t bytes) {
+  std::string raw(bytes, '\0');
+  if (!random_bytes(raw.data(), raw.size())) return {};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * bytes);
+  for (unsigned char b : raw) {
+    out += kHex[b >> 4];
+    out += kHex[b & 0xf];
+  }
+  return out;
+}
+
 }  // namespace mp::sys

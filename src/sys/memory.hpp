@@ -39,5 +39,7 @@ void advise_huge_pages(void* addr, std::size_t size) noexcept;
 
 // Cryptographically random bytes (OpenSSL), for names nobody can guess.
 bool random_bytes(void* out, std::size_t size) noexcept;
+// `bytes` random bytes as lowercase hex digits; empty when no random bytes could be had.
+std::string random_hex(std::size_t bytes);
 
 }  // namespace mp::sys
