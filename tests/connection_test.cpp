@@ -1,9 +1,15 @@
 // tests/connection_test.cpp — Pipe, Connection, wait, Listener and Client.
+//
+// Every wait is bounded: a recv comes after a poll(timeout), a join has a timeout, clients that
+// might block run in child processes (killable, joined with a timeout), and orderings between
+// processes are decided by messages, never by sleeps.
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <system_error>
@@ -26,30 +32,86 @@ std::vector<std::byte> bytes_of(std::string_view s) {
           reinterpret_cast<const std::byte*>(s.data()) + s.size()};
 }
 
+// How a client child process ended: exit codes.
+constexpr int kClientOk = 0;
+constexpr int kClientAuthFailed = 3;
+constexpr int kClientOtherError = 4;
+
+// A child that connects with `key`, sends "hello" and waits for "bye" (so the server has read
+// the message before the child goes). Exits with one of the codes above.
+mp::Process hello_client(const std::string& address, const std::string& key) {
+  return mp::Process([address, key] {
+    int rc = kClientOtherError;
+    try {
+      auto c = mp::Client(address, key);
+      c.send(std::string("hello"));
+      rc = c.poll(30s) && c.recv<std::string>() == "bye" ? kClientOk : kClientOtherError;
+    } catch (const mp::AuthenticationError&) {
+      rc = kClientAuthFailed;
+    } catch (...) {
+      rc = kClientOtherError;
+    }
+    std::exit(rc);
+  });
+}
+
 TEST_F(ConnectionTest, PipeCarriesValuesBetweenProcesses) {
   auto [parent, child] = mp::Pipe();
-  mp::Process p([c = child]() mutable {
+  mp::Process p([c = child, other = parent]() mutable {
+    other.close();  // the child's inherited copy of the parent's end: else EOF could never come
     c.send(std::string("Hello from child process"));
+    if (!c.poll(30s)) std::exit(2);
     auto n = c.recv<int>();
     c.send(std::vector<int>{n, n * 2});
     c.close();
   });
   p.start();
   child.close();
+  ASSERT_TRUE(parent.poll(30s));
   EXPECT_EQ(parent.recv<std::string>(), "Hello from child process");
   parent.send(21);
+  ASSERT_TRUE(parent.poll(30s));
   EXPECT_EQ(parent.recv<std::vector<int>>(), (std::vector<int>{21, 42}));
+  ASSERT_TRUE(parent.poll(30s));
   EXPECT_THROW(parent.recv<int>(), mp::EOFError);  // the child closed its end and exited
-  ASSERT_TRUE(p.join(10s));
+  ASSERT_TRUE(p.join(30s));
   EXPECT_EQ(p.exitcode(), 0);
 }
 
-TEST_F(ConnectionTest, WrongTypeIsProtocolError) {
+TEST_F(ConnectionTest, ChildSeesEofWhenTheParentClosesItsEnd) {
+  auto [parent, child] = mp::Pipe();
+  mp::Process p([c = child, other = parent]() mutable {
+    other.close();
+    int count = 0;
+    try {
+      for (;;) {
+        if (!c.poll(30s)) std::exit(2);  // no EOF in time
+        count += c.recv<int>();
+      }
+    } catch (const mp::EOFError&) {
+      std::exit(count == 6 ? 0 : 3);
+    }
+  });
+  p.start();
+  child.close();
+  for (int i = 1; i <= 3; ++i) parent.send(i);
+  parent.close();  // the only other copy of this end: the child's recv now ends in EOFError
+  ASSERT_TRUE(p.join(30s));
+  EXPECT_EQ(p.exitcode(), 0);
+}
+
+TEST_F(ConnectionTest, WrongTypeIsProtocolErrorAndTheConnectionStaysInStep) {
   auto [a, b] = mp::Pipe();
   a.send(std::string("text"));
+  a.send(1.5);
   EXPECT_THROW(b.recv<double>(), mp::ProtocolError);
-  a.send(1.5);  // the bad message was consumed: the next one reads fine
-  EXPECT_EQ(b.recv<double>(), 1.5);
+  EXPECT_EQ(b.recv<double>(), 1.5);  // the bad message was consumed whole: the next reads fine
+  a.send(std::string("a string, not an int"));
+  a.send(42);
+  EXPECT_THROW(b.recv<int>(), mp::ProtocolError);
+  EXPECT_EQ(b.recv<int>(), 42);
+  EXPECT_TRUE(b.readable());
+  EXPECT_FALSE(b.poll());  // nothing left over
 }
 
 TEST_F(ConnectionTest, BytesAndBufferTooShort) {
@@ -77,10 +139,10 @@ TEST_F(ConnectionTest, PollIsTimed) {
   auto t0 = Clock::now();
   EXPECT_FALSE(b.poll(100ms));
   auto took = Clock::now() - t0;
-  EXPECT_GE(took, 99ms);
-  EXPECT_LE(took, 150ms);
+  EXPECT_GE(took, 100ms);
+  EXPECT_LE(took, 100ms + 5s);
   a.send(1);
-  EXPECT_TRUE(b.poll(1s));
+  EXPECT_TRUE(b.poll(10s));
   a.close();
   EXPECT_TRUE(b.poll());  // a message, then EOF
   EXPECT_EQ(b.recv<int>(), 1);
@@ -118,16 +180,22 @@ TEST_F(ConnectionTest, SixtyFourMebibyteMessages) {
   auto [a, b] = mp::Pipe();
   std::string big(64 << 20, '\0');
   for (std::size_t i = 0; i < big.size(); i += 4096) big[i] = static_cast<char>(i / 4096);
-  mp::Process p([c = a, big]() mutable {
+  mp::Process p([c = a, other = b, big]() mutable {
+    other.close();
     c.send(big);
+    if (!c.poll(60s)) std::exit(2);
     c.send(c.recv<std::string>());  // echo
   });
   p.start();
+  a.close();
+  ASSERT_TRUE(b.poll(60s));
   std::string got = b.recv<std::string>();
   EXPECT_EQ(got, big);
   b.send(got);
+  ASSERT_TRUE(b.poll(60s));
   EXPECT_EQ(b.recv<std::string>(), big);
-  ASSERT_TRUE(p.join(30s));
+  ASSERT_TRUE(p.join(60s));
+  EXPECT_EQ(p.exitcode(), 0);
 }
 
 TEST_F(ConnectionTest, OversizedFrameIsRefusedWithoutAllocating) {
@@ -143,6 +211,64 @@ TEST_F(ConnectionTest, OversizedFrameIsRefusedWithoutAllocating) {
   EXPECT_THROW(d.recv_bytes(), mp::EOFError);
 }
 
+// An oversized message is not read: the connection can no longer tell where the next message
+// starts, so it stops receiving (as Python's recv_bytes(maxlength) does) rather than reading
+// the skipped payload as messages. Sending still works.
+TEST_F(ConnectionTest, AfterAnOversizedMessageTheConnectionStopsReceiving) {
+  auto [a, b] = mp::Pipe();
+  b.set_max_message_size(64);
+  // The oversized payload itself looks like a small valid frame ("trap") followed by padding:
+  // a receiver that lost its place would return "trap" as the next message.
+  std::vector<std::byte> payload(8 + 4);
+  const std::uint64_t four = 4;
+  std::memcpy(payload.data(), &four, sizeof four);
+  std::memcpy(payload.data() + 8, "trap", 4);
+  payload.resize(4096, std::byte{0});
+  a.send_bytes(payload);
+  a.send(std::string("next"));
+  EXPECT_THROW(b.recv_bytes(), mp::ProtocolError);
+  EXPECT_FALSE(b.readable());
+  EXPECT_FALSE(b.closed());
+  for (int i = 0; i < 2; ++i) {  // every later recv refuses, none returns bytes
+    try {
+      auto got = b.recv_bytes();
+      ADD_FAILURE() << "recv after an oversized message returned " << got.size() << " bytes";
+    } catch (const mp::ProtocolError& e) {
+      EXPECT_NE(std::string(e.what()).find("size limit"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_THROW(b.recv<std::string>(), mp::ProtocolError);
+  std::vector<std::byte> buffer(16);
+  EXPECT_THROW(b.recv_bytes_into(buffer), mp::ProtocolError);
+  EXPECT_THROW(b.poll(), mp::ProtocolError);
+  b.send(7);  // the other direction is unaffected
+  ASSERT_TRUE(a.poll(10s));
+  EXPECT_EQ(a.recv<int>(), 7);
+  b.close();
+  EXPECT_TRUE(b.closed());
+}
+
+// The same across processes: the peer sends an oversized message, then a normal one.
+TEST_F(ConnectionTest, OversizedMessageFromAnotherProcess) {
+  auto [parent, child] = mp::Pipe();
+  parent.set_max_message_size(1 << 10);
+  mp::Process p([c = child, other = parent]() mutable {
+    other.close();
+    c.send(std::string(4096, 'y'));  // small enough to sit in the socket buffer unread
+    c.send(std::string("normal"));
+    if (!c.poll(30s)) std::exit(2);  // wait for the parent's verdict, then go
+    std::exit(c.recv<int>() == 1 ? 0 : 3);
+  });
+  p.start();
+  child.close();
+  ASSERT_TRUE(parent.poll(30s));
+  EXPECT_THROW(parent.recv<std::string>(), mp::ProtocolError);
+  EXPECT_THROW(parent.recv<std::string>(), mp::ProtocolError);  // not "normal", not garbage
+  parent.send(1);
+  ASSERT_TRUE(p.join(30s));
+  EXPECT_EQ(p.exitcode(), 0);
+}
+
 TEST_F(ConnectionTest, WaitReturnsTheReadyOnes) {
   auto [a1, b1] = mp::Pipe();
   auto [a2, b2] = mp::Pipe();
@@ -150,16 +276,18 @@ TEST_F(ConnectionTest, WaitReturnsTheReadyOnes) {
   p.start();
   auto t0 = Clock::now();
   EXPECT_TRUE(mp::connection::wait({&b1, &b2, &p}, 100ms).empty());
-  EXPECT_LE(Clock::now() - t0, 150ms);
+  auto took = Clock::now() - t0;
+  EXPECT_GE(took, 100ms);
+  EXPECT_LE(took, 100ms + 5s);
   a2.send(1);
-  auto ready = mp::connection::wait({&b1, &b2, &p});
+  auto ready = mp::connection::wait({&b1, &b2, &p}, 10s);
   ASSERT_EQ(ready.size(), 1u);
   EXPECT_EQ(ready[0].connection(), &b2);
   p.terminate();
   ready = mp::connection::wait({&b1, &p}, 10s);
   ASSERT_EQ(ready.size(), 1u);
   EXPECT_EQ(ready[0].process(), &p);
-  p.join();
+  ASSERT_TRUE(p.join(10s));
   ready = mp::connection::wait({b2.fileno()}, 0ms);
   ASSERT_EQ(ready.size(), 1u);
   EXPECT_EQ(ready[0].fd(), b2.fileno());
@@ -168,17 +296,14 @@ TEST_F(ConnectionTest, WaitReturnsTheReadyOnes) {
 TEST_F(ConnectionTest, ListenerAndClientOverTcp) {
   mp::Listener server("127.0.0.1:0", "secret");
   ASSERT_NE(server.address(), "127.0.0.1:0");
-  mp::Process p([address = server.address()] {
-    auto c = mp::Client(address, "secret");
-    c.send(std::string("ping"));
-    std::exit(c.recv<std::string>() == "pong" ? 0 : 1);
-  });
+  auto p = hello_client(server.address(), "secret");
   p.start();
-  auto conn = server.accept(10s);
-  EXPECT_EQ(conn.recv<std::string>(), "ping");
-  conn.send(std::string("pong"));
-  ASSERT_TRUE(p.join(10s));
-  EXPECT_EQ(p.exitcode(), 0);
+  auto conn = server.accept(30s);
+  ASSERT_TRUE(conn.poll(30s));
+  EXPECT_EQ(conn.recv<std::string>(), "hello");
+  conn.send(std::string("bye"));
+  ASSERT_TRUE(p.join(30s));
+  EXPECT_EQ(p.exitcode(), kClientOk);
 }
 
 TEST_F(ConnectionTest, UnixListenerIsPrivateAndRemovedOnClose) {
@@ -188,58 +313,113 @@ TEST_F(ConnectionTest, UnixListenerIsPrivateAndRemovedOnClose) {
     struct stat st {};
     ASSERT_EQ(::stat(path.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600u);
-    std::thread t([&] { mp::Client(path, "k").send(7); });
-    auto c = server.accept(10s);
-    EXPECT_EQ(c.recv<int>(), 7);
-    t.join();
+    auto p = hello_client(path, "k");
+    p.start();
+    auto c = server.accept(30s);
+    ASSERT_TRUE(c.poll(30s));
+    EXPECT_EQ(c.recv<std::string>(), "hello");
+    c.send(std::string("bye"));
+    ASSERT_TRUE(p.join(30s));
+    EXPECT_EQ(p.exitcode(), kClientOk);
   }
   struct stat st {};
   EXPECT_NE(::stat(path.c_str(), &st), 0);
 }
 
-TEST_F(ConnectionTest, WrongKeyIsRefusedAndTheListenerKeepsServing) {
+// As Python: accept() raises AuthenticationError for a client with the wrong key (the client
+// raises it too), and the listener serves the next client.
+TEST_F(ConnectionTest, WrongKeyRaisesFromAcceptAndTheListenerKeepsServing) {
   mp::Listener server("127.0.0.1:0", "right");
-  std::thread bad(
-      [&] { EXPECT_THROW(mp::Client(server.address(), "wrong"), mp::AuthenticationError); });
-  std::thread good([&] {
-    bad.join();  // the bad client goes first
-    auto c = mp::Client(server.address(), "right");
-    c.send(std::string("ok"));
-  });
-  auto conn = server.accept(20s);
-  EXPECT_EQ(conn.recv<std::string>(), "ok");
-  good.join();
+  auto bad = hello_client(server.address(), "wrong");
+  bad.start();
+  EXPECT_THROW(server.accept(30s), mp::AuthenticationError);
+  ASSERT_TRUE(bad.join(30s));
+  EXPECT_EQ(bad.exitcode(), kClientAuthFailed);
+  EXPECT_EQ(server.rejected(), 1u);
+
+  auto good = hello_client(server.address(), "right");
+  good.start();
+  auto conn = server.accept(30s);
+  ASSERT_TRUE(conn.poll(30s));
+  EXPECT_EQ(conn.recv<std::string>(), "hello");
+  conn.send(std::string("bye"));
+  ASSERT_TRUE(good.join(30s));
+  EXPECT_EQ(good.exitcode(), kClientOk);
   EXPECT_EQ(server.rejected(), 1u);
 }
 
-TEST_F(ConnectionTest, MalformedHandshakesAreDropped) {
+// A listener whose key differs from the client's: the client learns it from Client().
+TEST_F(ConnectionTest, ClientRaisesWhenTheServerHasAnotherKey) {
+  mp::Listener server("127.0.0.1:0", "server-key");
+  auto p = hello_client(server.address(), "client-key");
+  p.start();
+  EXPECT_THROW(server.accept(30s), mp::AuthenticationError);
+  ASSERT_TRUE(p.join(30s));
+  EXPECT_EQ(p.exitcode(), kClientAuthFailed);
+}
+
+// Peers that close, send garbage or say nothing during the handshake: each accept() raises
+// AuthenticationError (a silent one once the handshake timeout has passed, not before), and
+// the listener then serves a good client.
+TEST_F(ConnectionTest, BrokenHandshakesRaiseFromAccept) {
   mp::Listener server("127.0.0.1:0", "key");
-  server.set_handshake_timeout(300ms);
-  std::thread clients([&] {
-    auto raw = [&](auto&& act) {
-      auto c = mp::Client(server.address());  // no key: a raw connection
-      act(c.fileno());
-      std::this_thread::sleep_for(50ms);
-    };
-    raw([](int fd) {
-      std::uint64_t lie = 1ull << 40;
-      (void)::write(fd, &lie, 8);
-    });                                                                      // oversized
-    raw([](int fd) { (void)::write(fd, "garbage!garbage!garbage!", 24); });  // malformed
-    raw([](int) {});                                                         // silent
-    auto c = mp::Client(server.address(), "key");
-    c.send(1);
-  });
-  auto conn = server.accept(20s);
-  EXPECT_EQ(conn.recv<int>(), 1);
-  clients.join();
-  EXPECT_EQ(server.rejected(), 3u);
+  const auto handshake = 300ms;
+  server.set_handshake_timeout(handshake);
+  auto raw = [&] { return mp::Client(server.address()); };  // no key: a raw connection
+
+  {  // closes at once
+    auto c = raw();
+    c.close();
+    EXPECT_THROW(server.accept(30s), mp::AuthenticationError);
+  }
+  {  // a header that promises 2^40 bytes
+    auto c = raw();
+    std::uint64_t lie = std::uint64_t{1} << 40;
+    ASSERT_EQ(::write(c.fileno(), &lie, sizeof lie), 8);
+    EXPECT_THROW(server.accept(30s), mp::AuthenticationError);
+  }
+  {  // a well-framed answer that is not the digest
+    auto c = raw();
+    c.send_bytes(std::string_view("garbage!garbage!garbage!garbage!"));
+    EXPECT_THROW(server.accept(30s), mp::AuthenticationError);
+  }
+  {  // half a header, then the peer hangs up
+    auto c = raw();
+    ASSERT_EQ(::write(c.fileno(), "gar", 3), 3);
+    c.close();
+    EXPECT_THROW(server.accept(30s), mp::AuthenticationError);
+  }
+  {  // silent: accept() gives up after the handshake timeout, not before and not never
+    auto c = raw();
+    auto t0 = Clock::now();
+    try {
+      server.accept(30s);
+      ADD_FAILURE() << "accept() returned a connection that never authenticated";
+    } catch (const mp::AuthenticationError& e) {
+      EXPECT_NE(std::string(e.what()).find("timed out"), std::string::npos) << e.what();
+    }
+    auto took = Clock::now() - t0;
+    EXPECT_GE(took, handshake);
+    EXPECT_LE(took, handshake + 10s);
+  }
+  EXPECT_EQ(server.rejected(), 5u);
+
+  auto good = hello_client(server.address(), "key");
+  good.start();
+  auto conn = server.accept(30s);
+  ASSERT_TRUE(conn.poll(30s));
+  EXPECT_EQ(conn.recv<std::string>(), "hello");
+  conn.send(std::string("bye"));
+  ASSERT_TRUE(good.join(30s));
+  EXPECT_EQ(good.exitcode(), kClientOk);
 }
 
 TEST_F(ConnectionTest, NothingListeningIsASystemError) {
   EXPECT_THROW(mp::Client("/tmp/mp-test-nobody-here.sock"), std::system_error);
   mp::Listener server("127.0.0.1:0");
+  auto t0 = Clock::now();
   EXPECT_THROW(server.accept(50ms), mp::TimeoutError);
+  EXPECT_GE(Clock::now() - t0, 50ms);
 }
 
 }  // namespace

@@ -79,7 +79,12 @@ class Connection {
   bool writable() const noexcept;
   int fileno() const;  // ValueError when closed
 
-  // The largest message recv accepts (default: no limit); larger ones throw ProtocolError.
+  // The largest message recv accepts (default: no limit). A larger message is not read: recv
+  // throws ProtocolError and, since the start of the next message is then unknown, the
+  // connection stops receiving for good: readable() turns false and every later recv or poll
+  // throws ProtocolError (never bytes of the skipped message). Sending still works; close() it.
+  // This is Python's recv_bytes(maxlength), which makes the connection unusable. A message of
+  // the wrong type for recv<T> is different: it was read whole, and the connection stays usable.
   void set_max_message_size(std::uint64_t bytes);
 
   // Wraps a connected socket; takes ownership of `fd`.
@@ -99,8 +104,11 @@ using AuthKey = std::string_view;
 
 // Accepts connections on a Unix socket path (created with mode 0600, removed by close()) or
 // "host:port" (TCP; port 0 picks a free port). With an authkey, every connection is
-// authenticated before accept() returns it; one that fails the handshake is dropped and
-// accept() goes on waiting.
+// authenticated before accept() returns it. One that fails the handshake (a wrong key, malformed
+// or oversized handshake messages, a peer that hangs up, or one silent past the handshake
+// timeout, 5 s by default) is closed and accept() throws AuthenticationError, as Python's does;
+// the listener stays open and the next accept() serves the next client. Python has no handshake
+// timeout: there a silent peer blocks accept() forever.
 class Listener {
  public:
   explicit Listener(const std::string& address, AuthKey authkey = {}, int backlog = 16);
@@ -110,8 +118,10 @@ class Listener {
   Listener& operator=(Listener&&) noexcept;
   ~Listener();
 
+  // Throws AuthenticationError when the connection that arrived fails the handshake.
   Connection accept();
-  // Throws TimeoutError when no authenticated connection arrives in time.
+  // Throws TimeoutError when no connection arrives in time; the handshake of one that arrives
+  // has its own bound (set_handshake_timeout), so this may take up to timeout + that.
   template <class Rep, class Period>
   Connection accept(std::chrono::duration<Rep, Period> timeout) {
     return accept_for(std::chrono::duration_cast<std::chrono::nanoseconds>(timeout));
@@ -131,8 +141,9 @@ class Listener {
   std::unique_ptr<State> state_;
 };
 
-// Connects to a Listener; throws AuthenticationError when the keys differ, std::system_error
-// when nothing listens there.
+// Connects to a Listener; throws AuthenticationError when the keys differ or the server hangs up
+// during the handshake, TimeoutError when the handshake takes over 30 s, std::system_error when
+// nothing listens there.
 Connection Client(const std::string& address, AuthKey authkey = {});
 
 namespace connection {

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <string>
 #include <system_error>
 
 #include "mp/process.hpp"
@@ -20,6 +21,15 @@ struct Connection::State {
   bool readable = true;
   bool writable = true;
   std::uint64_t max_size = runtime::kUnlimited;
+  // Set when a receive stopped part-way through a message (one over the size limit, or a
+  // failure mid-read): where the next message starts is unknown, so nothing more is received.
+  std::string out_of_step;
+
+  void check_readable() const {
+    if (readable) return;
+    if (!out_of_step.empty()) throw ProtocolError(out_of_step);
+    throw ValueError("connection is write-only");
+  }
 };
 
 Connection::State& Connection::state() const {
@@ -61,11 +71,26 @@ void spin_until_readable(int fd) {
 
 std::vector<std::byte> Connection::recv_bytes() {
   State& s = state();
-  if (!s.readable) throw ValueError("connection is write-only");
+  s.check_readable();
   spin_until_readable(s.fd.get());
   std::vector<std::byte> out;
-  if (runtime::read_frame(s.fd.get(), out, s.max_size, sys::Deadline::never()) !=
-      runtime::FrameStatus::ok) {
+  auto status = runtime::FrameStatus::eof;
+  try {
+    status = runtime::read_frame(s.fd.get(), out, s.max_size, sys::Deadline::never());
+  } catch (const EOFError&) {
+    throw;  // the stream is over: later receives see EOF, nothing is out of step
+  } catch (const ProtocolError&) {
+    // The oversized payload is still in the stream, unread. Stop receiving (as Python does)
+    // rather than read it as messages.
+    s.readable = false;
+    s.out_of_step = "connection can no longer receive: an earlier message exceeded the size limit";
+    throw;
+  } catch (...) {
+    s.readable = false;
+    s.out_of_step = "connection can no longer receive: an earlier receive failed mid-message";
+    throw;
+  }
+  if (status != runtime::FrameStatus::ok) {
     throw EOFError("the other end of the connection is closed");
   }
   return out;
@@ -84,7 +109,7 @@ std::size_t Connection::recv_bytes_into(std::span<std::byte> buffer) {
 
 bool Connection::poll_for(std::chrono::nanoseconds timeout) {
   State& s = state();
-  if (!s.readable) throw ValueError("connection is write-only");
+  s.check_readable();
   return sys::wait_readable(s.fd.get(), sys::Deadline::after(timeout));
 }
 

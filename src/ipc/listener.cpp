@@ -2,6 +2,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <string>
 #include <system_error>
 
 #include "mp/connection.hpp"
@@ -54,25 +56,35 @@ Connection Listener::accept() {
 
 Connection Listener::accept_for(std::optional<std::chrono::nanoseconds> timeout) {
   if (!state_ || !state_->fd) throw ValueError("listener is closed");
-  const auto deadline = sys::Deadline::after(timeout);
-  for (;;) {
-    sys::UniqueFd fd;
-    int err = sys::accept_from(state_->fd.get(), deadline, fd);
-    if (err == ETIMEDOUT) throw TimeoutError("no connection arrived in time");
-    if (err != 0) throw std::system_error(err, std::generic_category(), "accept");
-    if (state_->authkey.empty()) return Connection::from_fd(fd.release());
-    try {
-      auto hs = sys::Deadline::after(std::chrono::nanoseconds(state_->handshake_timeout));
-      runtime::deliver_challenge(fd.get(), key_bytes(state_->authkey), hs);
-      runtime::answer_challenge(fd.get(), key_bytes(state_->authkey), hs);
-      return Connection::from_fd(fd.release());
-    } catch (const Error&) {
-      // A wrong key, garbage, a silent or vanished peer: drop it, keep serving.
-      state_->rejected.fetch_add(1, std::memory_order_relaxed);
-    } catch (const std::system_error&) {
-      state_->rejected.fetch_add(1, std::memory_order_relaxed);
-    }
+  sys::UniqueFd fd;
+  int err = sys::accept_from(state_->fd.get(), sys::Deadline::after(timeout), fd);
+  if (err == ETIMEDOUT) throw TimeoutError("no connection arrived in time");
+  if (err != 0) throw std::system_error(err, std::generic_category(), "accept");
+  if (state_->authkey.empty()) return Connection::from_fd(fd.release());
+  // Any failure of the handshake closes this connection (fd) and raises AuthenticationError,
+  // as Python's accept() does; the listener itself is untouched and serves the next accept().
+  const auto ms = state_->handshake_timeout.count();
+  auto reject = [&](const std::string& why) {
+    state_->rejected.fetch_add(1, std::memory_order_relaxed);
+    return AuthenticationError(why);
+  };
+  try {
+    auto hs = sys::Deadline::after(std::chrono::nanoseconds(state_->handshake_timeout));
+    runtime::deliver_challenge(fd.get(), key_bytes(state_->authkey), hs);
+    runtime::answer_challenge(fd.get(), key_bytes(state_->authkey), hs);
+  } catch (const AuthenticationError& e) {
+    throw reject(e.what());
+  } catch (const TimeoutError&) {
+    throw reject("authentication timed out: the peer took over " + std::to_string(ms) + " ms");
+  } catch (const EOFError&) {
+    throw reject("the peer closed the connection during authentication");
+  } catch (const ProtocolError& e) {
+    throw reject(std::string("malformed authentication message: ") + e.what());
+  } catch (const std::system_error& e) {
+    if (e.code().value() != EPIPE && e.code().value() != ECONNRESET) throw;
+    throw reject("the peer closed the connection during authentication");
   }
+  return Connection::from_fd(fd.release());
 }
 
 const std::string& Listener::address() const noexcept {
@@ -104,6 +116,9 @@ Connection Client(const std::string& address, AuthKey authkey) {
       runtime::deliver_challenge(fd.get(), key_bytes(authkey), deadline);
     } catch (const EOFError&) {
       // The server hangs up on a wrong answer before we read its verdict.
+      throw AuthenticationError("the server closed the connection during authentication");
+    } catch (const std::system_error& e) {
+      if (e.code().value() != EPIPE && e.code().value() != ECONNRESET) throw;
       throw AuthenticationError("the server closed the connection during authentication");
     }
   }

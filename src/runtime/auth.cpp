@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "mp/errors.hpp"
@@ -65,7 +66,11 @@ void deliver_challenge(int fd, std::span<const std::byte> key, const sys::Deadli
   write_frame(fd, challenge);
   auto answer = read_small(fd, deadline);
   if (!equals(answer, hmac(key, challenge))) {
-    write_frame(fd, bytes(kFailure));
+    try {
+      write_frame(fd, bytes(kFailure));
+    } catch (const std::system_error&) {
+      // The peer is gone already; the wrong digest is still the error to report.
+    }
     throw AuthenticationError("digest received was wrong");
   }
   write_frame(fd, bytes(kWelcome));

@@ -24,8 +24,11 @@ enum class FrameStatus { ok, eof, timed_out };
 
 // Reads one frame into `out`. eof: the peer closed before a frame began. Throws EOFError when
 // the peer closed mid-frame, ProtocolError when the frame is longer than `max_size`,
-// std::system_error on other failures. On timed_out, a partly read frame is lost: callers that
-// time out mid-frame drop the connection (handshakes) or wait for readability first (recv).
+// std::system_error on other failures. After ProtocolError the oversized payload is left unread
+// and the stream is out of step: the caller must not read frames from it again (Connection
+// stops receiving; handshakes drop the connection). On timed_out, a partly read frame is lost
+// likewise: callers that time out mid-frame drop the connection (handshakes) or wait for
+// readability first (recv).
 FrameStatus read_frame(int fd, std::vector<std::byte>& out, std::uint64_t max_size,
                        const sys::Deadline& deadline);
 
