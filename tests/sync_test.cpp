@@ -63,6 +63,15 @@ void join_ok(mp::Process& p) {
   EXPECT_EQ(p.exitcode(), 0);
 }
 
+// For a child asleep in a wait of kLongWait that the test has just woken: it must end well
+// before its own timeout could end the wait (a timed wait that times out may still report
+// success when the event was set meanwhile, so its result alone cannot tell).
+constexpr auto kLongWait = 60s;
+void join_woken(mp::Process& p) {
+  ASSERT_TRUE(p.join(15s)) << "not woken: still waiting";
+  EXPECT_EQ(p.exitcode(), 0);
+}
+
 // --- Lock ------------------------------------------------------------------------------------
 
 TEST_F(SyncTest, LockWorksWithStandardGuards) {
@@ -267,11 +276,11 @@ TEST_F(SyncTest, SemaphoreTimedAcquire) {
   EXPECT_FALSE(sem.try_acquire());
   expect_times_out([&] { return sem.try_acquire_for(100ms); }, 100ms);
   // A waiter asleep in another process is woken by a release here.
-  mp::Process p([sem]() mutable { std::exit(sem.acquire(20s) ? 0 : 1); });
+  mp::Process p([sem]() mutable { std::exit(sem.acquire(kLongWait) ? 0 : 1); });
   p.start();
   expect_asleep(p);
   sem.release();
-  join_ok(p);
+  join_woken(p);
   EXPECT_EQ(sem.get_value(), 0u);
   sem.release(3);
   EXPECT_EQ(sem.get_value(), 3u);
@@ -294,7 +303,7 @@ TEST_F(SyncTest, ConditionNotifyWakesAWaiterInAnotherProcess) {
   mp::Process p([=]() mutable {
     std::lock_guard g(cond);
     state.store(1);  // under the lock, which only the wait below lets go
-    if (!cond.wait_for(20s, [&] { return state.load() == 2; })) std::exit(1);
+    if (!cond.wait_for(kLongWait, [&] { return state.load() == 2; })) std::exit(1);
     state.store(3);
   });
   p.start();
@@ -305,7 +314,7 @@ TEST_F(SyncTest, ConditionNotifyWakesAWaiterInAnotherProcess) {
     state.store(2);
     cond.notify();
   }
-  join_ok(p);
+  join_woken(p);
   EXPECT_EQ(state.load(), 3);
 }
 
@@ -321,7 +330,7 @@ TEST_F(SyncTest, NotifyNLetsExactlyNTicketWaitersGo) {
     ps.emplace_back([=]() mutable {
       std::lock_guard g(cond);
       waiting.fetch_add(1);  // under the lock: the parent's next notify finds this one waiting
-      if (!cond.wait_for(20s, [&] { return tickets.load() > 0; })) std::exit(1);
+      if (!cond.wait_for(kLongWait, [&] { return tickets.load() > 0; })) std::exit(1);
       tickets.fetch_sub(1);
       gone.fetch_add(1);
     });
@@ -347,7 +356,7 @@ TEST_F(SyncTest, NotifyNLetsExactlyNTicketWaitersGo) {
   std::this_thread::sleep_for(50ms);
   EXPECT_EQ(gone.load(), 3);
   release(1, true);
-  for (auto& p : ps) join_ok(p);
+  for (auto& p : ps) join_woken(p);
   EXPECT_EQ(gone.load(), kWaiters);
   EXPECT_EQ(tickets.load(), 0);
 }
@@ -362,7 +371,7 @@ TEST_F(SyncTest, NotifyAllWakesEveryWaiter) {
       std::lock_guard g(cond);
       waiting.fetch_add(1);
       while (go.load() == 0) {
-        if (!cond.wait_for(20s)) std::exit(1);
+        if (!cond.wait_for(kLongWait)) std::exit(1);
       }
       woken.fetch_add(1);
     });
@@ -375,7 +384,7 @@ TEST_F(SyncTest, NotifyAllWakesEveryWaiter) {
     go.store(1);
     cond.notify_all();
   }
-  for (auto& p : ps) join_ok(p);
+  for (auto& p : ps) join_woken(p);
   EXPECT_EQ(woken.load(), 4);
 }
 
@@ -409,11 +418,11 @@ TEST_F(SyncTest, EventAcrossProcesses) {
   mp::Event ev;
   EXPECT_FALSE(ev.is_set());
   expect_times_out([&] { return ev.wait_for(100ms); }, 100ms);
-  mp::Process p([ev]() mutable { std::exit(ev.wait_for(20s) && ev.is_set() ? 0 : 1); });
+  mp::Process p([ev]() mutable { std::exit(ev.wait_for(kLongWait) && ev.is_set() ? 0 : 1); });
   p.start();
   expect_asleep(p);
   ev.set();
-  join_ok(p);
+  join_woken(p);
   EXPECT_TRUE(ev.is_set());
   EXPECT_TRUE(ev.wait());  // set: returns at once
   ev.clear();
@@ -427,13 +436,13 @@ TEST_F(SyncTest, EventWakesManyWaiters) {
   std::vector<mp::Process> ps;
   for (int i = 0; i < 3; ++i) {
     ps.emplace_back([=]() mutable {
-      if (ev.wait_for(20s)) woken.fetch_add(1);
+      if (ev.wait_for(kLongWait)) woken.fetch_add(1);
     });
   }
   for (auto& p : ps) p.start();
   expect_asleep(ps);  // each is inside wait_for, not merely about to call it
   ev.set();
-  for (auto& p : ps) join_ok(p);
+  for (auto& p : ps) join_woken(p);
   EXPECT_EQ(woken.load(), 3);
 }
 
