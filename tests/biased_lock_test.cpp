@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <thread>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "shm/biased_lock.hpp"
 #include "support/leak_check.hpp"
 #include "sys/futex.hpp"
+#include "sys/membarrier.hpp"
 #include "sys/thread_id.hpp"
 
 namespace {
@@ -22,6 +24,16 @@ using mp::shm::BiasedLockState;
 using mp::shm::Entry;
 
 class BiasedLockTest : public mp::testing::LeakCheckedTest {};
+
+// The bias rests on membarrier(2). Where the kernel or a sandbox refuses it, the lock never
+// grants a bias and only gets slower (biased_lock.hpp): a test of the bias has nothing to see.
+#define SKIP_WITHOUT_MEMBARRIER()                                                          \
+  do {                                                                                     \
+    if (!mp::sys::membarrier_register()) {                                                 \
+      GTEST_SKIP() << "membarrier(2) is unavailable here: the lock works without a bias, " \
+                      "there is no bias to test";                                          \
+    }                                                                                      \
+  } while (0)
 
 // The lock and what it protects, in memory shared with forked children.
 struct Shared {
@@ -80,9 +92,10 @@ void join_ok(mp::Process& p) {
 }
 
 TEST_F(BiasedLockTest, SteadyUserEntersWithoutTheLock) {
+  SKIP_WITHOUT_MEMBARRIER();
   SharedBlock b;
   Shared& s = *b.get();
-  ASSERT_TRUE(earn_bias(s)) << "membarrier(2) unavailable? the bias needs it";
+  ASSERT_TRUE(earn_bias(s)) << "a steady user never earned the bias";
   const long before = s.biased.load();
   for (int i = 0; i < 1000; ++i) bump(s);
   EXPECT_EQ(s.biased.load() - before, 1000);
@@ -90,23 +103,23 @@ TEST_F(BiasedLockTest, SteadyUserEntersWithoutTheLock) {
 }
 
 TEST_F(BiasedLockTest, RevocationKeepsMutualExclusionAcrossProcesses) {
+  SKIP_WITHOUT_MEMBARRIER();
   SharedBlock b;
   Shared& s = *b.get();
   constexpr int kProcs = 3, kRounds = 200, kStreak = 300;
-  mp::Event go;
+  // A barrier between rounds: every round, each process's streak (long enough to earn the bias)
+  // meets a bias that another live process may hold, whatever the scheduler does.
+  mp::Barrier round(kProcs);
   std::vector<mp::Process> ps;
   for (int i = 0; i < kProcs; ++i) {
-    ps.emplace_back([&s, go]() mutable {
-      go.wait_for(30s);
-      // Streaks long enough to earn the bias, interleaved with the other processes' streaks.
+    ps.emplace_back([&s, round]() mutable {
       for (int r = 0; r < kRounds; ++r) {
+        round.wait(30s);
         for (int k = 0; k < kStreak; ++k) bump(s);
-        std::this_thread::sleep_for(20us);
       }
     });
   }
   for (auto& p : ps) p.start();
-  go.set();
   for (auto& p : ps) join_ok(p);
   EXPECT_EQ(s.violations.load(), 0);
   EXPECT_EQ(s.counter, long{kProcs} * kRounds * kStreak);
@@ -133,6 +146,7 @@ TEST_F(BiasedLockTest, RevocationKeepsMutualExclusionAcrossThreads) {
 }
 
 TEST_F(BiasedLockTest, HolderKilledInsideIsRecovered) {
+  SKIP_WITHOUT_MEMBARRIER();
   SharedBlock b;
   Shared& s = *b.get();
   mp::Event inside;
@@ -147,20 +161,22 @@ TEST_F(BiasedLockTest, HolderKilledInsideIsRecovered) {
   p.start();
   ASSERT_TRUE(inside.wait_for(20s)) << "the child never held the bias";
   p.kill();
-  const auto t0 = Clock::now();
+  // Recovered within the deadline: the dead holder is noticed, not waited out (nor reaped: the
+  // join comes afterwards).
   bool recovered = false;
   const Entry e = mp::shm::biased_enter(
       s.lock, me(), mp::sys::Deadline::after(std::chrono::nanoseconds(5s)), recovered);
   EXPECT_EQ(e, Entry::locked);
   EXPECT_TRUE(recovered);
-  EXPECT_LT(Clock::now() - t0, 1s);
   EXPECT_EQ(s.lock.lock.deaths.load(), 1u);
   EXPECT_EQ(s.lock.bias.load(), 0u);
   mp::shm::biased_leave(s.lock, e, me());
   ASSERT_TRUE(p.join(10s));
+  EXPECT_EQ(p.exitcode(), -SIGKILL) << "3: no bias earned, 4: not entered biased";
 }
 
 TEST_F(BiasedLockTest, AnExitedHolderDoesNotMakeTheNextBiasDearer) {
+  SKIP_WITHOUT_MEMBARRIER();
   SharedBlock b;
   Shared& s = *b.get();
   mp::Process p([&s] { std::_Exit(earn_bias(s) ? 0 : 3); });
@@ -174,6 +190,7 @@ TEST_F(BiasedLockTest, AnExitedHolderDoesNotMakeTheNextBiasDearer) {
 }
 
 TEST_F(BiasedLockTest, RevokerTimesOutWhileTheHolderStaysInside) {
+  SKIP_WITHOUT_MEMBARRIER();
   SharedBlock b;
   Shared& s = *b.get();
   mp::Event inside, release;
@@ -188,7 +205,7 @@ TEST_F(BiasedLockTest, RevokerTimesOutWhileTheHolderStaysInside) {
     std::_Exit(0);
   });
   p.start();
-  ASSERT_TRUE(inside.wait_for(20s));
+  ASSERT_TRUE(inside.wait_for(20s)) << "the child never held the bias";
   const auto t0 = Clock::now();
   bool recovered = false;
   EXPECT_EQ(mp::shm::biased_enter(
@@ -196,7 +213,7 @@ TEST_F(BiasedLockTest, RevokerTimesOutWhileTheHolderStaysInside) {
             Entry::none);
   const auto took = Clock::now() - t0;
   EXPECT_GE(took, 99ms);
-  EXPECT_LT(took, 600ms);
+  EXPECT_LT(took, 100ms + 2s);  // generous: a loaded machine may not run us for a while
   EXPECT_EQ(mp::shm::lock_owner(s.lock.lock), 0u) << "a revoker that gives up frees the lock";
   release.set();
   join_ok(p);

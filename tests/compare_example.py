@@ -9,12 +9,14 @@ Modes:
   daemon     as 'repeated', and once the program has exited nothing more is printed: its
              daemonic child is gone (stdout reaches EOF at once). One daemon line landing just
              after the parent's last line, before the exit handler's SIGTERM, is tolerated.
-Both programs run with a hard timeout; a program that outlives it is killed and the test fails.
+Both programs run with a hard timeout; a program that outlives it is killed, with every process
+it started (each program runs in a session of its own), and the test fails.
 """
 import argparse
 import itertools
 import os
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -29,8 +31,10 @@ def run(argv):
     start = time.monotonic()
     # An inherited PYTHONUNBUFFERED would make print() write the text and its newline apart.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    # A session (and so a process group) of its own: on timeout the whole group is killed, so
+    # that no child of a hung program lingers after the test.
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE,
-                            env=env)
+                            env=env, start_new_session=True)
     os.close(slave)
     out = b""
     # Read to EOF, i.e. until every process holding the terminal is gone.
@@ -38,6 +42,10 @@ def run(argv):
         left = TIMEOUT - (time.monotonic() - start)
         ready, _, _ = select.select([master], [], [], max(left, 0))
         if not ready:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:  # the leader has exited; its group may be empty
+                pass
             proc.kill()
             proc.wait()
             sys.exit(f"FAIL: {argv[0]} (or a child of it) still holds stdout after {TIMEOUT} s\n"

@@ -14,6 +14,7 @@
 
 #include "mp/process.hpp"
 #include "mp/shared_memory.hpp"
+#include "mp/synchronize.hpp"
 
 namespace {
 
@@ -35,9 +36,9 @@ int exit_handlers() {
     std::exit(3);
   });
   returns.start();
-  returns.join();
+  if (!returns.join(30s)) return 4;
   exits.start();
-  exits.join();
+  if (!exits.join(30s)) return 4;
   std::printf("codes %d %d\n", *returns.exitcode(), *exits.exitcode());
   return 0;
 }
@@ -52,19 +53,23 @@ int exit_handlers() {
   loop_forever();
 }
 
-// Normal exit: the daemon is terminated, the other child joined first.
+// Normal exit: the daemon is terminated, the other child joined first. The worker prints only
+// once main has printed its line (an Event, not a sleep, orders the two).
 int exit_with_children() {
   mp::Process d(loop_forever);
   d.set_daemon(true);
   d.start();
-  mp::Process worker([] {
-    std::this_thread::sleep_for(300ms);
+  mp::Event main_printed;
+  mp::Process worker([main_printed]() mutable {
+    if (!main_printed.wait_for(30s)) std::exit(5);
+    std::this_thread::sleep_for(100ms);  // still running when main returns, most often
     std::printf("worker done\n");
   });
   worker.start();
   std::printf("%d\n", d.pid());
   std::printf("main returns\n");
   std::fflush(stdout);  // before the exit handler joins the worker, which prints too
+  main_printed.set();
   return 0;
 }
 
@@ -84,7 +89,7 @@ int exit_with_children() {
     std::fflush(stdout);
     mp::Process p(create_and_report);
     p.start();
-    p.join();
+    if (!p.join(30s)) std::exit(4);
     std::printf("child gone\n");
     std::fflush(stdout);
     loop_forever();  // the test kills this process too

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,13 +10,16 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
 
 #include "mp/context.hpp"
 #include "mp/process.hpp"
+#include "mp/synchronize.hpp"
 #include "support/command.hpp"
 #include "support/leak_check.hpp"
 
@@ -26,6 +30,80 @@ using mp::testing::LeakCheckedTest;
 using Clock = std::chrono::steady_clock;
 
 class ProcessTest : public LeakCheckedTest {};
+
+// --- this binary, re-entered as a test binary that gets killed --------------------------------
+//
+// ChildrenOfAKilledTestBinaryDieWithIt runs this binary again with kRole as its only argument.
+// Then, before gtest's main, it forks one child from its main thread and one from a short-lived
+// thread, reports "<pid of the first> <what became of the second>", and waits to be killed.
+
+constexpr const char* kRole = "--mp-test-role=killed-test-binary";
+
+bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds limit) {
+  const auto end = Clock::now() + limit;
+  while (!cond()) {
+    if (Clock::now() > end) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+// A child that lives until it is killed, or a minute at most (should the test fail).
+[[noreturn]] void linger() {
+  ::alarm(60);
+  for (;;) ::pause();
+}
+
+[[noreturn]] void act_as_killed_test_binary() {
+  mp::testing::children_die_with_test();
+  ::alarm(60);  // this process too, should the test that kills it fail
+  const pid_t from_main = ::fork();
+  if (from_main == 0) linger();
+  // A child forked from a thread that then ends must not die with that thread: it answers a
+  // ping sent after the thread is gone from /proc/self/task (by then the kernel has sent any
+  // death signal, and a SIGKILL pending on the child would keep it from answering).
+  int ping[2], pong[2];
+  if (::pipe2(ping, O_CLOEXEC) != 0 || ::pipe2(pong, O_CLOEXEC) != 0) std::_Exit(2);
+  pid_t from_thread = -1;
+  long thread_tid = 0;
+  std::thread([&] {
+    thread_tid = ::syscall(SYS_gettid);
+    from_thread = ::fork();
+    if (from_thread == 0) {
+      ::close(ping[1]);
+      pollfd in{ping[0], POLLIN, 0};
+      char c = 0;
+      if (::poll(&in, 1, 30000) == 1 && ::read(ping[0], &c, 1) == 1)
+        (void)!::write(pong[1], "k", 1);
+      ::_exit(0);
+    }
+  }).join();
+  const std::string task = "/proc/self/task/" + std::to_string(thread_tid);
+  bool survived = false;
+  if (from_thread > 0 && wait_until([&] { return !std::filesystem::exists(task); }, 10s)) {
+    (void)!::write(ping[1], "p", 1);
+    pollfd in{pong[0], POLLIN, 0};
+    char c = 0;
+    survived = ::poll(&in, 1, 10000) == 1 && ::read(pong[0], &c, 1) == 1;
+  }
+  if (from_thread > 0) {
+    ::kill(from_thread, SIGKILL);  // it has answered or failed; either way it is done
+    ::waitpid(from_thread, nullptr, 0);
+  }
+  std::printf("%d %s\n", from_main, survived ? "thread-child-survived" : "thread-child-died");
+  std::fflush(stdout);
+  linger();
+}
+
+// Before gtest's main: is this the re-entered binary? (/proc/self/cmdline: argv, NUL-separated.)
+[[maybe_unused]] const bool g_role_checked = [] {
+  std::ifstream cmdline("/proc/self/cmdline");
+  std::string argv0, argv1;
+  std::getline(cmdline, argv0, '\0');
+  std::getline(cmdline, argv1, '\0');
+  if (argv1 == kRole) act_as_killed_test_binary();
+  return true;
+}();
 
 // Redirects a standard descriptor into a temporary file for the lifetime of the object.
 class Capture {
@@ -73,7 +151,7 @@ TEST_F(ProcessTest, ReturnGivesExitCodeZero) {
   EXPECT_FALSE(p.exitcode());
   p.start();
   EXPECT_GT(p.pid(), 0);
-  p.join();
+  ASSERT_TRUE(p.join(10s));
   EXPECT_EQ(p.exitcode(), 0);
   EXPECT_FALSE(p.is_alive());
 }
@@ -160,7 +238,7 @@ TEST_F(ProcessTest, BufferedOutputIsNotPrintedTwice) {
   std::printf("before;");  // stays in stdio's buffer: stdout is a file now
   mp::Process p([] { std::printf("child;"); });
   p.start();
-  p.join();
+  ASSERT_TRUE(p.join(10s));
   std::printf("after;");
   EXPECT_EQ(out.restore(), "before;child;after;");
 }
@@ -181,13 +259,33 @@ TEST_F(ProcessTest, DaemonDiesWhenParentIsKilled) {
   ASSERT_FALSE(mp::testing::pid_gone(daemon_pid));
   helper.kill(SIGKILL);
   EXPECT_EQ(helper.wait(10s), -SIGKILL);
-  auto deadline = Clock::now() + 1s;
+  auto deadline = Clock::now() + 10s;
   while (!mp::testing::pid_gone(daemon_pid) && Clock::now() < deadline) {
     std::this_thread::sleep_for(5ms);
   }
   EXPECT_TRUE(mp::testing::pid_gone(daemon_pid))
       << "daemon " << daemon_pid << " outlived its parent";
   if (!mp::testing::pid_gone(daemon_pid)) ::kill(daemon_pid, SIGKILL);
+}
+
+// tests/support arranges that the children a test binary forks from its main thread get SIGKILL
+// when it dies (ctest kills a binary that times out; its children must not linger), and that a
+// child forked from a short-lived thread is not killed when that thread ends.
+TEST_F(ProcessTest, ChildrenOfAKilledTestBinaryDieWithIt) {
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe");
+  mp::testing::RunningCommand binary({self, kRole});
+  std::istringstream report(binary.read_line(20s));
+  int child = 0;
+  std::string thread_child;
+  ASSERT_TRUE(report >> child >> thread_child) << "the re-entered binary did not report";
+  EXPECT_EQ(thread_child, "thread-child-survived")
+      << "a child forked from a thread that ended was killed with the thread";
+  ASSERT_FALSE(mp::testing::pid_gone(child));
+  binary.kill(SIGKILL);
+  EXPECT_EQ(binary.wait(10s), -SIGKILL);
+  const bool gone = wait_until([&] { return mp::testing::pid_gone(child); }, 10s);
+  EXPECT_TRUE(gone) << "child " << child << " outlived the killed test binary";
+  if (!gone) ::kill(child, SIGKILL);
 }
 
 TEST_F(ProcessTest, NormalExitJoinsWorkersAndTerminatesDaemons) {
@@ -227,7 +325,7 @@ TEST_F(ProcessTest, FiveHundredStartsLeakNothing) {
   for (int i = 0; i < 500; ++i) {
     mp::Process p([] {});
     p.start();
-    p.join();
+    ASSERT_TRUE(p.join(10s));
     ASSERT_EQ(p.exitcode(), 0);
   }
   EXPECT_EQ(mp::testing::open_fds(), fds_before);
@@ -241,8 +339,8 @@ TEST_F(ProcessTest, TimedJoinIsBounded) {
   auto t0 = Clock::now();
   EXPECT_FALSE(p.join(100ms));
   auto waited = Clock::now() - t0;
-  EXPECT_GE(waited, 95ms);
-  EXPECT_LT(waited, 1s);
+  EXPECT_GE(waited, 99ms);
+  EXPECT_LT(waited, 100ms + 2s);  // generous: a loaded machine may not run us for a while
   EXPECT_TRUE(p.is_alive());
   EXPECT_FALSE(p.exitcode());
   p.terminate();
@@ -253,7 +351,7 @@ TEST_F(ProcessTest, TimedJoinIsBounded) {
 TEST_F(ProcessTest, TerminateAfterExitIsHarmless) {
   mp::Process p([] {});
   p.start();
-  p.join();
+  ASSERT_TRUE(p.join(10s));
   p.terminate();
   p.kill();
   EXPECT_EQ(p.exitcode(), 0);
@@ -272,19 +370,21 @@ TEST_F(ProcessTest, MisuseThrows) {
   EXPECT_THROW(mp::current_process().join(), mp::ProcessError);
   EXPECT_THROW(p.set_daemon(true), mp::ProcessError);
   p.kill();
-  p.join();
+  ASSERT_TRUE(p.join(10s));
   p.close();
   EXPECT_THROW(p.start(), mp::ValueError);
   EXPECT_THROW((void)p.is_alive(), mp::ValueError);
 }
 
 TEST_F(ProcessTest, SentinelBecomesReadableAtExit) {
-  mp::Process p([] { std::this_thread::sleep_for(200ms); });
+  mp::Event may_exit;
+  mp::Process p([may_exit]() mutable { std::exit(may_exit.wait_for(30s) ? 0 : 1); });
   p.start();
   pollfd fd{p.sentinel(), POLLIN, 0};
-  EXPECT_EQ(::poll(&fd, 1, 0), 0);
+  EXPECT_EQ(::poll(&fd, 1, 0), 0);  // the child cannot have ended: it waits for the event
+  may_exit.set();
   EXPECT_EQ(::poll(&fd, 1, 10000), 1);
-  p.join();
+  ASSERT_TRUE(p.join(10s));
   EXPECT_EQ(p.exitcode(), 0);
 }
 
@@ -302,26 +402,36 @@ TEST_F(ProcessTest, ActiveChildrenListsRunningOnesAndReaps) {
   EXPECT_EQ(children[0], a);
   EXPECT_EQ(b.exitcode(), 0);
   a.terminate();
-  a.join();
+  ASSERT_TRUE(a.join(10s));
   EXPECT_TRUE(mp::active_children().empty());
 }
 
+// The warning is given once per process: the scenario runs in a child, a copy of this process
+// that has not warned yet, so that the test holds under --gtest_repeat too.
 TEST_F(ProcessTest, ThreadsAtStartWarnOnce) {
-  std::atomic<bool> stop{false};
-  std::thread t([&] {
-    while (!stop) std::this_thread::sleep_for(1ms);
+  mp::Process scenario([] {
+    std::atomic<bool> stop{false};
+    std::thread t([&] {
+      while (!stop) std::this_thread::sleep_for(1ms);
+    });
+    Capture err(2);
+    bool joined = true;
+    for (int i = 0; i < 2; ++i) {
+      mp::Process p([] {});
+      p.start();
+      joined = p.join(10s) && joined;
+    }
+    std::string text = err.restore();
+    stop = true;
+    t.join();
+    const bool ok =
+        joined && count(text, "mp: warning") == 1 && text.find("forkserver") != std::string::npos;
+    if (!ok) std::fprintf(stderr, "warnings seen:\n%s", text.c_str());
+    std::exit(ok ? 0 : 1);
   });
-  Capture err(2);
-  for (int i = 0; i < 2; ++i) {
-    mp::Process p([] {});
-    p.start();
-    p.join();
-  }
-  std::string text = err.restore();
-  stop = true;
-  t.join();
-  EXPECT_EQ(count(text, "mp: warning"), 1) << text;
-  EXPECT_NE(text.find("forkserver"), std::string::npos);
+  scenario.start();
+  ASSERT_TRUE(scenario.join(30s));
+  EXPECT_EQ(scenario.exitcode(), 0) << "not exactly one warning naming forkserver (see above)";
 }
 
 TEST_F(ProcessTest, StartMethods) {
@@ -330,7 +440,7 @@ TEST_F(ProcessTest, StartMethods) {
   mp::Process p = ctx.Process([](int code) { std::exit(code); }, 5);
   EXPECT_EQ(p.start_method(), mp::StartMethod::fork);
   p.start();
-  p.join();
+  ASSERT_TRUE(p.join(10s));
   EXPECT_EQ(p.exitcode(), 5);
 
   mp::Process s = mp::get_context(mp::StartMethod::spawn).Process([] {});
@@ -346,7 +456,7 @@ TEST_F(ProcessTest, ArgumentsAreCopied) {
                 name, 3);
   name = "Bob";
   p.start();
-  p.join();
+  ASSERT_TRUE(p.join(10s));
   EXPECT_EQ(p.exitcode(), 0);
 }
 

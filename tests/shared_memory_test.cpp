@@ -4,12 +4,14 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <optional>
 #include <system_error>
 #include <thread>
 
 #include "mp/errors.hpp"
 #include "mp/process.hpp"
 #include "mp/shared_memory.hpp"
+#include "mp/synchronize.hpp"
 #include "support/command.hpp"
 #include "support/leak_check.hpp"
 
@@ -46,23 +48,38 @@ TEST_F(SharedMemoryTest, ChildAttachesByNameAndWrites) {
 }
 
 TEST_F(SharedMemoryTest, CreatorUnlinksWhenItsLastHandleGoes) {
-  std::string name;
-  {
-    auto shm = mp::SharedMemory::create(100);
-    auto copy = shm;
-    name = shm.name();
-  }
-  EXPECT_FALSE(exists(name));
+  std::optional<mp::SharedMemory> original = mp::SharedMemory::create(100);
+  const std::string name = original->name();
+  std::optional<mp::SharedMemory> last = *original;
+  original.reset();
+  EXPECT_TRUE(exists(name)) << "unlinked while a handle of the creator remains";
+  // A forked child holds a copy too, alive while the creator's last local handle goes: copies
+  // in children never count, so `last` really is the last reference that keeps the name.
+  mp::Event child_has_it, done;
+  mp::Process p([copy = *last, child_has_it, done]() mutable {
+    child_has_it.set();
+    done.wait_for(30s);
+    std::exit(copy.buf().size() == 100 ? 0 : 1);  // still mapped in the child
+  });
+  p.start();
+  ASSERT_TRUE(child_has_it.wait_for(10s));
+  EXPECT_TRUE(exists(name));
+  last.reset();
+  EXPECT_FALSE(exists(name)) << "the creator's last handle went and the name stayed";
   EXPECT_THROW(mp::SharedMemory::attach(name), std::system_error);
+  done.set();
+  ASSERT_TRUE(p.join(10s));
+  EXPECT_EQ(p.exitcode(), 0);
 }
 
 TEST_F(SharedMemoryTest, ForkedCopyOfCreatorHandleDoesNotUnlink) {
   auto shm = mp::SharedMemory::create(100);
   mp::Process p([shm]() mutable {
-    auto local = shm;  // destroyed in the child
+    auto local = shm;  // both copies are destroyed in the child
   });
   p.start();
-  p.join();
+  ASSERT_TRUE(p.join(10s));
+  EXPECT_EQ(p.exitcode(), 0);
   EXPECT_TRUE(exists(shm.name()));
 }
 

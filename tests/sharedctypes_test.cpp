@@ -2,6 +2,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <fstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -93,7 +94,7 @@ TEST_F(SharedCtypesTest, StructValue) {
   mp::Value<Pair> v(Pair{1, 2.0});
   mp::Process p([v] { v.value() = Pair{3, 4.5}; });
   p.start();
-  p.join();
+  ASSERT_TRUE(p.join(10s));
   EXPECT_EQ(v.value().a, 3);
   EXPECT_EQ(v.value().b, 4.5);
 }
@@ -105,7 +106,7 @@ TEST_F(SharedCtypesTest, ArrayIsUpdatedInPlace) {
     for (auto& x : arr) x += 1;
   });
   p.start();
-  p.join();
+  ASSERT_TRUE(p.join(10s));
   EXPECT_EQ(std::vector<int>(arr.begin(), arr.end()), (std::vector<int>{2, 3, 4, 5, 6}));
   std::span<int> s = arr.span();
   EXPECT_EQ(s[4], 6);
@@ -156,8 +157,32 @@ TEST_F(SharedCtypesTest, StorageSurvivesTheCreatorsHandles) {
   EXPECT_EQ(keep.value(), 5);
 }
 
+// Value and Array live in anonymous memfds, never in /dev/shm: what could leak is a descriptor or
+// a mapping in this process, so count both.
+TEST_F(SharedCtypesTest, LastHandleFreesItsMemfdAndMapping) {
+  const std::size_t fds = mp::testing::memfd_fds(), maps = mp::testing::memfd_mappings();
+  {
+    mp::Array<char> big(1 << 20);
+    mp::RawValue<int> small(1);
+    EXPECT_GE(mp::testing::memfd_fds(), fds + 2);
+    EXPECT_GE(mp::testing::memfd_mappings(), maps + 2);
+    mp::Array<char> copy = big;  // a copy shares them: nothing more
+    mp::Process p(
+        [copy, small] { std::exit(copy.size() == (1 << 20) && small.load() == 1 ? 0 : 1); });
+    p.start();
+    ASSERT_TRUE(p.join(10s));
+    EXPECT_EQ(p.exitcode(), 0);
+  }
+  EXPECT_EQ(mp::testing::memfd_fds(), fds);
+  EXPECT_EQ(mp::testing::memfd_mappings(), maps);
+}
+
+// A child killed while holding objects of its own: they were real (the child's memfds show in
+// its /proc/<pid>/maps while it lives), and nothing of them reaches this process, whose memfds
+// and mappings are as before (the fixture checks descriptors and /dev/shm as well).
 TEST_F(SharedCtypesTest, KilledChildLeavesNothingBehind) {
   mp::Value<int> ready(0);
+  const std::size_t fds = mp::testing::memfd_fds(), maps = mp::testing::memfd_mappings();
   mp::Process p([ready] {
     mp::Array<char> mine(1 << 20);  // created in the child, never freed: it is killed
     mp::Value<int> more(1);
@@ -169,11 +194,18 @@ TEST_F(SharedCtypesTest, KilledChildLeavesNothingBehind) {
   while (ready.load() == 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(1ms);
   }
-  EXPECT_EQ(ready.load(), 1);
+  ASSERT_EQ(ready.load(), 1);
+  std::ifstream child_maps("/proc/" + std::to_string(p.pid()) + "/maps");
+  std::size_t child_memfds = 0;
+  for (std::string line; std::getline(child_maps, line);) {
+    if (line.find(" /memfd:") != std::string::npos) ++child_memfds;
+  }
+  EXPECT_GE(child_memfds, maps + 2) << "the child's own objects are not where the test looks";
   p.kill();
-  p.join();
+  ASSERT_TRUE(p.join(10s));
   EXPECT_EQ(p.exitcode(), -SIGKILL);
-  // The fixture checks /dev/shm and descriptors.
+  EXPECT_EQ(mp::testing::memfd_fds(), fds);
+  EXPECT_EQ(mp::testing::memfd_mappings(), maps);
 }
 
 }  // namespace

@@ -20,7 +20,9 @@
 //   the lock protected may be half-updated; owner_deaths() counts such take-overs so a program can
 //   check and repair. lock() never throws for it.
 // - A Barrier party that dies while others wait: the others break the barrier when their timeout
-//   passes (give the Barrier a default timeout to make this automatic).
+//   passes (give the Barrier a default timeout to make this automatic). A party that dies inside
+//   wait() has arrived: its generation still passes once the others arrive, and the next
+//   generation, which lacks it, breaks on the timeout.
 // - Each object holds one file descriptor (its memfd) until its last handle goes. When the
 //   process runs out, mp raises the soft RLIMIT_NOFILE to the hard limit and carries on.
 // - Memory ordering: acquire/release semantics, as std::mutex.
