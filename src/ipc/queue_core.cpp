@@ -20,6 +20,8 @@
 
 namespace mp::detail {
 
+void (*large_get_hook)() noexcept = nullptr;
+
 using shm::LargeRecord;
 using shm::RecordHeader;
 using shm::RecordKind;
@@ -279,6 +281,7 @@ bool QueueCore::get(Sink sink, void* context, Timeout timeout) {
     } else if (kind != RecordKind::padding) {
       throw ProtocolError("queue ring is corrupt");
     }
+    if (kind == RecordKind::large && large_get_hook != nullptr) large_get_hook();
     if (kind != RecordKind::padding) {
       r.gets.store(r.gets.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }

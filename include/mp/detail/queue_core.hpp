@@ -26,6 +26,12 @@ struct QueueOptions {
 
 namespace detail {
 
+// Test hook, inert unless a test sets it: get() calls it after a large message's body has been
+// read (the sink has run) and before the head is published, the window in which a consumer that
+// dies must leave the message, body intact, to the next consumer. Tests set it in a child
+// process to make that child SIGKILL itself at exactly that point.
+extern void (*large_get_hook)() noexcept;
+
 class QueueCore {
  public:
   using Timeout = std::optional<std::chrono::nanoseconds>;
