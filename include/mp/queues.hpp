@@ -17,7 +17,11 @@
 //   hanging in join (join_thread and cancel_join_thread are no-ops kept for compatibility).
 // - "Unbounded" (maxsize 0) means no limit on the number of items; the bytes pending are bounded
 //   by the ring (QueueOptions::capacity, 4 MiB by default) and put() waits for room beyond it.
-//   A single message may be of any size: large ones travel outside the ring.
+//   A single message may be of any size: large ones (over a quarter of the ring) travel outside
+//   the ring, each in memory of its own, their descriptors over a socket that holds a few
+//   hundred; put() waits for room there too. So at most that many large messages are pending,
+//   whatever maxsize says. Every wait for room, in the ring or the socket, ends at put's timeout
+//   (put_nowait and try_put do not wait at all).
 // - A producer killed in the middle of put() leaves no partial message; a consumer killed in the
 //   middle of get() leaves its message to the next consumer. qsize() stays approximate.
 #pragma once
@@ -79,8 +83,17 @@ class Queue {
   bool put_impl(const T& value, detail::QueueCore::Timeout timeout) {
     auto& buf = detail::encode_buffer();
     buf.clear();
-    detail::encode_payload_into(value, buf);
-    return core_.put(buf, timeout);
+    bool ok = false;
+    try {
+      detail::encode_payload_into(value, buf);
+      ok = core_.put(buf, timeout);
+    } catch (...) {
+      if (buf.capacity() > detail::kKeptEncodeBuffer) detail::release_encode_buffer();
+      throw;
+    }
+    if (buf.capacity() > detail::kKeptEncodeBuffer) [[unlikely]]
+      detail::release_encode_buffer();
+    return ok;
   }
   std::optional<T> get_impl(detail::QueueCore::Timeout timeout) {
     std::optional<T> out;

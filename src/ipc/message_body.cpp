@@ -75,7 +75,13 @@ Body BodyPool::fill(std::span<const std::byte> bytes) {
 
 void BodyPool::keep(Body body) {
   std::lock_guard lock(mutex_);
-  if (spares_.size() < kMaxSpares) spares_.push_back(std::move(body));
+  if (spares_.size() == kMaxSpares) spares_.erase(spares_.begin());
+  spares_.push_back(std::move(body));
+}
+
+void BodyPool::give_back(Body body) {
+  body.header().state.store(BodyHeader::free, std::memory_order_release);
+  keep(std::move(body));
 }
 
 BodyViews::~BodyViews() {

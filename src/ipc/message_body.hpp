@@ -2,7 +2,8 @@
 //
 // A message too large for the ring is written into a body: a memfd with a 64-byte header (its
 // state), then the encoded bytes. The producer passes the descriptor beside the ring
-// (SCM_RIGHTS) and the consumer maps it, decodes, and marks it free. Fresh pages are the main
+// (SCM_RIGHTS) and the consumer maps it, decodes, and marks it free once the message is taken
+// for good (its record consumed, the ring's head published past it). Fresh pages are the main
 // cost of a large message (in a virtual machine, faulting 100 MB in takes longer than copying
 // it several times), so both sides keep what they have already paid for:
 // - the producer keeps a couple of sent bodies (BodyPool) and writes the next message into one
@@ -53,8 +54,11 @@ class BodyPool {
   // A body holding `bytes`: a spare one its consumer is done with, or a new one. Throws
   // std::system_error when memory cannot be had.
   Body fill(std::span<const std::byte> bytes);
-  // Keeps a sent body for reuse (up to a couple; others are dropped).
+  // Keeps a sent body for reuse: the last couple kept, older ones are dropped (a body whose
+  // consumer died before marking it free is never free again, so it must not stay for good).
   void keep(Body body);
+  // Keeps a body that was filled but never sent, marked free.
+  void give_back(Body body);
 
  private:
   std::mutex mutex_;

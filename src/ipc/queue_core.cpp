@@ -20,6 +20,8 @@
 
 namespace mp::detail {
 
+void (*large_get_hook)() noexcept = nullptr;
+
 using shm::LargeRecord;
 using shm::RecordHeader;
 using shm::RecordKind;
@@ -197,9 +199,17 @@ bool QueueCore::put(std::span<const std::byte> message, Timeout timeout) {
   }
   std::byte* at = data_ + t % cap;
   if (large) {
+    // The id is taken before the send: a producer killed after sending leaves a descriptor whose
+    // id no record will ever name (consumers discard it), never a second one with the same id.
     LargeRecord rec{r.next_large_id++, message.size()};
-    // The body goes first: a consumer that sees the record finds it waiting in the socket.
-    if (int err = sys::send_fd(local_->send_end.get(), rec.id, body.fd()); err != 0) {
+    // The body goes first: a consumer that sees the record finds it waiting in the socket. The
+    // socket fills when consumers lag (a few hundred messages): that is waited for like room in
+    // the ring, until the deadline.
+    if (int err = sys::send_fd(local_->send_end.get(), rec.id, body.fd(), deadline); err != 0) {
+      if (err == ETIMEDOUT) {
+        local_->bodies.give_back(std::move(body));  // never sent: free for the next put
+        return false;
+      }
       throw std::system_error(err, std::generic_category(), "queue: passing a large message");
     }
     auto h = RecordHeader::make(RecordKind::large, sizeof rec);
@@ -246,6 +256,7 @@ bool QueueCore::get(Sink sink, void* context, Timeout timeout) {
     std::span<const std::byte> payload(data_ + idx + sizeof hdr, length);
 
     bool delivered = true;
+    std::span<const std::byte> large_bytes;  // a large message's body, while it is read
     if (kind == RecordKind::message) {
       try {
         sink(context, payload);
@@ -253,6 +264,8 @@ bool QueueCore::get(Sink sink, void* context, Timeout timeout) {
         error = std::current_exception();
       }
     } else if (kind == RecordKind::large) {
+      // The descriptor is only peeked at, and the body stays in flight, until the head has
+      // been published: a consumer that dies before then leaves both, intact, to the next.
       LargeRecord rec;
       std::memcpy(&rec, payload.data(), sizeof rec);
       delivered = false;
@@ -260,30 +273,43 @@ bool QueueCore::get(Sink sink, void* context, Timeout timeout) {
         std::uint64_t tag = 0;
         sys::UniqueFd fd;
         int err = sys::recv_fd(local_->recv_end.get(), true, tag, fd);
-        if (err == EAGAIN || (err == 0 && tag > rec.id)) break;  // taken by a consumer that died
+        // The producer sends before it publishes and consumers take only what they have
+        // published past, so a record's descriptor is always there; skip one that is not.
+        if (err == EAGAIN || (err == 0 && tag > rec.id)) break;
         if (err != 0)
           throw std::system_error(err, std::generic_category(), "queue: receiving a large message");
         if (tag == rec.id) {
-          const auto bytes = local_->views.open(fd.get(), rec.size);
+          large_bytes = local_->views.open(fd.get(), rec.size);
           try {
-            sink(context, bytes);
+            sink(context, large_bytes);
           } catch (...) {
             error = std::current_exception();
           }
-          BodyViews::release(bytes);  // done reading: the producer may reuse the body
           delivered = true;
+          break;
         }
-        sys::recv_fd(local_->recv_end.get(), false, tag, fd);  // consume it (stale or ours)
-        if (delivered) break;
+        // Stale: left by a consumer that died after publishing the head, or a producer that
+        // died between sending and publishing.
+        sys::recv_fd(local_->recv_end.get(), false, tag, fd);
       }
     } else if (kind != RecordKind::padding) {
       throw ProtocolError("queue ring is corrupt");
     }
+    if (kind == RecordKind::large && large_get_hook != nullptr) large_get_hook();
     if (kind != RecordKind::padding) {
       r.gets.store(r.gets.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
     r.head.store(next, std::memory_order_release);
     notify(r.space_seq);
+    if (kind == RecordKind::large && delivered) {
+      // Now taken for good: the descriptor out of the socket, the body back to its producer.
+      // A consumer that dies in between leaves a stale descriptor (the next large get discards
+      // it) and a body its producer never reuses (it is dropped from the spares in time).
+      std::uint64_t tag = 0;
+      sys::UniqueFd fd;
+      sys::recv_fd(local_->recv_end.get(), false, tag, fd);
+      BodyViews::release(large_bytes);
+    }
     if (kind == RecordKind::padding || !delivered) continue;
     lock.release();
     if (error) std::rethrow_exception(error);

@@ -1,6 +1,7 @@
 #include <string>
 
 #include "mp/codec.hpp"
+#include "mp/detail/queue_core.hpp"
 #include "sys/memory.hpp"
 
 namespace mp::detail {
@@ -9,6 +10,10 @@ std::vector<std::byte>& encode_buffer() {
   // initial-exec: no __tls_get_addr call on every send (see sys/thread_id.hpp).
   thread_local std::vector<std::byte> buffer __attribute__((tls_model("initial-exec")));
   return buffer;
+}
+
+void release_encode_buffer() noexcept {
+  std::vector<std::byte>().swap(encode_buffer());
 }
 
 void prepare_large_buffer(void* p, std::size_t size) noexcept {

@@ -95,16 +95,25 @@ struct FdMessage {
 
 }  // namespace
 
-int send_fd(int sock, std::uint64_t tag, int fd) noexcept {
+int send_fd(int sock, std::uint64_t tag, int fd, const Deadline& deadline) noexcept {
   FdMessage m(tag);
   cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int));
   std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  // Each wait is short: a Unix socket polls writable only once three quarters of its buffer are
+  // free again, while a send fits as soon as one message's worth is, and ETOOMANYREFS (the
+  // sender's descriptors in flight exceed its RLIMIT_NOFILE) has nothing to poll for.
+  constexpr auto kLook = std::chrono::milliseconds(5);
   for (;;) {
-    if (::sendmsg(sock, &m.msg, MSG_NOSIGNAL) >= 0) return 0;
-    if (errno != EINTR) return errno;
+    if (::sendmsg(sock, &m.msg, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0) return 0;
+    const int err = errno;
+    if (err == EINTR) continue;
+    if (err != EAGAIN && err != ENOBUFS && err != ETOOMANYREFS) return err;
+    if (deadline.passed()) return ETIMEDOUT;
+    pollfd p{sock, err == ETOOMANYREFS ? short{0} : short{POLLOUT}, 0};
+    if (int rc = poll_until(&p, 1, deadline.capped(kLook)); rc < 0) return -rc;
   }
 }
 

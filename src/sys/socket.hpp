@@ -23,8 +23,12 @@ int send_all(int fd, std::span<const std::byte> first, std::span<const std::byte
 int recv_exact(int fd, std::span<std::byte> out, std::size_t& got,
                const Deadline& deadline) noexcept;
 
-// SOCK_SEQPACKET: one message holding `tag` and the descriptor `fd`.
-int send_fd(int sock, std::uint64_t tag, int fd) noexcept;
+// SOCK_SEQPACKET: one message holding `tag` and the descriptor `fd`. Never blocks past
+// `deadline`, on a blocking socket or not: while the socket has no room (its peer has not taken
+// the messages before) or the kernel's limit on descriptors in flight is reached, it waits for
+// room until the deadline, then returns ETIMEDOUT with nothing sent.
+int send_fd(int sock, std::uint64_t tag, int fd,
+            const Deadline& deadline = Deadline::never()) noexcept;
 // Receives (or with `peek`, looks at) the next such message without blocking. EAGAIN: none.
 int recv_fd(int sock, bool peek, std::uint64_t& tag, UniqueFd& fd) noexcept;
 
