@@ -1,6 +1,8 @@
 // fuzz/frame_fuzz.cpp — libFuzzer target: arbitrary bytes from a peer, read as frames, then as
 // the answers of a handshake. Reading must end in a value, EOFError, ProtocolError or
-// AuthenticationError; never a crash, a hang or an allocation beyond the bytes received.
+// AuthenticationError; never a crash, a hang or an allocation beyond the bytes received. A frame
+// read is never longer than the limit nor than what was sent, and the challenging side of a
+// handshake never accepts canned bytes.
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -35,8 +37,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     sys::UniqueFd peer;
     auto fd = feed(data, size, peer);
     std::vector<std::byte> out;
+    constexpr std::uint64_t kMax = 1 << 16;
+    std::size_t consumed = 0;
     try {
-      while (runtime::read_frame(fd.get(), out, 1 << 16, deadline) == runtime::FrameStatus::ok) {
+      while (runtime::read_frame(fd.get(), out, kMax, deadline) == runtime::FrameStatus::ok) {
+        // A frame is exactly what its header announced, within the limit, and never more
+        // than the bytes that were sent.
+        if (out.size() > kMax) __builtin_trap();
+        consumed += runtime::kFrameHeader + out.size();
+        if (consumed > size) __builtin_trap();
       }
     } catch (const Error&) {
     }
@@ -49,6 +58,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
       if (side == 0) {
         runtime::deliver_challenge(fd.get(), k, deadline);
+        // The answer must be the HMAC of a fresh random challenge: canned bytes never pass.
+        __builtin_trap();
       } else {
         runtime::answer_challenge(fd.get(), k, deadline);
       }
