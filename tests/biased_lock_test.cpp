@@ -175,6 +175,41 @@ TEST_F(BiasedLockTest, HolderKilledInsideIsRecovered) {
   EXPECT_EQ(p.exitcode(), -SIGKILL) << "3: no bias earned, 4: not entered biased";
 }
 
+// Survivors that only poll briefly (a consumer's try_get of a few milliseconds) still take over
+// from a holder killed inside: the dead holder is noticed when a short deadline passes, not only
+// after a long wait.
+TEST_F(BiasedLockTest, HolderKilledInsideIsRecoveredByShortPolls) {
+  SKIP_WITHOUT_MEMBARRIER();
+  SharedBlock b;
+  Shared& s = *b.get();
+  mp::Event inside;
+  mp::Process p([&s, inside]() mutable {
+    if (!earn_bias(s)) std::_Exit(3);
+    bool recovered = false;
+    const Entry e = mp::shm::biased_enter(s.lock, me(), mp::sys::Deadline::never(), recovered);
+    if (e != Entry::biased) std::_Exit(4);
+    inside.set();
+    for (;;) std::this_thread::sleep_for(1s);
+  });
+  p.start();
+  ASSERT_TRUE(inside.wait_for(20s)) << "the child never held the bias";
+  p.kill();
+  // Until the kill has landed a poll may time out; after it, one poll must be enough.
+  Entry e = Entry::none;
+  bool recovered = false;
+  const auto end = Clock::now() + 10s;
+  while (e == Entry::none && Clock::now() < end) {
+    e = mp::shm::biased_enter(s.lock, me(), mp::sys::Deadline::after(std::chrono::nanoseconds(2ms)),
+                              recovered);
+  }
+  ASSERT_EQ(e, Entry::locked) << "2 ms polls never took over from the dead holder";
+  EXPECT_TRUE(recovered);
+  EXPECT_EQ(s.lock.lock.deaths.load(), 1u);
+  mp::shm::biased_leave(s.lock, e, me());
+  ASSERT_TRUE(p.join(10s));
+  EXPECT_EQ(p.exitcode(), -SIGKILL) << "3: no bias earned, 4: not entered biased";
+}
+
 TEST_F(BiasedLockTest, AnExitedHolderDoesNotMakeTheNextBiasDearer) {
   SKIP_WITHOUT_MEMBARRIER();
   SharedBlock b;

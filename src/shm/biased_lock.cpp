@@ -35,19 +35,23 @@ bool wait_for_holder(BiasedLockState& s, std::uint32_t holder, bool fenced,
   }
   auto slice = std::chrono::microseconds(50);
   auto since_check = std::chrono::microseconds(0);
+  auto holder_died = [&] {
+    if (out() || sys::thread_alive(static_cast<int>(holder))) return false;
+    died = true;
+    return true;
+  };
   for (;;) {
     if (out()) return true;
-    if (deadline.passed()) return false;
+    // A caller that only ever polls briefly (try_get with a few milliseconds) would otherwise
+    // never reach the periodic check below and could not take over from a dead holder.
+    if (deadline.passed()) return holder_died();
     // Nobody wakes this word for us: the holder leaves with a plain store. A timed sleep.
     sys::futex_wait(s.revoking, 1, deadline.capped(slice));
     since_check += slice;
     slice = std::min<std::chrono::microseconds>(slice * 2, std::chrono::milliseconds(1));
     if (since_check >= kOwnerCheck) {
       since_check = std::chrono::microseconds(0);
-      if (!out() && !sys::thread_alive(static_cast<int>(holder))) {
-        died = true;
-        return true;
-      }
+      if (holder_died()) return true;
     }
   }
 }
