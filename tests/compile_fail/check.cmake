@@ -28,6 +28,8 @@ foreach(dir IN LISTS include_dirs)
   endif()
 endforeach()
 
+# ASCII quotes in diagnostics, whatever the locale: 'x' rather than ‘x’.
+set(ENV{LC_ALL} C)
 execute_process(
   COMMAND ${CXX} -std=c++20 -fsyntax-only -Wall -Wextra ${include_flags} ${SOURCE}
   RESULT_VARIABLE rc

@@ -55,7 +55,9 @@ static_assert(mp::Encodable<Person>);
 static_assert(mp::Encodable<std::vector<std::pair<Plain, std::optional<Person>>>>);
 static_assert(mp::Encodable<std::tuple<int, std::variant<std::monostate, Plain, std::string>>>);
 
-int twice(int x) { return 2 * x; }
+int twice(int x) {
+  return 2 * x;
+}
 
 int main() {
   mp::Queue<Plain> q;

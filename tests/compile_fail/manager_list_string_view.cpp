@@ -1,6 +1,6 @@
 // A Manager's list of std::string_view is refused, naming string_view.
-// expect-error: static assertion failed: mp: 
-// expect-error: address_free<std::basic_string_view<char> ?>::value. evaluates to false
+// expect-error: static assertion failed: mp:
+// expect-error: address_free<std::basic_string_view<char> ?>. evaluates to false
 #include <string_view>
 
 #include "mp/managers.hpp"

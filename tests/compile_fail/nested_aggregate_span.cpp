@@ -1,6 +1,6 @@
 // An address two aggregates deep, inside an optional inside a pair, is found and named.
-// expect-error: static assertion failed: mp: 
-// expect-error: address_free<std::span<const int(, 18446744073709551615)?> ?>::value. evaluates to false
+// expect-error: static assertion failed: mp:
+// expect-error: address_free<std::span<const int(, 18446744073709551615)?> ?>. evaluates to false
 #include <optional>
 #include <span>
 #include <utility>

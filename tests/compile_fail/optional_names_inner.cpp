@@ -1,16 +1,18 @@
 // The error names the innermost type that cannot be encoded, not the optional around it.
-// expect-error: static assertion failed: mp: 
-// expect-error: encodable<NonEncodable>::value. evaluates to false
+// expect-error: static assertion failed: mp: this type cannot cross a process boundary
+// expect-error: encodable_v<NonEncodable>. evaluates to false
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
-#include "mp/queues.hpp"
+#include "mp/codec.hpp"
 
 struct NonEncodable {
   std::string s;  // not trivially copyable, and no serialize()
 };
 
 int main() {
-  mp::Queue<std::optional<NonEncodable>> q;
-  q.put(std::nullopt);
+  auto bytes = mp::encode(std::vector<std::map<int, std::optional<NonEncodable>>>{});
+  (void)bytes;
 }

@@ -1,6 +1,6 @@
 // A function object whose state holds a pointer is refused, naming the pointer's type.
-// expect-error: static assertion failed: mp: 
-// expect-error: address_free<int\*>::value. evaluates to false
+// expect-error: static assertion failed: mp:
+// expect-error: address_free<int\*>. evaluates to false
 #include "mp/pool.hpp"
 
 struct AddFrom {

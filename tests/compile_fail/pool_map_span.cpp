@@ -1,6 +1,6 @@
 // A std::span as the item of Pool::map is refused, naming the span.
-// expect-error: static assertion failed: mp: 
-// expect-error: address_free<std::span<int(, 18446744073709551615)?> ?>::value. evaluates to false
+// expect-error: static assertion failed: mp:
+// expect-error: address_free<std::span<int(, 18446744073709551615)?> ?>. evaluates to false
 #include <span>
 #include <vector>
 

@@ -1,7 +1,7 @@
 // A trivially copyable struct with a pointer field would travel as its bytes: refused, naming the
 // field's type.
-// expect-error: static assertion failed: mp: 
-// expect-error: address_free<const char\*>::value. evaluates to false
+// expect-error: static assertion failed: mp:
+// expect-error: address_free<const char\*>. evaluates to false
 #include "mp/queues.hpp"
 
 struct Message {

@@ -1,6 +1,6 @@
 // A serialize() that writes a std::string_view field is refused where it writes it.
-// expect-error: static assertion failed: mp: 
-// expect-error: address_free<std::basic_string_view<char> ?>::value. evaluates to false
+// expect-error: static assertion failed: mp:
+// expect-error: address_free<std::basic_string_view<char> ?>. evaluates to false
 #include <string_view>
 
 #include "mp/codec.hpp"

@@ -1,6 +1,6 @@
 // A reference is an address: a tuple holding one is refused, naming the reference.
-// expect-error: static assertion failed: mp: 
-// expect-error: address_free<int&>::value. evaluates to false
+// expect-error: static assertion failed: mp:
+// expect-error: address_free<int&>. evaluates to false
 #include <tuple>
 
 #include "mp/codec.hpp"
