@@ -6,16 +6,22 @@
 // Encodable: arithmetic types, enums, std::string, vector, array, map, unordered_map, set,
 // pair, tuple, optional, variant, chrono::duration, nested freely; user types with a cereal
 // `template <class Archive> void serialize(Archive&)` (member or free); and any trivially
-// copyable type, which travels as its bytes (a memcpy). Anything else fails to compile, and the
-// compiler names the type.
+// copyable type that holds no address, which travels as its bytes (a memcpy). Anything else fails
+// to compile, and the compiler names the innermost type at fault (WorkItem, not
+// std::optional<WorkItem>).
 //
 // A message is an 8-byte tag naming the type, then the value. Decoding never trusts its input:
 // a wrong tag, a truncated or oversized message, an impossible length or an invalid bool throws
 // ProtocolError; no read goes out of bounds and no container is sized beyond the message.
 //
 // Differences from Python: types are checked at both ends, and nothing is executed on decode.
-// Pointers are refused; a trivially copyable struct that holds a pointer is sent as bytes, so the
-// pointer is meaningless in another process unless it points into memory shared by fork.
+// An address means nothing in another process, so values that hold one are refused at compile
+// time: pointers (function pointers too), member pointers, references, views (std::string_view,
+// std::span, std::reference_wrapper, std::initializer_list), and aggregates with such a field,
+// however deep (the fields of a trivially copyable aggregate are inspected; see holds_address in
+// detail/archive.hpp). Send the owning value instead: std::string, std::vector. A trivially
+// copyable class with constructors or private fields cannot be inspected: it is sent as its bytes,
+// on its author's word that they hold no address.
 #pragma once
 
 #include <cereal/types/array.hpp>
@@ -70,9 +76,11 @@ constexpr std::uint64_t type_tag() {
   return fnv1a(type_signature<T>());
 }
 
+// Travels as its bytes: trivially copyable and holding no address (bool excepted, so that a
+// decoded bool is checked to be 0 or 1).
 template <class T>
-inline constexpr bool memcpy_encodable = std::is_trivially_copyable_v<T> && !std::is_pointer_v<T> &&
-                                         !std::is_member_pointer_v<T> && !std::is_same_v<T, bool>;
+inline constexpr bool memcpy_encodable =
+    std::is_trivially_copyable_v<T> && !holds_address_v<T> && !std::is_same_v<T, bool>;
 
 inline constexpr std::size_t kTagSize = sizeof(std::uint64_t);
 
@@ -88,13 +96,15 @@ std::vector<std::byte>& encode_buffer();
 namespace detail {
 
 // Whether T can be encoded, checked through the standard containers down to their elements
-// (cereal's own traits only look at the outermost type).
+// (cereal's own traits only look at the outermost type). An element must be default
+// constructible: the receiver makes one, then reads into it. Only a class's serialization counts:
+// cereal declares one for raw pointers, only to refuse them.
 template <class T>
 struct encodable
-    : std::bool_constant<memcpy_encodable<T> || std::is_arithmetic_v<T> || std::is_enum_v<T> ||
-                         has_own_serialization<T, OutputArchive>> {};
-template <class T>
-struct encodable<T*> : std::false_type {};
+    : std::bool_constant<std::is_default_constructible_v<T> &&
+                         (std::is_arithmetic_v<T> || std::is_enum_v<T> ||
+                          (std::is_class_v<T> && has_own_serialization<T, OutputArchive>) ||
+                          (std::is_trivially_copyable_v<T> && !holds_address_v<T>))> {};
 template <class C, class Tr, class A>
 struct encodable<std::basic_string<C, Tr, A>> : std::true_type {};
 template <class T, class A>
@@ -122,13 +132,78 @@ template <class R, class P>
 struct encodable<std::chrono::duration<R, P>> : std::true_type {};
 template <>
 struct encodable<std::monostate> : std::true_type {};
+template <class T>
+inline constexpr bool encodable_v = encodable<T>::value;
+
+// Refuses an unencodable T with a static_assert instantiated for the innermost type at fault, so
+// that the compiler names WorkItem, not std::optional<WorkItem> (the note under the error reads
+// "'mp::detail::encodable_v<WorkItem>' evaluates to false").
+template <class T>
+struct EncodableCheck {
+  static constexpr void run() {
+    if constexpr (encodable<T>::value) {
+      return;
+    } else if constexpr (holds_address_v<T>) {
+      AddressCheck<T>::run();
+    } else {
+      static_assert(encodable_v<T>,
+                    "mp: this type cannot cross a process boundary; give it a cereal "
+                    "serialize(Archive&) function or make it trivially copyable, and default "
+                    "constructible (the type is named in the note below)");
+    }
+  }
+};
+template <class T, class... Ts>
+struct EncodableElements {
+  static constexpr void run() { (EncodableCheck<Ts>::run(), ...); }
+};
+template <class T, class A>
+struct EncodableCheck<std::vector<T, A>> : EncodableElements<void, T> {};
+template <class T, std::size_t N>
+struct EncodableCheck<std::array<T, N>> : EncodableElements<void, T> {};
+template <class T>
+struct EncodableCheck<std::optional<T>> : EncodableElements<void, T> {};
+template <class K, class C, class A>
+struct EncodableCheck<std::set<K, C, A>> : EncodableElements<void, K> {};
+template <class K, class H, class E, class A>
+struct EncodableCheck<std::unordered_set<K, H, E, A>> : EncodableElements<void, K> {};
+template <class K, class V, class C, class A>
+struct EncodableCheck<std::map<K, V, C, A>> : EncodableElements<void, K, V> {};
+template <class K, class V, class H, class E, class A>
+struct EncodableCheck<std::unordered_map<K, V, H, E, A>> : EncodableElements<void, K, V> {};
+template <class A, class B>
+struct EncodableCheck<std::pair<A, B>> : EncodableElements<void, A, B> {};
+template <class... Ts>
+struct EncodableCheck<std::tuple<Ts...>> : EncodableElements<void, Ts...> {};
+template <class... Ts>
+struct EncodableCheck<std::variant<Ts...>> : EncodableElements<void, Ts...> {};
 
 }  // namespace detail
 
-// A type mp can send: trivially copyable (not a pointer), a standard container of encodable
-// types, or a type with cereal serialization functions.
+// A type mp can send: trivially copyable and free of addresses (no pointer, reference or view,
+// nor a field that is one), a standard container of encodable types, or a type with cereal
+// serialization functions; and default constructible.
 template <class T>
 concept Encodable = std::is_default_constructible_v<T> && detail::encodable<T>::value;
+
+namespace detail {
+
+// Refuses, at compile time, a T that is not Encodable, naming the innermost type at fault.
+template <class T>
+constexpr void check_encodable() {
+  EncodableCheck<T>::run();
+}
+
+// Encodable<T>, for a channel's own static_assert: when false, check_encodable first names the
+// innermost type at fault (a static_assert on Encodable<T> alone names only T).
+//   static_assert(detail::require_encodable<T>(), "mp::Queue<T> needs an encodable T");
+template <class T>
+constexpr bool require_encodable() {
+  check_encodable<T>();
+  return Encodable<T>;
+}
+
+}  // namespace detail
 
 namespace detail {
 
@@ -136,11 +211,9 @@ namespace detail {
 // Queue<T> records its type once, in its shared header).
 template <class T>
 void encode_payload_into(const T& value, std::vector<std::byte>& out) {
-  static_assert(
-      Encodable<T>,
-      "mp: this type cannot cross a process boundary; give it a cereal serialize(Archive&) "
-      "function or make it trivially copyable (see the type named below)");
-  if constexpr (memcpy_encodable<T>) {
+  if constexpr (!Encodable<T>) {
+    check_encodable<T>();  // fails, naming the type at fault; nothing more to instantiate
+  } else if constexpr (memcpy_encodable<T>) {
     const std::size_t at = out.size();
     out.resize(at + sizeof(T));
     std::memcpy(out.data() + at, &value, sizeof(T));
@@ -152,26 +225,27 @@ void encode_payload_into(const T& value, std::vector<std::byte>& out) {
 
 template <class T>
 T decode_payload(std::span<const std::byte> payload) {
-  static_assert(
-      Encodable<T>,
-      "mp: this type cannot cross a process boundary; give it a cereal serialize(Archive&) "
-      "function or make it trivially copyable (see the type named below)");
-  T value{};
-  if constexpr (memcpy_encodable<T>) {
-    if (payload.size() != sizeof(T)) throw_bad_message("message size does not match its type");
-    std::memcpy(&value, payload.data(), sizeof(T));
+  if constexpr (!Encodable<T>) {
+    check_encodable<T>();
+    throw_bad_message("not encodable");  // not reached: the line above does not compile
   } else {
-    InputArchive ar(payload);
-    try {
-      ar(value);
-    } catch (const ProtocolError&) {
-      throw;
-    } catch (const std::exception& e) {  // cereal::Exception, bad_alloc, length_error
-      throw_bad_message(e.what());
+    T value{};
+    if constexpr (memcpy_encodable<T>) {
+      if (payload.size() != sizeof(T)) throw_bad_message("message size does not match its type");
+      std::memcpy(&value, payload.data(), sizeof(T));
+    } else {
+      InputArchive ar(payload);
+      try {
+        ar(value);
+      } catch (const ProtocolError&) {
+        throw;
+      } catch (const std::exception& e) {  // cereal::Exception, bad_alloc, length_error
+        throw_bad_message(e.what());
+      }
+      if (ar.remaining() != 0) throw_bad_message("trailing bytes after the value");
     }
-    if (ar.remaining() != 0) throw_bad_message("trailing bytes after the value");
+    return value;
   }
-  return value;
 }
 
 }  // namespace detail

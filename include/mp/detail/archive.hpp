@@ -14,9 +14,12 @@
 #include <chrono>
 #include <cstddef>
 #include <cstring>
+#include <functional>
+#include <initializer_list>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -182,6 +185,194 @@ void prologue(OutputArchive&, const T&) {}
 template <class T>
 void epilogue(OutputArchive&, const T&) {}
 
+// --- values that hold an address ----------------------------------------------------------------
+// A pointer, a reference, a view (std::string_view, std::span) or a struct with one of these among
+// its fields means nothing in another process, yet most are trivially copyable and would travel
+// as their bytes. holds_address finds them: through arrays, optional, pair, tuple and variant, and
+// through the fields of trivially copyable aggregates (inspected below, as Boost.PFR does it, by
+// brace-initializing the aggregate with stand-ins that convert to any field type). A trivially
+// copyable class that is not an aggregate (it has constructors or private fields) cannot be
+// inspected and is taken at its word, as is a union (only its first member is seen).
+
+template <class T>
+struct holds_address;
+template <class T>
+inline constexpr bool holds_address_v = holds_address<T>::value;
+
+// The negation, named so that under a failed static_assert the compiler's note reads
+// "'mp::detail::address_free<const char*>' evaluates to false".
+template <class T>
+inline constexpr bool address_free = !holds_address_v<T>;
+
+// Stand-ins for the fields of an aggregate in `T{field, field, ...}`. Declared only: they appear
+// in unevaluated operands alone.
+struct AnyField {
+  template <class U>
+  operator U() const noexcept;
+};
+// Converts to any type that holds no address. The conversion to one that does is deleted, not
+// left out, so that it is chosen and fails: left out, a nested aggregate field would be
+// initialized by brace elision, field by field, and an address deep inside it could go unseen.
+struct AddressFreeField {
+  template <class U>
+  requires(!holds_address_v<U>) operator U() const noexcept;
+  template <class U>
+  requires holds_address_v<U>
+  operator U() const noexcept = delete;
+};
+
+template <class T, class Field, std::size_t... I>
+consteval bool brace_initializable(std::index_sequence<I...>) {
+  return requires {
+    T{(static_cast<void>(I), Field{})...};
+  };
+}
+template <class T, class Field, std::size_t N>
+consteval bool brace_initializable_with() {
+  return brace_initializable<T, Field>(std::make_index_sequence<N>{});
+}
+
+// The most initializers T takes: its fields, each array field counted element by element (brace
+// elision spreads them). An aggregate takes any number up to the most, so it is found by doubling,
+// then bisecting: a char[4096] field costs two dozen trials, not four thousand. kNotInspected when
+// T{} is not valid (a reference field) or the count is beyond kMaxInitializers.
+inline constexpr std::size_t kMaxInitializers = std::size_t{1} << 14;
+inline constexpr std::size_t kNotInspected = ~std::size_t{0};
+
+// Valid at Low, not at High.
+template <class T, std::size_t Low, std::size_t High>
+consteval std::size_t bisect_initializers() {
+  if constexpr (High - Low <= 1) {
+    return Low;
+  } else if constexpr (constexpr std::size_t mid = Low + (High - Low) / 2;
+                       brace_initializable_with<T, AnyField, mid>()) {
+    return bisect_initializers<T, mid, High>();
+  } else {
+    return bisect_initializers<T, Low, mid>();
+  }
+}
+
+// Valid at N / 2.
+template <class T, std::size_t N>
+consteval std::size_t double_initializers() {
+  if constexpr (N > kMaxInitializers) {
+    return kNotInspected;
+  } else if constexpr (brace_initializable_with<T, AnyField, N>()) {
+    return double_initializers<T, 2 * N>();
+  } else {
+    return bisect_initializers<T, N / 2, N>();
+  }
+}
+
+template <class T>
+consteval std::size_t initializer_count() {
+  if constexpr (!brace_initializable_with<T, AnyField, 0>()) {
+    return kNotInspected;
+  } else {
+    return double_initializers<T, 1>();
+  }
+}
+
+// A trivially copyable aggregate class, whose fields can be inspected.
+template <class T>
+concept InspectableAggregate = std::is_class_v<T> && std::is_aggregate_v<T> &&
+                               std::is_trivially_copyable_v<T> && !std::is_union_v<T> &&
+                               (initializer_count<T>() != kNotInspected);
+
+template <class T>
+struct holds_address : std::bool_constant<std::is_pointer_v<T> || std::is_member_pointer_v<T> ||
+                                          std::is_reference_v<T>> {};
+template <InspectableAggregate T>
+struct holds_address<T>
+    : std::bool_constant<!brace_initializable_with<T, AddressFreeField, initializer_count<T>()>()> {
+};
+template <class T, std::size_t N>
+struct holds_address<T[N]> : holds_address<T> {};
+template <class T>
+struct holds_address<T[]> : std::true_type {};  // only behind a pointer or a reference
+template <class C, class Tr>
+struct holds_address<std::basic_string_view<C, Tr>> : std::true_type {};
+template <class T, std::size_t E>
+struct holds_address<std::span<T, E>> : std::true_type {};
+template <class T>
+struct holds_address<std::reference_wrapper<T>> : std::true_type {};
+template <class T>
+struct holds_address<std::initializer_list<T>> : std::true_type {};
+template <class T>
+struct holds_address<std::optional<T>> : holds_address<T> {};
+template <class A, class B>
+struct holds_address<std::pair<A, B>> : std::disjunction<holds_address<A>, holds_address<B>> {};
+template <class... Ts>
+struct holds_address<std::tuple<Ts...>> : std::disjunction<holds_address<Ts>...> {};
+template <class... Ts>
+struct holds_address<std::variant<Ts...>> : std::disjunction<holds_address<Ts>...> {};
+template <class T, std::size_t N>
+struct holds_address<std::array<T, N>> : holds_address<T> {};
+
+// Refuses a value that holds an address, with a static_assert instantiated for the innermost type
+// that does: `const char*`, not the struct around it, nor the optional around that.
+template <class T>
+struct AddressCheck;
+template <class T>
+constexpr bool report_address() {
+  AddressCheck<T>::run();
+  return true;
+}
+
+// Like AddressFreeField, and in choosing a conversion to an address-holding field type it runs
+// that type's AddressCheck, whose static_assert then names it.
+struct ReportingField {
+  template <class U, bool = report_address<U>()>
+  requires(!holds_address_v<U>) operator U() const noexcept;
+  template <class U, bool = report_address<U>()>
+  requires holds_address_v<U>
+  operator U() const noexcept = delete;
+};
+
+template <class T>
+struct AddressCheck {
+  static constexpr void run() {
+    if constexpr (!holds_address_v<T>) {
+      return;
+    } else if constexpr (std::is_bounded_array_v<T>) {
+      AddressCheck<std::remove_extent_t<T>>::run();
+    } else if constexpr (InspectableAggregate<T>) {
+      // Fails (and reports, field by field) exactly when holds_address found an address.
+      constexpr bool fields_address_free =
+          brace_initializable_with<T, ReportingField, initializer_count<T>()>();
+      static_assert(!fields_address_free, "mp: internal: an address was found but not named");
+    } else {
+      static_assert(address_free<T>,
+                    "mp: this type holds an address (a pointer, a reference, or a view such as "
+                    "std::string_view or std::span), which means nothing in another process: "
+                    "send the value itself (std::string, std::vector) instead");
+    }
+  }
+};
+template <class T>
+struct AddressCheck<std::optional<T>> {
+  static constexpr void run() { AddressCheck<T>::run(); }
+};
+template <class A, class B>
+struct AddressCheck<std::pair<A, B>> {
+  static constexpr void run() {
+    AddressCheck<A>::run();
+    AddressCheck<B>::run();
+  }
+};
+template <class... Ts>
+struct AddressCheck<std::tuple<Ts...>> {
+  static constexpr void run() { (AddressCheck<Ts>::run(), ...); }
+};
+template <class... Ts>
+struct AddressCheck<std::variant<Ts...>> {
+  static constexpr void run() { (AddressCheck<Ts>::run(), ...); }
+};
+template <class T, std::size_t N>
+struct AddressCheck<std::array<T, N>> {
+  static constexpr void run() { AddressCheck<T>::run(); }
+};
+
 // --- trivially copyable user types: bytes, without a serialize function -------------------------
 template <class T, template <class...> class Template>
 inline constexpr bool is_specialization_of = false;
@@ -215,12 +406,20 @@ concept PlainBytes =
     !has_own_serialization<T, OutputArchive> && !has_own_serialization<T, InputArchive>;
 
 template <PlainBytes T>
-void CEREAL_SAVE_FUNCTION_NAME(OutputArchive& ar, const T& t) {
-  ar.saveBinary(std::addressof(t), sizeof(T));
+void CEREAL_SAVE_FUNCTION_NAME([[maybe_unused]] OutputArchive& ar, [[maybe_unused]] const T& t) {
+  if constexpr (holds_address_v<T>) {
+    AddressCheck<T>::run();  // a serialize function wrote, say, a std::string_view field
+  } else {
+    ar.saveBinary(std::addressof(t), sizeof(T));
+  }
 }
 template <PlainBytes T>
-void CEREAL_LOAD_FUNCTION_NAME(InputArchive& ar, T& t) {
-  ar.loadBinary(std::addressof(t), sizeof(T));
+void CEREAL_LOAD_FUNCTION_NAME([[maybe_unused]] InputArchive& ar, [[maybe_unused]] T& t) {
+  if constexpr (holds_address_v<T>) {
+    AddressCheck<T>::run();
+  } else {
+    ar.loadBinary(std::addressof(t), sizeof(T));
+  }
 }
 
 }  // namespace mp::detail

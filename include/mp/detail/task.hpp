@@ -4,8 +4,11 @@
 // Callables travel as Python pickles functions, by reference where they can:
 // - a function pointer by its address (pool workers are forked, so addresses agree);
 // - an empty function object (a captureless lambda) by its type alone: the worker makes one;
-// - any other function object by its encoding, so it must be encodable (mp/codec.hpp).
-// Anything else is refused at compile time with a message that says why.
+// - any other function object by its encoding, so it must be encodable (mp/codec.hpp): a
+//   function object whose fields hold an address (a pointer, a view) is refused.
+// Anything else, a lambda that captures (by reference or by value) above all, is refused at
+// compile time with a message that says why. A function pointer travels as an address only as
+// the callable; as an argument or a result it is data, and refused like any address.
 #pragma once
 
 #include <cstddef>
@@ -31,8 +34,13 @@ template <class F>
 concept PoolCallable = (std::is_pointer_v<F> && std::is_function_v<std::remove_pointer_t<F>>) ||
                        (std::is_empty_v<F> && std::is_default_constructible_v<F>) || Encodable<F>;
 
+// A lambda that captures, by reference or by value, is neither empty nor default constructible,
+// so it is refused here; a function object whose fields hold an address is not Encodable.
 template <class F>
-void check_pool_callable() {
+constexpr void check_pool_callable() {
+  if constexpr (!PoolCallable<F> && !std::is_empty_v<F> && std::is_default_constructible_v<F>) {
+    check_encodable<F>();  // names the field type at fault (first: GCC stops after an error)
+  }
   static_assert(PoolCallable<F>,
                 "mp: a pool runs a function pointer, a captureless lambda, or a function object "
                 "that is empty or encodable (a cereal serialize function): a lambda that "
@@ -89,46 +97,62 @@ using Invoker = void (*)(std::span<const std::byte> in, std::vector<std::byte>& 
 
 // One call f(args...).
 template <class F, class... Args>
-void invoke_call(std::span<const std::byte> in, std::vector<std::byte>& out) {
-  using Wire = typename CallableWire<F>::type;
-  auto [wire, args] = decode_payload<std::tuple<Wire, std::tuple<Args...>>>(in);
-  F f = CallableWire<F>::from(std::move(wire));
-  encode_payload_into(call(f, args), out);
+void invoke_call([[maybe_unused]] std::span<const std::byte> in,
+                 [[maybe_unused]] std::vector<std::byte>& out) {
+  if constexpr (PoolCallable<F>) {  // else refused by check_pool_callable
+    using Wire = typename CallableWire<F>::type;
+    auto [wire, args] = decode_payload<std::tuple<Wire, std::tuple<Args...>>>(in);
+    F f = CallableWire<F>::from(std::move(wire));
+    encode_payload_into(call(f, args), out);
+  }
 }
 
+// The callable is checked by check_pool_callable; a refused one is not encoded, so that the only
+// further errors are about the arguments.
 template <class F, class... Args>
 std::vector<std::byte> encode_call(const F& f, const std::tuple<Args...>& args) {
   std::vector<std::byte> out;
-  encode_payload_into(
-      std::tuple<typename CallableWire<F>::type, std::tuple<Args...>>(CallableWire<F>::to(f), args),
-      out);
+  if constexpr (!PoolCallable<F>) {
+    check_encodable<std::tuple<Args...>>();
+  } else {
+    encode_payload_into(std::tuple<typename CallableWire<F>::type, std::tuple<Args...>>(
+                            CallableWire<F>::to(f), args),
+                        out);
+  }
   return out;
 }
 
 // A chunk of map (f(x) for each x) or starmap (f(xs...) for each tuple xs).
 template <class F, class Item, bool Star>
-void invoke_chunk(std::span<const std::byte> in, std::vector<std::byte>& out) {
-  using Wire = typename CallableWire<F>::type;
-  auto [wire, items] = decode_payload<std::tuple<Wire, std::vector<Item>>>(in);
-  F f = CallableWire<F>::from(std::move(wire));
-  std::vector<typename MapElement<F, Item, Star>::type> results;
-  results.reserve(items.size());
-  for (auto& item : items) {
-    if constexpr (Star) {
-      results.push_back(call(f, item));
-    } else {
-      results.push_back(f(item));
+void invoke_chunk([[maybe_unused]] std::span<const std::byte> in,
+                  [[maybe_unused]] std::vector<std::byte>& out) {
+  if constexpr (PoolCallable<F>) {  // else refused by check_pool_callable
+    using Wire = typename CallableWire<F>::type;
+    auto [wire, items] = decode_payload<std::tuple<Wire, std::vector<Item>>>(in);
+    F f = CallableWire<F>::from(std::move(wire));
+    std::vector<typename MapElement<F, Item, Star>::type> results;
+    results.reserve(items.size());
+    for (auto& item : items) {
+      if constexpr (Star) {
+        results.push_back(call(f, item));
+      } else {
+        results.push_back(f(item));
+      }
     }
+    encode_payload_into(results, out);
   }
-  encode_payload_into(results, out);
 }
 
 template <class F, class Item>
 std::vector<std::byte> encode_chunk(const F& f, std::vector<Item> items) {
   std::vector<std::byte> out;
-  encode_payload_into(std::tuple<typename CallableWire<F>::type, std::vector<Item>>(
-                          CallableWire<F>::to(f), std::move(items)),
-                      out);
+  if constexpr (!PoolCallable<F>) {
+    check_encodable<std::vector<Item>>();
+  } else {
+    encode_payload_into(std::tuple<typename CallableWire<F>::type, std::vector<Item>>(
+                            CallableWire<F>::to(f), std::move(items)),
+                        out);
+  }
   return out;
 }
 
