@@ -44,7 +44,8 @@ class Connection {
 
   template <class T>
   void send(const T& value) {
-    static_assert(Encodable<T>, "mp: Connection::send needs an encodable type (see mp/codec.hpp)");
+    static_assert(detail::require_encodable<T>(),
+                  "mp: Connection::send needs an encodable type (see mp/codec.hpp)");
     auto& buf = detail::encode_buffer();
     buf.clear();
     encode_into(value, buf);
@@ -53,7 +54,8 @@ class Connection {
   // Throws EOFError when the peer has closed, ProtocolError for a value of another type.
   template <class T>
   T recv() {
-    static_assert(Encodable<T>, "mp: Connection::recv needs an encodable type (see mp/codec.hpp)");
+    static_assert(detail::require_encodable<T>(),
+                  "mp: Connection::recv needs an encodable type (see mp/codec.hpp)");
     return decode<T>(recv_bytes());
   }
 

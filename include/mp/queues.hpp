@@ -38,7 +38,8 @@ namespace mp {
 
 template <class T>
 class Queue {
-  static_assert(Encodable<T>, "mp::Queue<T> needs an encodable T (see mp/codec.hpp)");
+  static_assert(detail::require_encodable<T>(),
+                "mp::Queue<T> needs an encodable T (see mp/codec.hpp)");
 
  public:
   explicit Queue(std::size_t maxsize = 0, const QueueOptions& options = {})
