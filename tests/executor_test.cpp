@@ -67,31 +67,31 @@ int report_pid_then_wait(int n) {
   return n;
 }
 
-// While alive, this process can open no file descriptor (EMFILE): the soft limit is lowered and
-// every number below it taken.
-class NoFreeFds {
+// While alive, this process may write no file beyond 1 MiB (RLIMIT_FSIZE; the signal that
+// comes with EFBIG is ignored meanwhile): a memfd cannot be sized for a large message.
+// (Exhausting the descriptors instead would do too, but UBSan's vptr check needs one.)
+class NoLargeFiles {
  public:
-  NoFreeFds() {
-    ::getrlimit(RLIMIT_NOFILE, &saved_);
+  NoLargeFiles() {
+    ::getrlimit(RLIMIT_FSIZE, &saved_);
     rlimit low = saved_;
-    low.rlim_cur = std::min<rlim_t>(saved_.rlim_cur, 512);
-    ::setrlimit(RLIMIT_NOFILE, &low);
-    for (int fd; (fd = ::dup(0)) >= 0;) taken_.push_back(fd);
+    low.rlim_cur = std::min<rlim_t>(saved_.rlim_cur, rlim_t{1} << 20);
+    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    ::setrlimit(RLIMIT_FSIZE, &low);
   }
-  ~NoFreeFds() {
-    for (int fd : taken_) ::close(fd);
-    ::setrlimit(RLIMIT_NOFILE, &saved_);
+  ~NoLargeFiles() {
+    ::setrlimit(RLIMIT_FSIZE, &saved_);
+    std::signal(SIGXFSZ, old_handler_);
   }
-  NoFreeFds(const NoFreeFds&) = delete;
-  NoFreeFds& operator=(const NoFreeFds&) = delete;
+  NoLargeFiles(const NoLargeFiles&) = delete;
+  NoLargeFiles& operator=(const NoLargeFiles&) = delete;
 
  private:
   rlimit saved_{};
-  std::vector<int> taken_;
+  void (*old_handler_)(int) = SIG_DFL;
 };
 
-// A payload this large travels out of the queue's ring, in a memfd of its own: handing it to
-// the workers needs a file descriptor.
+// A payload this large (3 MiB) travels out of the queue's ring, in a memfd of its own.
 std::vector<char> large_payload() {
   return std::vector<char>(std::size_t{3} << 20, 'x');
 }
@@ -174,7 +174,7 @@ TEST_F(ExecutorTest, ShutdownWithCancelFuturesCancelsThePendingOnes) {
   g_gates = nullptr;
 }
 
-// A task that cannot be handed to the workers (here: no file descriptor for its large payload)
+// A task that cannot be handed to the workers (here: no memory file for its large payload)
 // fails its own future, or submit(), with the real error; it never leaves a future running.
 TEST_F(ExecutorTest, ATaskThatCannotBeQueuedFailsWithTheRealError) {
   mp::ProcessPoolExecutor ex(1);
@@ -182,7 +182,7 @@ TEST_F(ExecutorTest, ATaskThatCannotBeQueuedFailsWithTheRealError) {
   std::optional<mp::Future<std::size_t>> f;
   std::exception_ptr thrown;
   {
-    NoFreeFds exhausted;
+    NoLargeFiles limited;
     try {
       f = ex.submit(byte_count, big);
     } catch (...) {
@@ -195,7 +195,7 @@ TEST_F(ExecutorTest, ATaskThatCannotBeQueuedFailsWithTheRealError) {
     f->result(30s);
     FAIL() << "the task ran without its payload";
   } catch (const std::system_error& e) {
-    EXPECT_EQ(e.code().value(), EMFILE) << e.what();
+    EXPECT_EQ(e.code().value(), EFBIG) << e.what();
   } catch (const std::exception& e) {
     FAIL() << "wrong error: " << e.what();
   }
@@ -217,7 +217,7 @@ TEST_F(ExecutorTest, APendingTaskThatCannotBeQueuedFailsItsFuture) {
   ASSERT_TRUE(gates.started.wait_for(30s));
   EXPECT_FALSE(big.running());
   {
-    NoFreeFds exhausted;
+    NoLargeFiles limited;
     gates.release.set();  // `first` ends; the pool's thread tries to hand `big` over
     ASSERT_TRUE(big.wait_done(30s)) << "the future was left running";
   }
