@@ -1,17 +1,23 @@
 // tests/executor_test.cpp — ProcessPoolExecutor and its Futures: submit, map, cancel, callbacks,
 // wait, as_completed, shutdown, and a worker that dies.
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <numeric>
+#include <optional>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <vector>
 
 #include "mp/executor.hpp"
 #include "mp/futures.hpp"
+#include "mp/queues.hpp"
+#include "mp/synchronize.hpp"
 #include "support/leak_check.hpp"
 
 namespace {
@@ -34,6 +40,60 @@ int fail(int) {
 int die(int) {
   std::raise(SIGKILL);
   return 0;
+}
+std::size_t byte_count(std::vector<char> v) {
+  return v.size();
+}
+
+// Made before an executor, so that its workers (forked from the test) share them.
+struct Gates {
+  mp::Event started;    // set by a gated task once it runs
+  mp::Event release;    // gated tasks wait for it
+  mp::Event go[3];      // wait_gate(i) waits for go[i]
+  mp::Queue<int> pids;  // report_pid_then_wait puts its worker's pid here
+};
+Gates* g_gates = nullptr;
+int gated(int n) {
+  g_gates->started.set();
+  if (!g_gates->release.wait_for(30s)) return -1;
+  return n;
+}
+int wait_gate(int i) {
+  return g_gates->go[i].wait_for(30s) ? i : -1;
+}
+int report_pid_then_wait(int n) {
+  g_gates->pids.put(static_cast<int>(::getpid()));
+  if (!g_gates->release.wait_for(30s)) return -1;
+  return n;
+}
+
+// While alive, this process may write no file beyond 1 MiB (RLIMIT_FSIZE; the signal that
+// comes with EFBIG is ignored meanwhile): a memfd cannot be sized for a large message.
+// (Exhausting the descriptors instead would do too, but UBSan's vptr check needs one.)
+class NoLargeFiles {
+ public:
+  NoLargeFiles() {
+    ::getrlimit(RLIMIT_FSIZE, &saved_);
+    rlimit low = saved_;
+    low.rlim_cur = std::min<rlim_t>(saved_.rlim_cur, rlim_t{1} << 20);
+    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    ::setrlimit(RLIMIT_FSIZE, &low);
+  }
+  ~NoLargeFiles() {
+    ::setrlimit(RLIMIT_FSIZE, &saved_);
+    std::signal(SIGXFSZ, old_handler_);
+  }
+  NoLargeFiles(const NoLargeFiles&) = delete;
+  NoLargeFiles& operator=(const NoLargeFiles&) = delete;
+
+ private:
+  rlimit saved_{};
+  void (*old_handler_)(int) = SIG_DFL;
+};
+
+// A payload this large (3 MiB) travels out of the queue's ring, in a memfd of its own.
+std::vector<char> large_payload() {
+  return std::vector<char>(std::size_t{3} << 20, 'x');
 }
 
 TEST_F(ExecutorTest, SubmitAndResult) {
@@ -68,44 +128,141 @@ TEST_F(ExecutorTest, MapIsOrderedAndLazy) {
 }
 
 TEST_F(ExecutorTest, PendingFuturesCanBeCancelledRunningOnesNot) {
+  Gates gates;
+  g_gates = &gates;
   mp::ProcessPoolExecutor ex(1);  // one worker, window of two: the rest wait here
   std::vector<mp::Future<int>> fs;
-  for (int i = 0; i < 6; ++i) fs.push_back(ex.submit(sleep_ms, 200));
-  std::this_thread::sleep_for(50ms);
+  for (int i = 0; i < 6; ++i) fs.push_back(ex.submit(gated, i));
+  ASSERT_TRUE(gates.started.wait_for(30s)) << "the worker never took the first task";
+  // fs[0] runs in the worker (it waits for `release`), fs[1] is handed over, fs[2..5] wait here.
   EXPECT_TRUE(fs[0].running());
   EXPECT_FALSE(fs[0].cancel());
+  EXPECT_TRUE(fs[1].running());
+  EXPECT_FALSE(fs[2].running());
+  EXPECT_FALSE(fs[2].done());
   EXPECT_TRUE(fs[5].cancel());
   EXPECT_TRUE(fs[5].cancelled());
   EXPECT_TRUE(fs[5].done());
-  EXPECT_THROW(fs[5].result(), mp::CancelledError);
-  EXPECT_EQ(fs[0].result(10s), 200);
+  EXPECT_THROW(fs[5].result(1s), mp::CancelledError);
+  gates.release.set();
+  EXPECT_EQ(fs[0].result(30s), 0);
+  EXPECT_EQ(fs[1].result(30s), 1);
   ex.shutdown(true, /*cancel_futures=*/true);
-  int cancelled = 0;
-  for (auto& f : fs) cancelled += f.cancelled() ? 1 : 0;
-  EXPECT_GE(cancelled, 2) << "shutdown(cancel_futures) left pending futures running";
+  // Each pending future either ran to the end or was cancelled; none is left running.
+  for (int i = 2; i < 5; ++i) {
+    ASSERT_TRUE(fs[i].done()) << i;
+    if (!fs[i].cancelled()) EXPECT_EQ(fs[i].result(1s), i);
+  }
   EXPECT_THROW(ex.submit(square, 1), mp::Error);
+  g_gates = nullptr;
+}
+
+TEST_F(ExecutorTest, ShutdownWithCancelFuturesCancelsThePendingOnes) {
+  Gates gates;
+  g_gates = &gates;
+  mp::ProcessPoolExecutor ex(1);
+  std::vector<mp::Future<int>> fs;
+  for (int i = 0; i < 6; ++i) fs.push_back(ex.submit(gated, i));
+  ASSERT_TRUE(gates.started.wait_for(30s));
+  // Nothing can finish before release: fs[2..5] are certainly still pending here.
+  ex.shutdown(/*wait=*/false, /*cancel_futures=*/true);
+  for (int i = 2; i < 6; ++i) EXPECT_TRUE(fs[i].cancelled()) << i;
+  gates.release.set();
+  EXPECT_EQ(fs[0].result(30s), 0);
+  EXPECT_EQ(fs[1].result(30s), 1);
+  ex.shutdown();
+  g_gates = nullptr;
+}
+
+// A task that cannot be handed to the workers (here: no memory file for its large payload)
+// fails its own future, or submit(), with the real error; it never leaves a future running.
+TEST_F(ExecutorTest, ATaskThatCannotBeQueuedFailsWithTheRealError) {
+  mp::ProcessPoolExecutor ex(1);
+  const auto big = large_payload();
+  std::optional<mp::Future<std::size_t>> f;
+  std::exception_ptr thrown;
+  {
+    NoLargeFiles limited;
+    try {
+      f = ex.submit(byte_count, big);
+    } catch (...) {
+      thrown = std::current_exception();
+    }
+  }
+  try {
+    if (thrown) std::rethrow_exception(thrown);
+    ASSERT_TRUE(f.has_value());
+    f->result(30s);
+    FAIL() << "the task ran without its payload";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code().value(), EFBIG) << e.what();
+  } catch (const std::exception& e) {
+    FAIL() << "wrong error: " << e.what();
+  }
+  if (f) EXPECT_TRUE(f->done());
+  EXPECT_EQ(ex.submit(byte_count, big).result(30s), big.size()) << "the executor still works";
+  EXPECT_EQ(ex.submit(square, 3).result(30s), 9);
+}
+
+// The same when the task waited here and the pool's thread hands it over (as a running task
+// finishes): the error reaches its future, and the tasks behind it still run.
+TEST_F(ExecutorTest, APendingTaskThatCannotBeQueuedFailsItsFuture) {
+  Gates gates;
+  g_gates = &gates;
+  mp::ProcessPoolExecutor ex(1);  // window of two
+  auto first = ex.submit(gated, 1);
+  auto second = ex.submit(gated, 2);
+  auto big = ex.submit(byte_count, large_payload());  // pending: the window is full
+  auto after = ex.submit(square, 4);
+  ASSERT_TRUE(gates.started.wait_for(30s));
+  EXPECT_FALSE(big.running());
+  {
+    NoLargeFiles limited;
+    gates.release.set();  // `first` ends; the pool's thread tries to hand `big` over
+    ASSERT_TRUE(big.wait_done(30s)) << "the future was left running";
+  }
+  EXPECT_THROW(big.result(1s), std::system_error);
+  EXPECT_EQ(first.result(30s), 1);
+  EXPECT_EQ(second.result(30s), 2);
+  EXPECT_EQ(after.result(30s), 16);
+  ex.shutdown();
+  g_gates = nullptr;
 }
 
 TEST_F(ExecutorTest, CallbacksWaitAndAsCompleted) {
+  Gates gates;
+  g_gates = &gates;
   mp::ProcessPoolExecutor ex(3);
   std::atomic<int> called{0};
   auto quick = ex.submit(square, 3);
   quick.add_done_callback([&](mp::Future<int>& f) {
     if (f.result() == 9) called.fetch_add(1);
   });
-  std::vector<mp::Future<int>> fs{ex.submit(sleep_ms, 400), ex.submit(sleep_ms, 10),
-                                  ex.submit(sleep_ms, 200)};
-  auto [done, not_done] = mp::wait(fs, 5s, mp::ReturnWhen::first_completed);
-  EXPECT_GE(done.size(), 1u);
-  EXPECT_GE(not_done.size(), 1u);
+  // Each task ends when the test opens its gate: the order they finish in is the test's.
+  std::vector<mp::Future<int>> fs{ex.submit(wait_gate, 0), ex.submit(wait_gate, 1),
+                                  ex.submit(wait_gate, 2)};
+  auto completed = mp::as_completed(fs);  // notes the order from now on
+  gates.go[1].set();
+  auto [done, not_done] = mp::wait(fs, 30s, mp::ReturnWhen::first_completed);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].result(1s), 1);
+  EXPECT_EQ(not_done.size(), 2u);
+  gates.go[0].set();
+  ASSERT_TRUE(fs[0].wait_done(30s));
+  gates.go[2].set();
   std::vector<int> order;
-  for (auto& f : mp::as_completed(fs)) order.push_back(f.result());
-  EXPECT_EQ(order, (std::vector{10, 200, 400}));
-  auto all = mp::wait(fs);
+  for (auto& f : completed) order.push_back(f.result(30s));
+  EXPECT_EQ(order, (std::vector{1, 0, 2}));
+  auto all = mp::wait(fs, 30s);
   EXPECT_EQ(all.done.size(), 3u);
-  EXPECT_TRUE(quick.done());
+  EXPECT_EQ(quick.result(30s), 9);
+  // The first callback runs on the pool's thread just after the future is marked done.
+  const auto deadline = Clock::now() + 30s;
+  while (called.load() < 1 && Clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(called.load(), 1);
   quick.add_done_callback([&](mp::Future<int>&) { called.fetch_add(1); });  // runs at once
   EXPECT_EQ(called.load(), 2);
+  g_gates = nullptr;
 }
 
 TEST_F(ExecutorTest, AWorkerThatDiesFailsOnlyItsFuture) {
@@ -119,6 +276,47 @@ TEST_F(ExecutorTest, AWorkerThatDiesFailsOnlyItsFuture) {
   EXPECT_THROW(failed.result(10s), std::out_of_range);
   auto [done, not_done] = mp::wait(std::vector{failed}, 1s, mp::ReturnWhen::first_exception);
   EXPECT_EQ(done.size(), 1u);
+}
+
+// Killed from outside while it runs a task (known to have started: it reported its pid), a
+// worker fails exactly that task; the task running on the other worker is not disturbed.
+TEST_F(ExecutorTest, AWorkerKilledMidTaskFailsExactlyThatTask) {
+  Gates gates;
+  g_gates = &gates;
+  mp::ProcessPoolExecutor ex(2);
+  auto victim = ex.submit(report_pid_then_wait, 1);
+  auto survivor = ex.submit(report_pid_then_wait, 2);
+  const int first = gates.pids.get(30s);
+  const int second = gates.pids.get(30s);
+  ASSERT_NE(first, second);
+  // Which worker took which task is not known: kill the first to report, and expect
+  // exactly one of the two futures to fail.
+  ASSERT_EQ(::kill(first, SIGKILL), 0);
+  auto crashed = [](mp::Future<int>& f) {
+    try {
+      f.result(30s);
+      return 0;
+    } catch (const mp::WorkerCrashed& e) {
+      EXPECT_EQ(e.exitcode(), -SIGKILL);
+      return e.pid();
+    }
+  };
+  // The dead worker's future fails without the release; the other's result needs it.
+  const auto deadline = Clock::now() + 30s;
+  while (!victim.done() && !survivor.done() && Clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_NE(victim.done(), survivor.done()) << "one failed at once, the other still runs";
+  gates.release.set();
+  const int pid_a = crashed(victim);
+  const int pid_b = crashed(survivor);
+  EXPECT_EQ(pid_a + pid_b, first) << "exactly the killed worker's task fails";
+  EXPECT_TRUE(pid_a == 0 || pid_b == 0);
+  if (pid_a == 0) EXPECT_EQ(victim.result(1s), 1);
+  if (pid_b == 0) EXPECT_EQ(survivor.result(1s), 2);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(ex.submit(square, i).result(30s), i * i);
+  ex.shutdown();
+  g_gates = nullptr;
 }
 
 }  // namespace

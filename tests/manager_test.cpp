@@ -2,8 +2,11 @@
 // Python does, errors, a client killed mid-use, shutdown.
 #include <sys/stat.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
+#include <memory>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -27,10 +30,69 @@ std::string printed(const T& x) {
   return os.str();
 }
 
+using Clock = std::chrono::steady_clock;
+
+// Joins within 60 s, else kills the child (a hung child is never waited on forever).
 void join_ok(mp::Process& p) {
-  ASSERT_TRUE(p.join(60s)) << "child hung";
+  if (!p.join(60s)) {
+    p.kill();
+    ASSERT_TRUE(p.join(30s));
+    FAIL() << "child hung";
+  }
   EXPECT_EQ(p.exitcode(), 0);
 }
+
+std::set<int> children() {
+  std::set<int> pids;
+  for (auto& p : mp::active_children()) pids.insert(p.pid());
+  return pids;
+}
+
+// A manager whose server is stopped (SIGSTOP) until this goes: a call that opens a connection
+// to it hangs in the handshake meanwhile. `call` runs on a thread of its own.
+class StoppedManager {
+ public:
+  StoppedManager() {
+    const auto before = children();
+    manager_ = std::make_unique<mp::Manager>();
+    for (int pid : children()) {
+      if (before.count(pid) == 0) server_ = pid;
+    }
+    if (server_ > 0 && ::kill(server_, SIGSTOP) != 0) server_ = 0;
+  }
+  ~StoppedManager() {
+    if (server_ > 0) ::kill(server_, SIGCONT);
+    if (thread_.joinable()) thread_.join();
+  }
+  StoppedManager(const StoppedManager&) = delete;
+  StoppedManager& operator=(const StoppedManager&) = delete;
+
+  bool stopped() const { return server_ > 0; }
+  // A first call to the stopped server, on a thread; returns once the thread has begun it.
+  void call() {
+    thread_ = std::thread([this] {
+      started_.store(true);
+      try {
+        auto d = manager_->dict<int, int>();
+        d[1] = 1;
+      } catch (const std::exception&) {
+      }
+      finished_.store(true);
+    });
+    while (!started_.load()) std::this_thread::yield();
+    // Gives the thread the time to get into its connect (the test passes either way once
+    // nothing waits for it; before the fix, a lock held across the connect blocked others).
+    std::this_thread::sleep_for(200ms);
+  }
+  bool finished() const { return finished_.load(); }
+
+ private:
+  std::unique_ptr<mp::Manager> manager_;
+  int server_ = 0;
+  std::thread thread_;
+  std::atomic<bool> started_{false};
+  std::atomic<bool> finished_{false};
+};
 
 TEST_F(ManagerTest, DictKeepsInsertionOrderAndBehavesLikePython) {
   mp::Manager manager;
@@ -118,9 +180,11 @@ TEST_F(ManagerTest, AClientKilledMidUseLeavesTheServerServing) {
     for (int i = 0;; ++i) l.append(i);
   });
   p.start();
-  while (l.size() < 100) std::this_thread::sleep_for(1ms);
+  const auto deadline = Clock::now() + 30s;
+  while (l.size() < 100 && Clock::now() < deadline) std::this_thread::sleep_for(1ms);
   p.kill();
-  p.join();
+  ASSERT_TRUE(p.join(30s));
+  ASSERT_GE(l.size(), 100u) << "the child made no calls";
   const std::size_t n = l.size();
   l.append(-1);
   EXPECT_EQ(l.size(), n + 1);
@@ -139,6 +203,64 @@ TEST_F(ManagerTest, ShutdownStopsTheServerAndRemovesItsSocket) {
   EXPECT_NE(::stat(socket.c_str(), &st), 0) << "socket file left behind";
   EXPECT_ANY_THROW(d.get(1));
   manager.shutdown();  // again: nothing happens
+}
+
+// A call that hangs opening its connection (to a stopped server) holds no lock that other
+// calls of this process need: a call to another manager goes through meanwhile.
+TEST_F(ManagerTest, AHungConnectDoesNotBlockOtherCalls) {
+  mp::Manager manager;
+  auto d = manager.dict<int, int>();
+  d[0] = 0;
+  StoppedManager stuck;
+  ASSERT_TRUE(stuck.stopped());
+  stuck.call();
+  d[1] = 1;
+  EXPECT_EQ(d.get(1), 1);
+  EXPECT_FALSE(stuck.finished()) << "the call above waited for the hung connect";
+}
+
+// A child forked while a thread of its parent hangs opening a connection inherits no lock held
+// and makes its own calls.
+TEST_F(ManagerTest, AChildForkedDuringAHungConnectCanCall) {
+  mp::Manager manager;
+  auto d = manager.dict<int, int>();
+  d[0] = 0;
+  StoppedManager stuck;
+  ASSERT_TRUE(stuck.stopped());
+  stuck.call();
+  mp::Process child([d]() mutable { d[2] = d.get(0) + 2; });
+  child.start();
+  join_ok(child);
+  EXPECT_EQ(d.get(2, -1), 2);
+  EXPECT_FALSE(stuck.finished()) << "the test did not fork during the connect";
+}
+
+// Children forked while another thread of the parent calls the server in a loop (so that at
+// fork it may hold a connection mid-call): each child uses a connection of its own.
+TEST_F(ManagerTest, ChildrenForkedDuringCallsOnAnotherThreadCanCall) {
+  mp::Manager manager;
+  auto counter = manager.list<int>();
+  auto results = manager.dict<int, int>();
+  std::atomic<bool> stop{false};
+  std::atomic<int> calls{0};
+  std::thread busy([&, counter]() mutable {
+    while (!stop.load()) {
+      counter.append(1);
+      if (counter.size() > 50) counter.pop(0);
+      calls.fetch_add(1);
+    }
+  });
+  for (int i = 0; i < 50; ++i) {
+    mp::Process child([results, i]() mutable { results[i] = i * i; });
+    child.start();
+    join_ok(child);
+    if (HasFatalFailure()) break;
+  }
+  stop.store(true);
+  busy.join();
+  EXPECT_GT(calls.load(), 0);
+  EXPECT_EQ(results.size(), 50u);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(results.get(i, -1), i * i);
 }
 
 }  // namespace

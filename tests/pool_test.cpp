@@ -14,7 +14,9 @@
 
 #include "mp/pool.hpp"
 #include "mp/process.hpp"
+#include "mp/queues.hpp"
 #include "mp/sharedctypes.hpp"
+#include "mp/synchronize.hpp"
 #include "support/leak_check.hpp"
 
 namespace {
@@ -64,6 +66,33 @@ int sleep_ms(int ms) {
   return ms;
 }
 
+// Made before a pool, so that its workers (forked from the test) share them.
+struct Gates {
+  mp::Event started;     // set by a gated task once it runs
+  mp::Event release;     // gated tasks wait for it
+  mp::Queue<int> pids;   // report_pid_then_wait puts its worker's pid here
+  mp::Barrier three{3};  // pid_at_barrier waits here
+};
+Gates* g_gates = nullptr;
+int gated(int n) {
+  g_gates->started.set();
+  if (!g_gates->release.wait_for(30s)) return -1;
+  return n;
+}
+int zero_waits_for_release(int n) {  // the others return at once
+  if (n == 0 && !g_gates->release.wait_for(30s)) return -1;
+  return n;
+}
+int report_pid_then_wait(int n) {
+  g_gates->pids.put(static_cast<int>(::getpid()));
+  if (!g_gates->release.wait_for(30s)) return -1;
+  return n;
+}
+int pid_at_barrier(int) {
+  g_gates->three.wait(30s);  // three workers at once, or BrokenBarrierError
+  return static_cast<int>(::getpid());
+}
+
 struct Scale {  // an encodable function object
   int factor = 1;
   int operator()(int x) const { return factor * x; }
@@ -85,7 +114,7 @@ TEST_F(PoolTest, MapKeepsOrderAcrossChunksizes) {
   EXPECT_TRUE(pool.map(square, std::vector<int>{}).empty());
 }
 
-TEST_F(PoolTest, ImapIsOrderedImapUnorderedIsNot) {
+TEST_F(PoolTest, ImapKeepsOrderAndBothCarryErrors) {
   mp::Pool pool(3);
   std::vector<int> got;
   for (int x : pool.imap(square, std::vector{1, 2, 3, 4, 5})) got.push_back(x);
@@ -93,11 +122,6 @@ TEST_F(PoolTest, ImapIsOrderedImapUnorderedIsNot) {
   got.clear();
   for (int x : pool.imap(square, std::vector{1, 2, 3, 4, 5}, 2)) got.push_back(x);
   EXPECT_EQ(got, (std::vector{1, 4, 9, 16, 25}));
-  // The slow item comes last when results are taken as they come.
-  std::vector<int> order;
-  for (int ms : pool.imap_unordered(sleep_ms, std::vector{300, 10, 20})) order.push_back(ms);
-  ASSERT_EQ(order.size(), 3u);
-  EXPECT_EQ(order.back(), 300);
   EXPECT_TRUE(pool.imap(square, std::vector<int>{}).begin() == std::default_sentinel);
   EXPECT_TRUE(pool.imap_unordered(square, std::vector<int>{}).begin() == std::default_sentinel);
   auto failing = pool.imap(fail_on_three, std::vector{1, 2, 3, 4});
@@ -117,13 +141,32 @@ TEST_F(PoolTest, ImapIsOrderedImapUnorderedIsNot) {
   EXPECT_THROW(pool.imap(square, std::vector{1}, 0), mp::ValueError);
 }
 
-TEST_F(PoolTest, WorkIsSpreadOverTheWorkers) {
+TEST_F(PoolTest, ImapUnorderedYieldsResultsAsTheyCome) {
+  Gates gates;
+  g_gates = &gates;
   mp::Pool pool(3);
-  std::vector<int> xs(30, 5);  // 5 ms each: no one worker can take them all in time
-  auto pids = pool.map(my_pid_slowly, xs, 1);
+  // Item 0 finishes only once the others have been received: it must come last.
+  std::vector<int> order;
+  for (int x : pool.imap_unordered(zero_waits_for_release, std::vector{0, 1, 2})) {
+    order.push_back(x);
+    if (order.size() == 2) gates.release.set();
+  }
+  ASSERT_EQ(order.size(), 3u);
+  EXPECT_EQ(order.back(), 0);
+  EXPECT_EQ(std::set<int>(order.begin(), order.end()), (std::set<int>{0, 1, 2}));
+  g_gates = nullptr;
+}
+
+TEST_F(PoolTest, WorkIsSpreadOverTheWorkers) {
+  Gates gates;
+  g_gates = &gates;
+  mp::Pool pool(3);
+  // Each task waits at a barrier for three parties: only three workers at once can pass it.
+  auto pids = pool.map_async(pid_at_barrier, std::vector<int>(3, 0), 1).get(60s);
   std::set<int> distinct(pids.begin(), pids.end());
   EXPECT_EQ(distinct.size(), 3u);
   EXPECT_EQ(distinct.count(static_cast<int>(::getpid())), 0u) << "ran in the caller";
+  g_gates = nullptr;
 }
 
 TEST_F(PoolTest, ApplyStarmapLambdasAndFunctionObjects) {
@@ -139,18 +182,23 @@ TEST_F(PoolTest, ApplyStarmapLambdasAndFunctionObjects) {
 }
 
 TEST_F(PoolTest, AsyncResults) {
+  Gates gates;
+  g_gates = &gates;
   mp::Pool pool(2);
-  auto slow = pool.apply_async(sleep_ms, 300);
+  auto slow = pool.apply_async(gated, 300);  // runs until the test releases it
+  ASSERT_TRUE(gates.started.wait_for(30s));
   EXPECT_FALSE(slow.ready());
   EXPECT_THROW(slow.successful(), mp::ValueError);
   EXPECT_THROW(slow.get(10ms), mp::TimeoutError);
   EXPECT_FALSE(slow.wait_for(10ms));
-  EXPECT_EQ(slow.get(10s), 300);
+  gates.release.set();
+  EXPECT_EQ(slow.get(30s), 300);
   EXPECT_TRUE(slow.ready());
   EXPECT_TRUE(slow.successful());
-  EXPECT_EQ(slow.get(), 300);  // again
+  EXPECT_EQ(slow.get(1s), 300);  // again
   auto many = pool.map_async(square, std::vector{1, 2, 3});
-  EXPECT_EQ(many.get(10s), (std::vector{1, 4, 9}));
+  EXPECT_EQ(many.get(30s), (std::vector{1, 4, 9}));
+  g_gates = nullptr;
 }
 
 TEST_F(PoolTest, ExceptionsComeBackWithTheirType) {
@@ -196,14 +244,48 @@ TEST_F(PoolTest, AWorkerKilledMidTaskFailsOnlyThatTask) {
   EXPECT_EQ(pool.map(square, std::vector{1, 2, 3}), (std::vector{1, 4, 9}));
 }
 
+// Killed from outside while it runs a task (known to have started: it reported its pid), a
+// worker fails exactly that task; the task on the other worker, and later ones, are not touched.
+TEST_F(PoolTest, AWorkerKilledFromOutsideMidTaskFailsExactlyThatTask) {
+  Gates gates;
+  g_gates = &gates;
+  mp::Pool pool(2);
+  auto a = pool.apply_async(report_pid_then_wait, 1);
+  auto b = pool.apply_async(report_pid_then_wait, 2);
+  const int first = gates.pids.get(30s);
+  const int second = gates.pids.get(30s);
+  ASSERT_NE(first, second);
+  ASSERT_EQ(::kill(first, SIGKILL), 0);
+  // The killed worker's task fails without the release; the other one's needs it.
+  const auto deadline = Clock::now() + 30s;
+  while (!a.ready() && !b.ready() && Clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  ASSERT_NE(a.ready(), b.ready()) << "one task failed at once, the other still runs";
+  auto& killed = a.ready() ? a : b;
+  auto& other = a.ready() ? b : a;
+  try {
+    killed.get(1s);
+    FAIL() << "the killed worker's task succeeded";
+  } catch (const mp::WorkerCrashed& e) {
+    EXPECT_EQ(e.pid(), first);
+    EXPECT_EQ(e.exitcode(), -SIGKILL);
+  }
+  gates.release.set();
+  EXPECT_EQ(other.get(30s), &other == &a ? 1 : 2);
+  EXPECT_EQ(pool.map_async(square, std::vector{1, 2, 3}).get(30s), (std::vector{1, 4, 9}));
+  g_gates = nullptr;
+}
+
 TEST_F(PoolTest, WorkersKilledFromOutsideAreReplaced) {
   mp::Pool pool(2);
-  auto first = pool.map(my_pid, std::vector<int>(50, 0), 1);
-  for (int pid : std::set<int>(first.begin(), first.end())) ::kill(pid, SIGKILL);
-  std::vector<int> xs(50);
+  auto first = pool.map_async(my_pid, std::vector<int>(50, 0), 1).get(30s);
+  const std::set<int> old(first.begin(), first.end());
+  for (int pid : old) ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  std::vector<int> xs(50), expected;
   std::iota(xs.begin(), xs.end(), 0);
-  auto squares = pool.map(square, xs);
-  EXPECT_EQ(squares[49], 49 * 49);
+  for (int x : xs) expected.push_back(x * x);
+  EXPECT_EQ(pool.map_async(square, xs).get(30s), expected);
+  auto now = pool.map_async(my_pid_slowly, std::vector<int>(20, 1), 1).get(30s);
+  for (int pid : now) EXPECT_EQ(old.count(pid), 0u) << "a killed worker ran a task";
 }
 
 int g_initialized = 0;
@@ -231,16 +313,19 @@ TEST_F(PoolTest, CloseJoinAndTerminate) {
     EXPECT_THROW(pool.apply_async(square, 1), mp::ValueError);
     pool.join();  // waits for the queued task
     EXPECT_TRUE(r.ready());
-    EXPECT_EQ(r.get(), 100);
+    EXPECT_EQ(r.get(1s), 100);
   }
   {
+    Gates gates;
+    g_gates = &gates;
     mp::Pool pool(2);
-    auto r = pool.apply_async(sleep_ms, 20'000);
-    std::this_thread::sleep_for(100ms);
+    auto r = pool.apply_async(gated, 1);  // runs until the pool is terminated
+    ASSERT_TRUE(gates.started.wait_for(30s));
     const auto t0 = Clock::now();
     pool.terminate();
-    EXPECT_LT(Clock::now() - t0, 5s);
+    EXPECT_LT(Clock::now() - t0, 10s) << "terminate waited for the running task (30 s)";
     EXPECT_THROW(r.get(1s), mp::BrokenProcessPool);
+    g_gates = nullptr;
   }
   {
     mp::Pool pool(2);

@@ -160,8 +160,9 @@ class ProcessPoolExecutor {
           if (!item.start()) continue;  // cancelled while pending
           ++in_flight;
         }
-        auto done = [this, d = std::move(item.done)](std::span<const std::byte> bytes,
-                                                     std::exception_ptr e) {
+        // A copy: should the hand-over fail, `item.done` still reports it (the pool drops its
+        // own copy of `done` uncalled when submit throws).
+        auto done = [this, d = item.done](std::span<const std::byte> bytes, std::exception_ptr e) {
           d(bytes, e);
           {
             std::lock_guard lock(mutex);
@@ -176,7 +177,7 @@ class ProcessPoolExecutor {
             std::lock_guard lock(mutex);
             --in_flight;
           }
-          item.done({}, std::current_exception());
+          item.done({}, std::current_exception());  // the real error, to this task's future
         }
       }
     }

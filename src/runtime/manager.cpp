@@ -8,6 +8,7 @@
 // itself: operation 0 shuts it down, any other operation makes a new object.
 #include "mp/detail/manager_core.hpp"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -15,6 +16,8 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <set>
+#include <string>
 #include <unordered_map>
 #include <utility>
 
@@ -24,7 +27,6 @@
 #include "runtime/exception_info.hpp"
 #include "runtime/outcome.hpp"
 #include "sys/memory.hpp"
-#include "sys/thread_id.hpp"
 
 namespace mp::detail {
 
@@ -120,34 +122,148 @@ class Server {
 
 // --- the callers' connections -----------------------------------------------------------------
 
-// One connection per server and process, shared by the process's threads one call at a time.
-struct Link {
+// Each process keeps, per server, the connections its calls are not using: a call borrows one
+// (or opens a new one) and gives it back when its response has come. So calls from several
+// threads run side by side, each on its own connection, and a connect or handshake that hangs
+// (up to its 30 s) holds up only its own call: the lock below is never held across I/O.
+//
+// Fork: the child gets copies of the parent's sockets, idle or in the middle of a call on
+// another thread; using one would mix its messages with the parent's. The lock is taken around
+// fork (so the child inherits the lists in one piece, and no lock held), and the child closes
+// its copies of all of them at once, then opens its own.
+constexpr std::size_t kMaxIdle = 8;  // per server; more are closed when given back
+
+struct Links {
   std::mutex mutex;
-  Connection connection;
+  int pid = 0;  // the process these connections are for
+  std::map<std::string, std::vector<Connection>> idle;
+  std::multiset<int> lent;  // the descriptors of connections in use by calls now
+
+  // In a process other than `pid` (a fork child): drops what belongs to the parent. Locked.
+  void adopt_locked(std::vector<Connection>& drop) {
+    const int me = ::getpid();  // not a cache: this also runs in the child's fork handler
+    if (pid == me) return;
+    pid = me;
+    for (auto& [address, conns] : idle) {
+      for (auto& c : conns) drop.push_back(std::move(c));
+    }
+    idle.clear();
+    for (int fd : lent) ::close(fd);  // the parent's threads' copies: no one here uses them
+    lent.clear();
+  }
 };
 
-std::mutex g_links_mutex;
-int g_links_pid = 0;
-std::map<std::string, std::shared_ptr<Link>> g_links;
+void links_before_fork() noexcept;
+void links_in_parent() noexcept;
+void links_in_child() noexcept;
 
-std::shared_ptr<Link> link_to(const ObjectRef& ref) {
-  std::lock_guard lock(g_links_mutex);
-  if (g_links_pid != sys::this_pid()) {  // a forked child: its parent's connections are not its
-    g_links.clear();
-    g_links_pid = sys::this_pid();
-  }
-  auto& link = g_links[ref.address];
-  if (!link) {
-    auto fresh = std::make_shared<Link>();
-    fresh->connection = Client(ref.address, ref.authkey);
-    link = std::move(fresh);
-  }
-  return link;
+Links& links() {
+  // Never destroyed: calls may still run on other threads while the program exits.
+  static Links* const l = [] {
+    auto* made = new Links;
+    made->pid = ::getpid();
+    ::pthread_atfork(links_before_fork, links_in_parent, links_in_child);
+    return made;
+  }();
+  return *l;
 }
 
-void forget_link(const std::string& address) {
-  std::lock_guard lock(g_links_mutex);
-  if (g_links_pid == sys::this_pid()) g_links.erase(address);
+void links_before_fork() noexcept {
+  links().mutex.lock();
+}
+void links_in_parent() noexcept {
+  links().mutex.unlock();
+}
+void links_in_child() noexcept {
+  Links& l = links();
+  std::vector<Connection> drop;
+  try {
+    l.adopt_locked(drop);
+  } catch (...) {
+    // Out of memory: the next call's adopt_locked finishes the job.
+  }
+  l.mutex.unlock();
+}
+
+// A connection borrowed for one call; given back by keep(), else closed.
+class Lease {
+ public:
+  explicit Lease(const ObjectRef& ref) : address_(ref.address) {
+    Links& l = links();
+    std::vector<Connection> drop;
+    {
+      std::lock_guard lock(l.mutex);
+      l.adopt_locked(drop);
+      if (auto it = l.idle.find(address_); it != l.idle.end() && !it->second.empty()) {
+        connection_ = std::move(it->second.back());
+        it->second.pop_back();
+        lend_locked(l);
+        return;
+      }
+    }
+    connection_ = Client(ref.address, ref.authkey);  // no lock held
+    std::lock_guard lock(l.mutex);
+    lend_locked(l);
+  }
+  ~Lease() {
+    if (fd_ < 0) return;
+    Links& l = links();
+    std::lock_guard lock(l.mutex);
+    unlend_locked(l);
+  }
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+
+  Connection& connection() { return connection_; }
+
+  // Gives the connection back for later calls (after a complete round trip only: a call that
+  // failed half way leaves the connection in an unknown state, and it is closed).
+  void keep() {
+    Links& l = links();
+    Connection spare;
+    {
+      std::lock_guard lock(l.mutex);
+      if (fd_ < 0) return;
+      const bool ours = unlend_locked(l);
+      auto& list = l.idle[address_];
+      if (!ours || list.size() >= kMaxIdle) {
+        spare = std::move(connection_);  // closed below, outside the lock
+      } else {
+        list.push_back(std::move(connection_));
+      }
+    }
+  }
+
+ private:
+  void lend_locked(Links& l) {
+    fd_ = connection_.fileno();
+    pid_ = l.pid;
+    l.lent.insert(fd_);
+  }
+  // False when a fork came between lend and now and this is the child: then the child
+  // closed the descriptor (it looked like one of the parent's), and the connection is dead.
+  bool unlend_locked(Links& l) {
+    const int fd = std::exchange(fd_, -1);
+    if (pid_ != ::getpid()) return false;
+    if (auto it = l.lent.find(fd); it != l.lent.end()) l.lent.erase(it);
+    return true;
+  }
+
+  std::string address_;
+  Connection connection_;
+  int fd_ = -1;
+  int pid_ = 0;
+};
+
+void forget_links(const std::string& address) {
+  Links& l = links();
+  std::vector<Connection> drop;
+  std::lock_guard lock(l.mutex);
+  l.adopt_locked(drop);
+  if (auto it = l.idle.find(address); it != l.idle.end()) {
+    drop = std::move(it->second);
+    l.idle.erase(it);
+  }
 }
 
 std::vector<std::byte> round_trip(const ObjectRef& ref, std::uint64_t id, std::uint64_t op,
@@ -157,10 +273,10 @@ std::vector<std::byte> round_trip(const ObjectRef& ref, std::uint64_t id, std::u
   request.insert(request.end(), args.begin(), args.end());
   std::vector<std::byte> response;
   {
-    auto link = link_to(ref);
-    std::lock_guard lock(link->mutex);
-    link->connection.send_bytes(request);
-    response = link->connection.recv_bytes();
+    Lease lease(ref);
+    lease.connection().send_bytes(request);
+    response = lease.connection().recv_bytes();
+    lease.keep();
   }
   runtime::Outcome outcome = runtime::read_outcome(response);
   if (outcome.error) std::rethrow_exception(outcome.error);
@@ -220,9 +336,9 @@ const std::string& ManagerCore::address() const noexcept {
   return state_->self.address;
 }
 
-ObjectRef ManagerCore::make(ServerMake make, std::span<const std::byte> args) {
+ObjectRef ManagerCore::make(ServerMake maker, std::span<const std::byte> args) {
   if (state_->stopped) throw ProcessError("the manager has been shut down");
-  auto bytes = round_trip(state_->self, 0, reinterpret_cast<std::uintptr_t>(make), args);
+  auto bytes = round_trip(state_->self, 0, reinterpret_cast<std::uintptr_t>(maker), args);
   ObjectRef ref = state_->self;
   if (bytes.size() != sizeof ref.id) throw ProtocolError("malformed manager response");
   std::memcpy(&ref.id, bytes.data(), sizeof ref.id);
@@ -238,7 +354,7 @@ void ManagerCore::shutdown() {
   } catch (const std::exception&) {
     // The server is gone already; it is joined below either way.
   }
-  forget_link(s.self.address);
+  forget_links(s.self.address);
   if (s.server && !s.server->join(std::chrono::seconds(5))) {
     s.server->kill();
     s.server->join();

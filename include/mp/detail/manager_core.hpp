@@ -21,7 +21,8 @@ using ServerOp = void (*)(void* object, std::span<const std::byte> in, std::vect
 using ServerMake = std::shared_ptr<void> (*)(std::span<const std::byte> in);
 
 // Where an object lives: its server and its id there. Copies (in any process) reach the same
-// object; each process opens its own connection to the server on first use.
+// object. Each process opens its own connections to the server, as its calls need them (one per
+// call in progress; kept for later calls), and a forked child never uses its parent's.
 struct ObjectRef {
   std::string address;
   std::string authkey;
@@ -40,7 +41,7 @@ class ManagerCore {
   ManagerCore(const ManagerCore&) = delete;
   ManagerCore& operator=(const ManagerCore&) = delete;
 
-  ObjectRef make(ServerMake make, std::span<const std::byte> args);
+  ObjectRef make(ServerMake maker, std::span<const std::byte> args);
   void shutdown();  // stops the server; its objects are gone
   const std::string& address() const noexcept;
 
