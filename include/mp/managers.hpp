@@ -333,12 +333,13 @@ class Manager {
 
   template <class K, class V>
   DictProxy<K, V> dict() {
-    static_assert(Encodable<K> && Encodable<V>, "mp: Manager::dict needs encodable K and V");
+    static_assert(detail::require_encodable<K>() && detail::require_encodable<V>(),
+                  "mp: Manager::dict needs encodable K and V");
     return DictProxy<K, V>(core_->make(&detail::make_object<detail::OrderedDict<K, V>>, {}));
   }
   template <class T>
   ListProxy<T> list() {
-    static_assert(Encodable<T>, "mp: Manager::list needs an encodable T");
+    static_assert(detail::require_encodable<T>(), "mp: Manager::list needs an encodable T");
     return ListProxy<T>(core_->make(&detail::make_object<std::vector<T>>, {}));
   }
 
