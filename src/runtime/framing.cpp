@@ -20,6 +20,9 @@ void write_frame(int fd, std::span<const std::byte> payload) {
   std::byte header[kFrameHeader];
   std::memcpy(header, &len, sizeof len);  // little-endian hosts only (x86-64, aarch64)
   if (int err = sys::send_all(fd, header, payload); err != 0) {
+    // A peer that closed with our bytes still unread resets the connection instead: to the
+    // sender it is the same closed peer (connection.hpp promises EPIPE).
+    if (err == ECONNRESET) err = EPIPE;
     throw std::system_error(
         err, std::generic_category(),
         err == EPIPE ? "send: the other end of the connection is closed" : "send");
