@@ -192,6 +192,8 @@ TEST_F(ConnectionTest, SixtyFourMebibyteMessages) {
   std::string got = b.recv<std::string>();
   EXPECT_EQ(got, big);
   b.send(got);
+  EXPECT_LE(mp::detail::encode_buffer().capacity(), mp::detail::kKeptEncodeBuffer)
+      << "one large send must not keep its 64 MiB encoding buffer";
   ASSERT_TRUE(b.poll(60s));
   EXPECT_EQ(b.recv<std::string>(), big);
   ASSERT_TRUE(p.join(60s));

@@ -88,6 +88,29 @@ inline constexpr std::size_t kTagSize = sizeof(std::uint64_t);
 // when a message is larger than any before it.
 std::vector<std::byte>& encode_buffer();
 
+// The encoding buffer keeps at most this much between messages: a message that grew it past
+// this releases it afterwards, so that one large message does not hold its size for the
+// thread's lifetime. Small messages never reach it.
+inline constexpr std::size_t kKeptEncodeBuffer = std::size_t{1} << 20;
+void release_encode_buffer() noexcept;  // frees this thread's encoding buffer
+
+// This thread's encoding buffer, cleared, for one message; trimmed when the lease ends (also
+// when encoding or sending throws).
+class EncodeBufferLease {
+ public:
+  EncodeBufferLease() : buf_(encode_buffer()) { buf_.clear(); }
+  ~EncodeBufferLease() {
+    if (buf_.capacity() > kKeptEncodeBuffer) [[unlikely]]
+      release_encode_buffer();
+  }
+  EncodeBufferLease(const EncodeBufferLease&) = delete;
+  EncodeBufferLease& operator=(const EncodeBufferLease&) = delete;
+  std::vector<std::byte>& get() noexcept { return buf_; }
+
+ private:
+  std::vector<std::byte>& buf_;
+};
+
 [[noreturn]] void throw_wrong_type();
 [[noreturn]] void throw_bad_message(const char* what);
 

@@ -46,10 +46,9 @@ class Connection {
   void send(const T& value) {
     static_assert(detail::require_encodable<T>(),
                   "mp: Connection::send needs an encodable type (see mp/codec.hpp)");
-    auto& buf = detail::encode_buffer();
-    buf.clear();
-    encode_into(value, buf);
-    send_bytes(buf);
+    detail::EncodeBufferLease buf;
+    encode_into(value, buf.get());
+    send_bytes(buf.get());
   }
   // Throws EOFError when the peer has closed, ProtocolError for a value of another type.
   template <class T>

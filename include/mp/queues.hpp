@@ -82,19 +82,9 @@ class Queue {
 
  protected:
   bool put_impl(const T& value, detail::QueueCore::Timeout timeout) {
-    auto& buf = detail::encode_buffer();
-    buf.clear();
-    bool ok = false;
-    try {
-      detail::encode_payload_into(value, buf);
-      ok = core_.put(buf, timeout);
-    } catch (...) {
-      if (buf.capacity() > detail::kKeptEncodeBuffer) detail::release_encode_buffer();
-      throw;
-    }
-    if (buf.capacity() > detail::kKeptEncodeBuffer) [[unlikely]]
-      detail::release_encode_buffer();
-    return ok;
+    detail::EncodeBufferLease buf;
+    detail::encode_payload_into(value, buf.get());
+    return core_.put(buf.get(), timeout);
   }
   std::optional<T> get_impl(detail::QueueCore::Timeout timeout) {
     std::optional<T> out;

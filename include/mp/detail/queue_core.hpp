@@ -26,12 +26,6 @@ struct QueueOptions {
 
 namespace detail {
 
-// The per-thread encoding buffer (encode_buffer(), mp/codec.hpp) keeps at most this much
-// between messages: a put that grew it past this releases it afterwards, so that one large
-// message does not hold its size for the thread's lifetime. Small messages never reach it.
-inline constexpr std::size_t kKeptEncodeBuffer = std::size_t{1} << 20;
-void release_encode_buffer() noexcept;  // frees this thread's encoding buffer (runtime/codec.cpp)
-
 // Test hook, inert unless a test sets it: get() calls it after a large message's body has been
 // read (the sink has run) and before the head is published, the window in which a consumer that
 // dies must leave the message, body intact, to the next consumer. Tests set it in a child
