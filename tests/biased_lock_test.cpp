@@ -145,10 +145,9 @@ TEST_F(BiasedLockTest, RevocationKeepsMutualExclusionAcrossThreads) {
   EXPECT_EQ(s.counter, long{kThreads} * kRounds * kStreak);
 }
 
-TEST_F(BiasedLockTest, HolderKilledInsideIsRecovered) {
-  SKIP_WITHOUT_MEMBARRIER();
-  SharedBlock b;
-  Shared& s = *b.get();
+// A child that earns the bias, enters biased and stays inside; returned once it is inside (a
+// Process that was never started, pid 0, if it did not get there in time).
+mp::Process start_biased_holder(Shared& s) {
   mp::Event inside;
   mp::Process p([&s, inside]() mutable {
     if (!earn_bias(s)) std::_Exit(3);
@@ -159,7 +158,20 @@ TEST_F(BiasedLockTest, HolderKilledInsideIsRecovered) {
     for (;;) std::this_thread::sleep_for(1s);
   });
   p.start();
-  ASSERT_TRUE(inside.wait_for(20s)) << "the child never held the bias";
+  if (!inside.wait_for(20s)) {
+    p.kill();
+    p.join(10s);
+    return mp::Process([] {});
+  }
+  return p;
+}
+
+TEST_F(BiasedLockTest, HolderKilledInsideIsRecovered) {
+  SKIP_WITHOUT_MEMBARRIER();
+  SharedBlock b;
+  Shared& s = *b.get();
+  mp::Process p = start_biased_holder(s);
+  ASSERT_TRUE(p.pid() != 0) << "the child never held the bias";
   p.kill();
   // Recovered within the deadline: the dead holder is noticed, not waited out (nor reaped: the
   // join comes afterwards).
@@ -182,17 +194,8 @@ TEST_F(BiasedLockTest, HolderKilledInsideIsRecoveredByShortPolls) {
   SKIP_WITHOUT_MEMBARRIER();
   SharedBlock b;
   Shared& s = *b.get();
-  mp::Event inside;
-  mp::Process p([&s, inside]() mutable {
-    if (!earn_bias(s)) std::_Exit(3);
-    bool recovered = false;
-    const Entry e = mp::shm::biased_enter(s.lock, me(), mp::sys::Deadline::never(), recovered);
-    if (e != Entry::biased) std::_Exit(4);
-    inside.set();
-    for (;;) std::this_thread::sleep_for(1s);
-  });
-  p.start();
-  ASSERT_TRUE(inside.wait_for(20s)) << "the child never held the bias";
+  mp::Process p = start_biased_holder(s);
+  ASSERT_TRUE(p.pid() != 0) << "the child never held the bias";
   p.kill();
   // Until the kill has landed a poll may time out; after it, one poll must be enough.
   Entry e = Entry::none;
