@@ -8,7 +8,6 @@ set(MP_SOURCES
   src/sys/memory.cpp
   src/sys/socket.cpp
   src/sys/poll.cpp
-  src/sys/membarrier.cpp
   # shm: what lives in shared memory
   src/shm/robust_lock.cpp
   src/shm/biased_lock.cpp

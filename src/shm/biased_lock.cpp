@@ -4,7 +4,6 @@
 #include <chrono>
 
 #include "sys/futex.hpp"
-#include "sys/membarrier.hpp"
 #include "sys/thread_id.hpp"
 
 namespace mp::shm {
@@ -20,15 +19,11 @@ std::uint32_t streak_needed(std::uint32_t revocations) {
   return kFirstStreak << std::min(revocations * 3, kMaxShift);
 }
 
-// Waits until the bias holder `holder` is out: `busy` not naming it after a membarrier (`fenced`),
-// or, without one, until it hands the bias back itself. A holder that died inside counts as out.
-// False when the deadline passed first.
-bool wait_for_holder(BiasedLockState& s, std::uint32_t holder, bool fenced,
-                     const sys::Deadline& deadline, bool& died) {
-  auto out = [&] {
-    if (fenced) return s.busy.load(std::memory_order_acquire) != holder;
-    return s.bias.load(std::memory_order_acquire) != holder;
-  };
+// Waits until the bias holder `holder` is out: `busy` no longer names it. A holder that died
+// inside counts as out. False when the deadline passed first.
+bool wait_for_holder(BiasedLockState& s, std::uint32_t holder, const sys::Deadline& deadline,
+                     bool& died) {
+  auto out = [&] { return s.busy.load(std::memory_order_seq_cst) != holder; };
   for (int i = 0; i < 200; ++i) {
     if (out()) return true;
     sys::cpu_relax();
@@ -59,11 +54,10 @@ bool wait_for_holder(BiasedLockState& s, std::uint32_t holder, bool fenced,
 }  // namespace
 
 void biased_back_off(BiasedLockState& s, std::uint32_t tid) noexcept {
-  // Compare-and-swap, not a store: a thread preempted here must not clear the busy mark of a
-  // later holder.
+  // The claim is this thread's own, so a store releases it; the bias goes back only if it is
+  // still this thread's.
+  s.busy.store(0, std::memory_order_release);
   std::uint32_t mine = tid;
-  s.busy.compare_exchange_strong(mine, 0, std::memory_order_release, std::memory_order_relaxed);
-  mine = tid;
   s.bias.compare_exchange_strong(mine, 0, std::memory_order_release, std::memory_order_relaxed);
 }
 
@@ -77,8 +71,7 @@ Entry biased_enter_locked(BiasedLockState& s, std::uint32_t tid, const sys::Dead
     bool died = false;
     if (holder != tid) {
       s.revoking.store(1, std::memory_order_seq_cst);
-      const bool fenced = sys::membarrier_all_registered();
-      if (!wait_for_holder(s, holder, fenced, deadline, died)) {
+      if (!wait_for_holder(s, holder, deadline, died)) {
         s.revoking.store(0, std::memory_order_relaxed);
         lock_release(s.lock);
         return Entry::none;
@@ -91,8 +84,10 @@ Entry biased_enter_locked(BiasedLockState& s, std::uint32_t tid, const sys::Dead
     // Taking the bias from a live thread is contention, and makes the next bias dearer; from
     // one that has ended (a worker process that exited) it is not.
     if (holder != tid && !died && sys::thread_alive(static_cast<int>(holder))) ++s.revocations;
-    // A holder that died inside left busy set; this thread's own bias is simply dropped.
-    s.busy.store(0, std::memory_order_relaxed);
+    // A holder that died inside left its claim; this thread's own bias is simply dropped. Only
+    // that claim is cleared: another may belong to a thread about to find the bias gone.
+    std::uint32_t claim = holder;
+    s.busy.compare_exchange_strong(claim, 0, std::memory_order_relaxed);
     s.bias.store(0, std::memory_order_relaxed);
     s.revoking.store(0, std::memory_order_release);
     s.streak = 0;
@@ -107,10 +102,8 @@ Entry biased_enter_locked(BiasedLockState& s, std::uint32_t tid, const sys::Dead
 }
 
 void biased_leave_locked(BiasedLockState& s, std::uint32_t tid) noexcept {
-  if (s.streak >= streak_needed(s.revocations) && sys::membarrier_register()) {
+  if (s.streak >= streak_needed(s.revocations)) {
     s.streak = 0;
-    s.revoking.store(0, std::memory_order_relaxed);
-    s.busy.store(0, std::memory_order_relaxed);
     s.bias.store(tid, std::memory_order_release);
   }
   lock_release(s.lock);

@@ -13,14 +13,14 @@
 //
 // Producers serialize on put_lock and consumers on get_lock. Both are robust (a holder killed
 // mid-operation is recovered from) and biased (shm/biased_lock.hpp: a lone producer or consumer
-// enters without an atomic instruction), and nothing is published until complete, so a producer
+// enters with one atomic instruction and leaves with a plain store), and nothing is published until complete, so a producer
 // killed mid-put leaves no partial record and a consumer killed mid-get leaves its record for
 // the next consumer.
 //
 // What keeps a busy queue fast, each measured (bench/channels_benchmark.cpp):
-// - No locked instruction per message on either side (the biased locks; positions published
-//   with plain release stores): on x86 one would wait for the store buffer to drain, so the
-//   producer would stall on every cache line the consumer had just read.
+// - One locked instruction per message on each side, not three (the biased locks; positions
+//   published with plain release stores): on x86 each waits for the store buffer to drain, so
+//   the producer stalls on every cache line the consumer has just read.
 // - Each side remembers the other side's position (head_seen, tail_seen) and reads it again only
 //   when that runs out; a consumer that caught up looks again after a pause that grows while the
 //   producer streams (ipc/queue_core.cpp, wait_while), so the tail's line moves once per batch.
