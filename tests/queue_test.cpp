@@ -352,6 +352,50 @@ TEST_F(QueueTest, LargeBodyIsNotReusedBeforeItsGetCompletes) {
   EXPECT_FALSE(q.try_get());
 }
 
+// A producer killed after counting its item and before publishing it: the item was never
+// acknowledged and is dropped, and the count must not keep it, or join() waits for ever.
+TEST_F(QueueTest, AProducerKilledBeforePublishingLeavesJoinNothingToWaitFor) {
+  mp::JoinableQueue<int> q;
+  q.put(1, 10s);
+  mp::Process victim([q]() mutable {
+    mp::detail::put_publish_hook = []() noexcept { std::raise(SIGKILL); };
+    q.put(2, 30s);
+    std::exit(3);
+  });
+  victim.start();
+  join_killed(victim);
+  EXPECT_EQ(q.get(10s), 1);
+  q.task_done();
+  // Nobody puts again: join() itself takes the dead producer's lock over.
+  EXPECT_TRUE(q.join(10s)) << "join() waits for the dead producer's unpublished item";
+  EXPECT_EQ(q.qsize(), 0u);
+  q.put(3, 10s);
+  EXPECT_EQ(q.qsize(), 1u);
+  EXPECT_EQ(q.get(10s), 3);
+  q.task_done();
+  EXPECT_TRUE(q.join(10s));
+  EXPECT_THROW(q.task_done(), mp::ValueError);
+}
+
+// A consumer killed after counting its get and before publishing the head leaves the message
+// to the next consumer, which must count it once, not twice.
+TEST_F(QueueTest, AConsumerKilledBeforePublishingIsNotCountedTwice) {
+  mp::Queue<int> q;
+  q.put(1, 10s);
+  q.put(2, 10s);
+  mp::Process victim([q]() mutable {
+    mp::detail::get_publish_hook = []() noexcept { std::raise(SIGKILL); };
+    q.get(30s);
+    std::exit(3);
+  });
+  victim.start();
+  join_killed(victim);
+  EXPECT_EQ(q.get(10s), 1) << "the dead consumer's message is the next one's";
+  EXPECT_EQ(q.qsize(), 1u) << "the dead consumer's get was counted as well";
+  EXPECT_EQ(q.get(10s), 2);
+  EXPECT_EQ(q.qsize(), 0u);
+}
+
 TEST_F(QueueTest, PutsHonourTheirTimeoutsWhenLargeMessagesFillTheQueue) {
   // Large messages travel as descriptors over a socket beside the ring. With no consumer that
   // socket fills (a few hundred messages) long before a 64 KiB ring of 24-byte records does;

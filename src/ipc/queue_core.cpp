@@ -21,6 +21,8 @@
 namespace mp::detail {
 
 void (*large_get_hook)() noexcept = nullptr;
+void (*put_publish_hook)() noexcept = nullptr;
+void (*get_publish_hook)() noexcept = nullptr;
 
 using shm::LargeRecord;
 using shm::RecordHeader;
@@ -51,6 +53,10 @@ constexpr int kYields = 20;
 constexpr auto kFirstSleep = std::chrono::milliseconds(1);
 constexpr std::size_t kMinCapacity = 4096;
 constexpr std::uint64_t kHotBytes = 64 << 10;
+// join(): how often it looks for a producer that died inside put, and how long it waits for the
+// put lock then (longer than shm::kOwnerCheck, so that a dead holder is noticed).
+constexpr auto kJoinLook = std::chrono::milliseconds(50);
+constexpr auto kJoinLockWait = std::chrono::milliseconds(30);
 
 std::size_t ring_offset() {
   return (sizeof(RingState) + 63) / 64 * 64;
@@ -130,10 +136,11 @@ class LockGuard {
  public:
   explicit LockGuard(shm::BiasedLockState& s) : s_(s) {}
   bool acquire(const sys::Deadline& deadline) {
-    bool recovered = false;
-    entry_ = shm::biased_enter(s_, me(), deadline, recovered);
+    entry_ = shm::biased_enter(s_, me(), deadline, recovered_);
     return entry_ != shm::Entry::none;
   }
+  // The previous holder died inside.
+  bool recovered() const { return recovered_; }
   void release() {
     shm::biased_leave(s_, entry_, me());
     entry_ = shm::Entry::none;
@@ -143,7 +150,19 @@ class LockGuard {
  private:
   shm::BiasedLockState& s_;
   shm::Entry entry_ = shm::Entry::none;
+  bool recovered_ = false;
 };
+
+// A put or get counts its message (puts, gets) and then publishes it (tail, head): a holder
+// killed in between would leave the count one ahead for ever (join() waiting for an item that
+// never arrives). So each first records its intent, and whoever takes the lock over from a dead
+// holder rolls the count back to it if the position was not published (the intent is ahead of
+// it; padding moves a position past an old intent, never behind it). An unpublished message
+// was never acknowledged: it is dropped, the next put writes over it.
+void roll_back(std::uint64_t intent_position, std::uint64_t position, std::uint64_t intent_count,
+               std::atomic<std::uint64_t>& count) {
+  if (intent_position > position) count.store(intent_count, std::memory_order_relaxed);
+}
 
 }  // namespace
 
@@ -177,6 +196,7 @@ bool QueueCore::put(std::span<const std::byte> message, Timeout timeout) {
   LockGuard lock(r.put_lock);
   if (!lock.acquire(deadline)) return false;
   std::uint64_t t = r.tail.load(std::memory_order_relaxed);
+  if (lock.recovered()) roll_back(r.intent_tail, t, r.intent_puts, r.puts);
   auto no_room = [&] {
     const std::uint64_t contiguous = cap - t % cap;
     const std::uint64_t total = need <= contiguous ? need : contiguous + need;
@@ -220,7 +240,12 @@ bool QueueCore::put(std::span<const std::byte> message, Timeout timeout) {
     std::memcpy(at, &h, sizeof h);
     if (!message.empty()) std::memcpy(at + sizeof h, message.data(), message.size());
   }
-  r.puts.store(r.puts.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  const std::uint64_t puts = r.puts.load(std::memory_order_relaxed);
+  r.intent_puts = puts;
+  r.intent_tail = t + need;
+  std::atomic_signal_fence(std::memory_order_seq_cst);  // the intent before the count
+  r.puts.store(puts + 1, std::memory_order_relaxed);
+  if (put_publish_hook != nullptr) put_publish_hook();
   r.tail.store(t + need, std::memory_order_release);  // publish (see wait_while)
   lock.release();
   notify(r.data_seq);
@@ -236,6 +261,9 @@ bool QueueCore::get(Sink sink, void* context, Timeout timeout) {
 
   LockGuard lock(r.get_lock);
   if (!lock.acquire(deadline)) return false;
+  if (lock.recovered()) {
+    roll_back(r.intent_head, r.head.load(std::memory_order_relaxed), r.intent_gets, r.gets);
+  }
   std::exception_ptr error;
   for (;;) {
     const std::uint64_t h = r.head.load(std::memory_order_relaxed);
@@ -297,7 +325,12 @@ bool QueueCore::get(Sink sink, void* context, Timeout timeout) {
     }
     if (kind == RecordKind::large && large_get_hook != nullptr) large_get_hook();
     if (kind != RecordKind::padding) {
-      r.gets.store(r.gets.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+      const std::uint64_t gets = r.gets.load(std::memory_order_relaxed);
+      r.intent_gets = gets;
+      r.intent_head = next;
+      std::atomic_signal_fence(std::memory_order_seq_cst);  // the intent before the count
+      r.gets.store(gets + 1, std::memory_order_relaxed);
+      if (get_publish_hook != nullptr) get_publish_hook();
     }
     r.head.store(next, std::memory_order_release);
     notify(r.space_seq);
@@ -354,9 +387,15 @@ bool QueueCore::join(Timeout timeout) {
     if (r.done.load(std::memory_order_seq_cst) >= r.puts.load(std::memory_order_seq_cst)) {
       return true;
     }
-    if (sys::futex_wait(r.done_seq, seq, deadline) == sys::WaitResult::timed_out &&
-        r.done.load() < r.puts.load()) {
-      return false;
+    if (deadline.passed()) return false;
+    if (sys::futex_wait(r.done_seq, seq, deadline.capped(kJoinLook)) ==
+        sys::WaitResult::timed_out) {
+      // A producer killed inside put may have counted an item it never published, and nobody
+      // may put again to take its lock over: look. A live holder costs this a short wait.
+      LockGuard lock(r.put_lock);
+      if (lock.acquire(deadline.capped(kJoinLockWait)) && lock.recovered()) {
+        roll_back(r.intent_tail, r.tail.load(std::memory_order_relaxed), r.intent_puts, r.puts);
+      }
     }
   }
 }

@@ -13,9 +13,9 @@
 //
 // Producers serialize on put_lock and consumers on get_lock. Both are robust (a holder killed
 // mid-operation is recovered from) and biased (shm/biased_lock.hpp: a lone producer or consumer
-// enters with one atomic instruction and leaves with a plain store), and nothing is published until complete, so a producer
-// killed mid-put leaves no partial record and a consumer killed mid-get leaves its record for
-// the next consumer.
+// enters with one atomic instruction and leaves with a plain store), and nothing is published until
+// complete, so a producer killed mid-put leaves no partial record and a consumer killed mid-get
+// leaves its record for the next consumer.
 //
 // What keeps a busy queue fast, each measured (bench/channels_benchmark.cpp):
 // - One locked instruction per message on each side, not three (the biased locks; positions
@@ -68,17 +68,25 @@ struct alignas(64) RingState {
   alignas(64) BiasedLockState put_lock;
   std::uint64_t next_large_id;  // under put_lock
   std::uint64_t head_seen;      // under put_lock: the last head read (<= head)
+  // Under put_lock, a put's intent, written before it touches puts or tail: the tail it will
+  // publish and the count before it. A holder that dies between the two leaves intent_tail ahead
+  // of tail, and whoever recovers the lock rolls puts back (see ipc/queue_core.cpp).
+  std::uint64_t intent_tail;
+  std::uint64_t intent_puts;
   alignas(64) std::atomic<std::uint64_t> tail;
   std::atomic<std::uint64_t> puts;  // messages published
   alignas(64) BiasedLockState get_lock;
-  std::uint64_t tail_seen;  // under get_lock: the last tail read (<= tail)
+  std::uint64_t tail_seen;    // under get_lock: the last tail read (<= tail)
+  std::uint64_t intent_head;  // under get_lock: as intent_tail, for gets and head
+  std::uint64_t intent_gets;
   alignas(64) std::atomic<std::uint64_t> head;
   std::atomic<std::uint64_t> gets;  // messages consumed
   // Wake-ups.
   alignas(64) std::atomic<std::uint32_t> data_seq;  // low bit: a consumer sleeps
   std::atomic<std::uint32_t> space_seq;             // low bit: a producer sleeps
-  // JoinableQueue: unfinished tasks = puts - done. Counting published puts (not a counter
-  // raised before publishing) means a producer killed mid-put leaves join() nothing to wait for.
+  // JoinableQueue: unfinished tasks = puts - done. puts counts published messages only (a put
+  // killed between counting and publishing is rolled back, see intent_tail), so a producer
+  // killed mid-put leaves join() nothing to wait for.
   alignas(64) std::atomic<std::uint64_t> done;  // task_done() calls
   std::atomic<std::uint32_t> done_seq;          // bumped when done catches up with puts
   std::uint64_t capacity;
@@ -88,7 +96,7 @@ struct alignas(64) RingState {
 };
 static_assert(std::is_standard_layout_v<RingState>);
 
-inline constexpr std::uint32_t kRingVersion = 4;
+inline constexpr std::uint32_t kRingVersion = 5;
 
 inline std::uint64_t record_size(std::uint64_t payload) {
   return sizeof(RecordHeader) + ((payload + 3) & ~std::uint64_t{3});

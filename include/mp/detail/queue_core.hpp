@@ -31,6 +31,10 @@ namespace detail {
 // dies must leave the message, body intact, to the next consumer. Tests set it in a child
 // process to make that child SIGKILL itself at exactly that point.
 extern void (*large_get_hook)() noexcept;
+// Test hooks, inert unless a test sets them: put() and get() call them after counting the
+// message (puts, gets) and before publishing it (tail, head).
+extern void (*put_publish_hook)() noexcept;
+extern void (*get_publish_hook)() noexcept;
 
 class QueueCore {
  public:
