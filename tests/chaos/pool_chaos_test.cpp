@@ -184,12 +184,14 @@ void run_manager_iteration(mp::Manager& manager, int index) {
   std::vector<mp::Process> clients;
   for (int i = 0; i < kClients; ++i) {
     clients.emplace_back([b, list, dict, i]() mutable {
+      std::string key(1, 'c');
+      key += std::to_string(i);
       try {
         for (std::uint64_t s = 0; s < kCalls || (b->stop.load() == 0 && s < kMaxCalls); ++s) {
           if (s % 2 == 0) {
             list.append(static_cast<std::uint64_t>(i) * kMaxCalls + s);
           } else {
-            dict.set("c" + std::to_string(i), static_cast<std::int64_t>(s));
+            dict.set(key, static_cast<std::int64_t>(s));
           }
           b->acked[i].store(s + 1);
         }
