@@ -159,9 +159,15 @@ class LockGuard {
 // holder rolls the count back to it if the position was not published (the intent is ahead of
 // it; padding moves a position past an old intent, never behind it). An unpublished message
 // was never acknowledged: it is dropped, the next put writes over it.
-void roll_back(std::uint64_t intent_position, std::uint64_t position, std::uint64_t intent_count,
-               std::atomic<std::uint64_t>& count) {
-  if (intent_position > position) count.store(intent_count, std::memory_order_relaxed);
+void roll_back_put(RingState& r) {
+  if (r.intent_tail > r.tail.load(std::memory_order_relaxed)) {
+    r.puts.store(r.intent_puts, std::memory_order_relaxed);
+  }
+}
+void roll_back_get(RingState& r) {
+  if (r.intent_head > r.head.load(std::memory_order_relaxed)) {
+    r.gets.store(r.intent_gets, std::memory_order_relaxed);
+  }
 }
 
 }  // namespace
@@ -196,7 +202,7 @@ bool QueueCore::put(std::span<const std::byte> message, Timeout timeout) {
   LockGuard lock(r.put_lock);
   if (!lock.acquire(deadline)) return false;
   std::uint64_t t = r.tail.load(std::memory_order_relaxed);
-  if (lock.recovered()) roll_back(r.intent_tail, t, r.intent_puts, r.puts);
+  if (lock.recovered()) roll_back_put(r);
   auto no_room = [&] {
     const std::uint64_t contiguous = cap - t % cap;
     const std::uint64_t total = need <= contiguous ? need : contiguous + need;
@@ -261,9 +267,7 @@ bool QueueCore::get(Sink sink, void* context, Timeout timeout) {
 
   LockGuard lock(r.get_lock);
   if (!lock.acquire(deadline)) return false;
-  if (lock.recovered()) {
-    roll_back(r.intent_head, r.head.load(std::memory_order_relaxed), r.intent_gets, r.gets);
-  }
+  if (lock.recovered()) roll_back_get(r);
   std::exception_ptr error;
   for (;;) {
     const std::uint64_t h = r.head.load(std::memory_order_relaxed);
@@ -393,9 +397,7 @@ bool QueueCore::join(Timeout timeout) {
       // A producer killed inside put may have counted an item it never published, and nobody
       // may put again to take its lock over: look. A live holder costs this a short wait.
       LockGuard lock(r.put_lock);
-      if (lock.acquire(deadline.capped(kJoinLockWait)) && lock.recovered()) {
-        roll_back(r.intent_tail, r.tail.load(std::memory_order_relaxed), r.intent_puts, r.puts);
-      }
+      if (lock.acquire(deadline.capped(kJoinLockWait)) && lock.recovered()) roll_back_put(r);
     }
   }
 }

@@ -18,7 +18,7 @@
 // leaves its record for the next consumer.
 //
 // What keeps a busy queue fast, each measured (bench/channels_benchmark.cpp):
-// - One locked instruction per message on each side, not three (the biased locks; positions
+// - One locked instruction per message on each side, not two (the biased locks; positions
 //   published with plain release stores): on x86 each waits for the store buffer to drain, so
 //   the producer stalls on every cache line the consumer has just read.
 // - Each side remembers the other side's position (head_seen, tail_seen) and reads it again only
