@@ -8,6 +8,7 @@ set(MP_SOURCES
   src/sys/memory.cpp
   src/sys/socket.cpp
   src/sys/poll.cpp
+  src/sys/loaded_objects.cpp
   # shm: what lives in shared memory
   src/shm/robust_lock.cpp
   src/shm/biased_lock.cpp
@@ -16,11 +17,18 @@ set(MP_SOURCES
   src/shm/event.cpp
   src/shm/barrier.cpp
   # runtime: processes, start methods, the codec
+  src/runtime/code_ref.cpp
   src/runtime/process.cpp
   src/runtime/child_main.cpp
   src/runtime/exception_info.cpp
   src/runtime/outcome.cpp
   src/runtime/popen_fork.cpp
+  src/runtime/popen_spawn.cpp
+  src/runtime/popen_forkserver.cpp
+  src/runtime/forkserver.cpp
+  src/runtime/spawn_program.cpp
+  src/runtime/boot.cpp
+  src/runtime/freeze_support.cpp
   src/runtime/context.cpp
   src/runtime/codec.cpp
   src/runtime/framing.cpp

@@ -4,12 +4,42 @@
 //   auto ctx = mp::get_context(mp::StartMethod::fork);   // or a context of its own
 //   mp::Process p = ctx.Process(work, 42);
 //
-// Differences from Python: set_start_method may be called again (Python needs force=True); the
-// forkserver and spawn methods are declared but not yet available, so starting a process with
-// them throws ProcessError.
+// The three methods, as in Python:
+// - fork: the child is a copy of this process. Fast, and any callable works (a lambda that
+//   captures too). Unsafe when other threads run: the child may deadlock on a lock one of them
+//   held (malloc's, iostream's). mp prints a one-time warning when fork starts a process from a
+//   program that has threads of its own.
+// - spawn: the child runs this program again (/proc/self/exe) and only the target. Safe with
+//   threads; slower to start (an exec and the program's global constructors).
+// - forkserver: a server, started once by spawn, forks each child. Safe with threads, and
+//   nearly as fast as fork after the first start.
+// Under spawn and forkserver the target must be a function pointer, a captureless lambda or an
+// encodable function object, and its arguments encodable values or mp handles (Value, Lock,
+// Queue, Connection, ...); start() throws ProcessError naming what cannot travel.
+//
+// spawn and forkserver need one line at the top of main, as Python's `if __name__ ==
+// "__main__":` guard:
+//
+//   int main() {
+//     mp::freeze_support();   // in a re-executed child: runs the target and exits
+//     ...
+//   }
+//
+// What runs in such a child before main: the program's global constructors (as Python imports
+// the main module). Keep them free of side effects, and never start threads in them: the
+// forkserver forks from that state. Without the line, the child stops with an error instead of
+// running main again: at once when main never calls freeze_support, else when main starts mp
+// work first, or at exit.
+//
+// MP_START_METHOD=fork|spawn|forkserver in the environment sets the default without
+// recompiling; set_start_method overrides it.
+//
+// Differences from Python: set_start_method may be called again (Python needs force=True).
 #pragma once
 
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "mp/process.hpp"
 
@@ -34,8 +64,19 @@ class Context {
 };
 
 void set_start_method(StartMethod method);
-StartMethod get_start_method() noexcept;
+// The default method: set_start_method's, else MP_START_METHOD's, else fork. Throws ValueError
+// when MP_START_METHOD names no method.
+StartMethod get_start_method();
+std::vector<StartMethod> get_all_start_methods();  // fork, spawn, forkserver
 Context get_context(StartMethod method) noexcept;
-Context get_context() noexcept;  // the current default
+Context get_context();  // the current default
+
+// In a child started by spawn or forkserver: runs what it was started for and exits, never
+// returning. Elsewhere: returns at once. The first statement of main().
+void freeze_support();
+
+// The program spawn and the forkserver run (Python's set_executable): by default this one
+// (/proc/self/exe). It must be the same build, or children refuse to run the target.
+void set_executable(std::string path);
 
 }  // namespace mp

@@ -32,12 +32,15 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "mp/detail/task.hpp"
 #include "mp/errors.hpp"
 
 namespace mp {
@@ -47,25 +50,83 @@ using pid_t = int;  // the same type as the POSIX pid_t on Linux
 // How a child process is started (Python's start methods).
 enum class StartMethod {
   fork,        // copy this process; any callable works (the default)
-  forkserver,  // not yet available: start() throws ProcessError
-  spawn,       // not yet available: start() throws ProcessError
+  forkserver,  // a clean server process, started once, forks each child
+  spawn,       // re-execute this program; main() must begin with mp::freeze_support()
 };
 
 const char* to_string(StartMethod method) noexcept;
 
 namespace detail {
 struct ProcessState;
+
+// A target as a program that is not a copy of this one receives it (spawn, forkserver): the
+// code that runs it, and the callable and arguments encoded (handles among them pass their
+// descriptors through the FdOutbox active while this runs).
+using TargetEncoder = std::function<void(CodeRef& entry, std::vector<std::byte>& body)>;
+
+template <class T>
+std::string type_name() {
+  std::string_view s = __PRETTY_FUNCTION__;  // "... [with T = <name>; std::string = ...]"
+  const auto at = s.find("T = ");
+  if (at == std::string_view::npos) return std::string(s);
+  s.remove_prefix(at + 4);
+  return std::string(s.substr(0, s.find_first_of(";]")));
 }
+
+template <class F, class... Args>
+void run_encoded_target(std::span<const std::byte> body, std::span<const int> /*fds*/) {
+  using Wire = typename CallableWire<F>::type;
+  auto [wire, args] = decode_payload<std::tuple<Wire, std::tuple<Args...>>>(body);
+  F f = CallableWire<F>::from(std::move(wire));
+  std::apply(f, args);
+}
+
+template <class F, class... Args>
+TargetEncoder target_encoder(std::shared_ptr<std::tuple<F, std::tuple<Args...>>> box) {
+  if constexpr (!PoolCallable<F>) {
+    return [](CodeRef&, std::vector<std::byte>&) {
+      throw ProcessError(
+          "mp: under the spawn and forkserver start methods a Process target must "
+          "be a function pointer, a captureless lambda or an encodable function "
+          "object; this one (" +
+          type_name<F>() +
+          ") cannot be sent to a new program: a lambda that captures works only "
+          "under fork. Pass what it captures as arguments instead");
+    };
+  } else if constexpr (!(Encodable<Args> && ...)) {
+    return [](CodeRef&, std::vector<std::byte>&) {
+      std::string bad;
+      ((Encodable<Args> ? void() : void(bad += (bad.empty() ? "" : ", ") + type_name<Args>())),
+       ...);
+      throw ProcessError(
+          "mp: under the spawn and forkserver start methods Process arguments "
+          "must be encodable values or mp handles; these are not: " +
+          bad);
+    };
+  } else {
+    return [box = std::move(box)](CodeRef& entry, std::vector<std::byte>& body) {
+      using Wire = typename CallableWire<F>::type;
+      entry = code_ref_of(&run_encoded_target<F, Args...>);
+      encode_payload_into(std::tuple<Wire, std::tuple<Args...>>(
+                              CallableWire<F>::to(std::get<0>(*box)), std::get<1>(*box)),
+                          body);
+    };
+  }
+}
+
+}  // namespace detail
 
 class Process {
  public:
-  // Runs f(args...) in the child; args are decay-copied, as by std::thread.
+  // Runs f(args...) in the child; args are decay-copied, as by std::thread. Under fork any
+  // callable works; under spawn and forkserver f must be a function pointer, a captureless lambda
+  // or an encodable function object, and the arguments encodable or handles (else start()
+  // throws ProcessError saying which).
   template <class F, class... Args>
   requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
   explicit Process(F&& f, Args&&... args)
-      : Process(std::function<void()>(
-            [fn = std::forward<F>(f), tup = std::make_tuple(std::forward<Args>(
-                                          args)...)]() mutable { std::apply(fn, tup); })) {}
+      : Process(make_box<std::decay_t<F>, std::decay_t<Args>...>(std::forward<F>(f),
+                                                                 std::forward<Args>(args)...)) {}
 
   // Before start(): Python's name and daemon attributes. Default name: Process-N.
   void set_name(std::string name);
@@ -101,9 +162,20 @@ class Process {
   }
 
   explicit Process(std::shared_ptr<detail::ProcessState> state) noexcept;
+  // A target for fork alone (mp's own workers use it with a closure).
   explicit Process(std::function<void()> target);
+  Process(std::function<void()> target, detail::TargetEncoder encoder);
 
  private:
+  template <class F, class... Args, class G, class... As>
+  static Process make_box(G&& f, As&&... args) {
+    auto box = std::make_shared<std::tuple<F, std::tuple<Args...>>>(
+        std::forward<G>(f), std::tuple<Args...>(std::forward<As>(args)...));
+    auto encoder = detail::target_encoder<F, Args...>(box);
+    return Process([box = std::move(box)] { std::apply(std::get<0>(*box), std::get<1>(*box)); },
+                   std::move(encoder));
+  }
+
   bool join_for(std::chrono::nanoseconds timeout);
   std::shared_ptr<detail::ProcessState> state_;
   friend class Context;

@@ -6,6 +6,7 @@
 // The server is one thread serving every connection in turn (connection::wait), so the objects
 // need no locks and each call is atomic, as in Python's manager. Object id 0 is the manager
 // itself: operation 0 shuts it down, any other operation makes a new object.
+#include "mp/detail/code_ref.hpp"
 #include "mp/detail/manager_core.hpp"
 
 #include <pthread.h>
@@ -34,7 +35,7 @@ namespace {
 
 struct RequestHeader {
   std::uint64_t id;
-  std::uint64_t op;
+  CodeRef op;  // resolved in the server; the server is the same program (see manager_core.hpp)
 };
 
 template <class H>
@@ -88,18 +89,17 @@ class Server {
       if (request.size() < sizeof h) throw ProtocolError("malformed manager request");
       std::memcpy(&h, request.data(), sizeof h);
       std::span<const std::byte> args(request.data() + sizeof h, request.size() - sizeof h);
-      if (h.id == 0 && h.op == 0) {
+      if (h.id == 0 && h.op == CodeRef{}) {
         stop = true;
       } else if (h.id == 0) {
-        auto object = reinterpret_cast<ServerMake>(static_cast<std::uintptr_t>(h.op))(args);
+        auto object = resolve_function<std::remove_pointer_t<ServerMake>>(h.op)(args);
         const std::uint64_t id = ++next_id_;
         objects_.emplace(id, std::move(object));
         append(result, id);
       } else {
         auto it = objects_.find(h.id);
         if (it == objects_.end()) throw ValueError("the manager has no such object");
-        reinterpret_cast<ServerOp>(static_cast<std::uintptr_t>(h.op))(it->second.get(), args,
-                                                                      result);
+        resolve_function<std::remove_pointer_t<ServerOp>>(h.op)(it->second.get(), args, result);
       }
     } catch (...) {
       ok = false;
@@ -266,7 +266,7 @@ void forget_links(const std::string& address) {
   }
 }
 
-std::vector<std::byte> round_trip(const ObjectRef& ref, std::uint64_t id, std::uint64_t op,
+std::vector<std::byte> round_trip(const ObjectRef& ref, std::uint64_t id, const CodeRef& op,
                                   std::span<const std::byte> args) {
   std::vector<std::byte> request;
   append(request, RequestHeader{id, op});
@@ -287,7 +287,7 @@ std::vector<std::byte> round_trip(const ObjectRef& ref, std::uint64_t id, std::u
 
 std::vector<std::byte> call_object(const ObjectRef& ref, ServerOp op,
                                    std::span<const std::byte> args) {
-  return round_trip(ref, ref.id, reinterpret_cast<std::uintptr_t>(op), args);
+  return round_trip(ref, ref.id, code_ref_of(op), args);
 }
 
 struct ManagerCore::State {
@@ -338,7 +338,7 @@ const std::string& ManagerCore::address() const noexcept {
 
 ObjectRef ManagerCore::make(ServerMake maker, std::span<const std::byte> args) {
   if (state_->stopped) throw ProcessError("the manager has been shut down");
-  auto bytes = round_trip(state_->self, 0, reinterpret_cast<std::uintptr_t>(maker), args);
+  auto bytes = round_trip(state_->self, 0, code_ref_of(maker), args);
   ObjectRef ref = state_->self;
   if (bytes.size() != sizeof ref.id) throw ProtocolError("malformed manager response");
   std::memcpy(&ref.id, bytes.data(), sizeof ref.id);
@@ -350,7 +350,7 @@ void ManagerCore::shutdown() {
   if (s.stopped) return;
   s.stopped = true;
   try {
-    round_trip(s.self, 0, 0, {});
+    round_trip(s.self, 0, CodeRef{}, {});
   } catch (const std::exception&) {
     // The server is gone already; it is joined below either way.
   }

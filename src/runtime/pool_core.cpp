@@ -41,7 +41,7 @@ constexpr auto kPoll = std::chrono::milliseconds(20);
 
 struct TaskHeader {
   std::uint64_t id;
-  std::uint64_t invoker;
+  CodeRef invoker;
 };
 
 std::string describe_exit(int pid, int code) {
@@ -79,6 +79,8 @@ struct PoolCore::State {
     if (options.initializer != nullptr) options.initializer();
     std::atomic_ref<std::uint64_t> slot(running[index]);
     std::vector<std::byte> task, out, reply;
+    CodeRef invoker_ref;  // the last task's invoker, resolved once for a run of the same call
+    Invoker invoker = nullptr;
     for (std::size_t done = 0;;) {
       struct Take {
         std::vector<std::byte>* task;
@@ -99,7 +101,12 @@ struct PoolCore::State {
       runtime::ExceptionInfo error;
       bool ok = true;
       try {
-        reinterpret_cast<Invoker>(static_cast<std::uintptr_t>(take.header.invoker))(task, out);
+        if (!(take.header.invoker == invoker_ref)) {
+          invoker = nullptr;
+          invoker = resolve_function<std::remove_pointer_t<Invoker>>(take.header.invoker);
+          invoker_ref = take.header.invoker;
+        }
+        invoker(task, out);
       } catch (...) {
         ok = false;
         error = runtime::describe_current_exception();
@@ -228,7 +235,14 @@ void PoolCore::submit(Invoker invoker, std::vector<std::byte> payload, Done done
     id = ++s.next_id;
     s.pending.emplace(id, std::move(done));
   }
-  TaskHeader h{id, reinterpret_cast<std::uintptr_t>(invoker)};
+  // Most submissions repeat the last invoker: name it once per run of them.
+  thread_local Invoker last = nullptr;
+  thread_local CodeRef last_ref;
+  if (invoker != last) {
+    last_ref = code_ref_of(invoker);
+    last = invoker;
+  }
+  TaskHeader h{id, last_ref};
   std::vector<std::byte>& bytes = payload;
   bytes.insert(bytes.begin(), reinterpret_cast<const std::byte*>(&h),
                reinterpret_cast<const std::byte*>(&h) + sizeof h);
@@ -257,7 +271,7 @@ void PoolCore::join() {
   }
   s.stop_thread();
   note_library_thread(-1);
-  TaskHeader stop{kStop, 0};
+  TaskHeader stop{kStop, {}};
   std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(&stop), sizeof stop);
   for (std::size_t i = 0; i < s.workers.size(); ++i) s.tasks.put(bytes, std::nullopt);
   for (auto& w : s.workers) w.join();

@@ -9,9 +9,11 @@
 
 #include "mp/context.hpp"
 #include "mp/process.hpp"
+#include "runtime/boot.hpp"
 #include "runtime/process_state.hpp"
 #include "sys/child.hpp"
 #include "sys/poll.hpp"
+#include "sys/socket.hpp"
 #include "sys/thread_id.hpp"
 
 namespace mp {
@@ -98,6 +100,7 @@ void note_fork_child(ProcessState* self, int parent_pid) noexcept {
 std::optional<int> ProcessState::poll(bool block) {
   std::unique_lock lock(mutex);
   if (exitcode || !started || pid == 0) return exitcode;
+  if (status) return poll_status(lock, block);
   int err = 0;
   auto code = sys::reap(pid, block, err);
   if (!code && err == ECHILD) {
@@ -110,6 +113,42 @@ std::optional<int> ProcessState::poll(bool block) {
   lock.unlock();
   erase_child(this);
   return exitcode;
+}
+
+std::optional<int> ProcessState::poll_status(std::unique_lock<std::mutex>& lock, bool block) {
+  // A forkserver child is the server's child: the server reaps it and writes its exit code,
+  // promptly, so a blocking read needs only a generous bound against a server that hangs.
+  constexpr std::chrono::nanoseconds kServerReply = std::chrono::seconds(30);
+  if (!sys::wait_readable(
+          status.get(), sys::Deadline::after(block ? kServerReply : std::chrono::nanoseconds(0)))) {
+    if (!block) return std::nullopt;
+  }
+  std::int32_t code = 0;
+  std::size_t got = 0;
+  std::span<std::byte> out(reinterpret_cast<std::byte*>(&code), sizeof code);
+  const int err = sys::recv_exact(status.get(), out, got, sys::Deadline::after(kServerReply));
+  // Without a reply (the server died) the code is unknown: 255, as Python reports it.
+  exitcode = (err == 0 && got == sizeof code) ? code : 255;
+  status.reset();
+  lock.unlock();
+  erase_child(this);
+  return exitcode;
+}
+
+void note_boot_child(const BootSpec& spec) noexcept {
+  Registry& r = registry();
+  auto& current = *r.current;
+  current.name = spec.name;
+  current.daemon = spec.daemon;
+  current.method = static_cast<StartMethod>(spec.method);
+  current.identity = spec.identity;
+  auto parent = std::make_shared<ProcessState>();
+  parent->role = ProcessState::Role::parent;
+  parent->name = spec.parent_name;
+  parent->started = true;
+  parent->pid = spec.parent_pid;
+  parent->pidfd = sys::pidfd_open(spec.parent_pid);
+  r.parent = std::move(parent);
 }
 
 std::atomic<int>& library_threads() noexcept {
@@ -135,6 +174,7 @@ void finalize_children() noexcept {
     if (c->daemon && !c->poll(false)) sys::send_signal(c->pidfd.get(), c->pid, SIGTERM);
   }
   for (auto& c : children) c->poll(true);
+  stop_forkserver();
 }
 
 }  // namespace detail
@@ -196,6 +236,11 @@ const char* to_string(StartMethod method) noexcept {
 
 Process::Process(std::shared_ptr<detail::ProcessState> state) noexcept : state_(std::move(state)) {}
 
+Process::Process(std::function<void()> target, detail::TargetEncoder encoder)
+    : Process(std::move(target)) {
+  state_->encoder = std::move(encoder);
+}
+
 Process::Process(std::function<void()> target) : state_(std::make_shared<ProcessState>()) {
   state_->target = std::move(target);
   state_->method = get_start_method();
@@ -233,6 +278,7 @@ void Process::start() {
   ProcessState& s = *state_;
   check_open(s);
   if (s.role != Role::child || s.started) throw ProcessError("cannot start a process twice");
+  detail::check_not_booting();
   auto& r = detail::registry();
   if (r.current->daemon) throw ProcessError("daemonic processes are not allowed to have children");
 
@@ -251,13 +297,16 @@ void Process::start() {
       detail::launch_fork(state_);
       break;
     case StartMethod::forkserver:
+      detail::launch_forkserver(state_);
+      break;
     case StartMethod::spawn:
-      throw ProcessError(std::string("start method '") + to_string(s.method) +
-                         "' is not available yet; use mp::StartMethod::fork");
+      detail::launch_spawn(state_);
+      break;
   }
   // Python drops the target at start too: a pipe end it captured must not stay open here, or
   // the other end would never see EOF.
   s.target = nullptr;
+  s.encoder = nullptr;
 }
 
 bool Process::join_for(std::chrono::nanoseconds timeout) {

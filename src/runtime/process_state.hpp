@@ -25,16 +25,21 @@ struct ProcessState {
   StartMethod method = StartMethod::fork;
   std::vector<int> identity;
   std::function<void()> target;  // released in the parent once started
+  TargetEncoder encoder;         // for spawn and forkserver; empty: fork only (mp's own closures)
 
   std::mutex mutex;  // guards the fields below against concurrent join/poll from threads
   bool started = false;
   bool closed = false;
   int pid = 0;
   sys::UniqueFd pidfd;
+  sys::UniqueFd status;  // forkserver children: the server reports the exit code here
   std::optional<int> exitcode;
 
   // Reaps the child once it has ended; with `block`, waits for it. Needs role == child.
   std::optional<int> poll(bool block);
+
+ private:
+  std::optional<int> poll_status(std::unique_lock<std::mutex>& lock, bool block);
 };
 
 // The registry of this process: who we are, who our parent is, which children we started.
@@ -63,6 +68,16 @@ void finalize_children() noexcept;
 
 // Start-method strategies (Python's popen_fork, popen_forkserver, popen_spawn_posix).
 void launch_fork(const std::shared_ptr<ProcessState>& state);
+void launch_spawn(const std::shared_ptr<ProcessState>& state);
+void launch_forkserver(const std::shared_ptr<ProcessState>& state);
+
+// Stops this process's forkserver, if it started one (at exit, after the children).
+void stop_forkserver() noexcept;
+
+// The spec a spawn or forkserver child receives for `state`; the descriptors of the handles in
+// its arguments are appended to `fds`. Throws ProcessError when the target cannot travel.
+struct BootSpec;
+BootSpec make_boot_spec(const ProcessState& state, std::vector<int>& fds);
 
 // Threads the library itself runs (a Pool's thread): fork() from the pool's own thread is the
 // library's choice, so they do not count towards the "this process has threads" warning.

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/single_threaded.h>
 #include <sys/syscall.h>
@@ -20,6 +21,37 @@ namespace mp::sys {
 int fork_process() noexcept {
   pid_t pid = ::fork();
   return pid < 0 ? -errno : static_cast<int>(pid);
+}
+
+int spawn_program(const char* path, char* const argv[], char* const envp[], int pass_fd, int as_fd,
+                  int& pid) noexcept {
+  // dup2 onto itself would keep close-on-exec set: move the descriptor out of the way first.
+  UniqueFd moved;
+  if (pass_fd == as_fd) {
+    moved.reset(::fcntl(pass_fd, F_DUPFD_CLOEXEC, as_fd + 1));
+    if (!moved) return errno;
+    pass_fd = moved.get();
+  }
+  posix_spawn_file_actions_t actions;
+  if (int err = ::posix_spawn_file_actions_init(&actions); err != 0) return err;
+  int err = ::posix_spawn_file_actions_adddup2(&actions, pass_fd, as_fd);
+  if (err == 0) err = ::posix_spawn_file_actions_addclosefrom_np(&actions, as_fd + 1);
+  pid_t child = 0;
+  if (err == 0) err = ::posix_spawn(&child, path, &actions, nullptr, argv, envp);
+  ::posix_spawn_file_actions_destroy(&actions);
+  if (err == 0) pid = static_cast<int>(child);
+  return err;
+}
+
+std::string program_name() {
+  int fd = ::open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  char buf[4096];
+  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return {};
+  buf[n] = '\0';
+  return std::string(buf);
 }
 
 UniqueFd pidfd_open(int pid) noexcept {

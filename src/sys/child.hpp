@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <optional>
+#include <string>
 
 #include "sys/clock.hpp"
 #include "sys/fd.hpp"
@@ -12,6 +13,16 @@ namespace mp::sys {
 
 // fork(); returns the child's pid in the parent, 0 in the child, -errno on failure.
 int fork_process() noexcept;
+
+// Runs `path` (posix_spawn: no code of ours runs in the child before exec, so this is safe with
+// any number of threads) with `argv` and `envp`; `pass_fd` becomes descriptor `as_fd` in the
+// child, and every other descriptor above 2 is closed there. Sets `pid`; returns errno.
+int spawn_program(const char* path, char* const argv[], char* const envp[], int pass_fd, int as_fd,
+                  int& pid) noexcept;
+
+// The first argument this process was started with (/proc/self/cmdline), for a re-executed
+// copy to show the same name; "" if unknown.
+std::string program_name();
 
 // A pidfd for `pid` (Linux 5.3+), or an empty fd with errno set.
 UniqueFd pidfd_open(int pid) noexcept;

@@ -2,7 +2,8 @@
 // arguments; and the typed code (an invoker) that turns those bytes into the result's bytes.
 //
 // Callables travel as Python pickles functions, by reference where they can:
-// - a function pointer by its address (pool workers are forked, so addresses agree);
+// - a function pointer by its code identity (mp/detail/code_ref.hpp: build id and offset), so
+//   that a worker started by any method, forked or re-executed, finds the same function;
 // - an empty function object (a captureless lambda) by its type alone: the worker makes one;
 // - any other function object by its encoding, so it must be encodable (mp/codec.hpp): a
 //   function object whose fields hold an address (a pointer, a view) is refused.
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "mp/codec.hpp"
+#include "mp/detail/code_ref.hpp"
 
 namespace mp::detail {
 
@@ -57,9 +59,9 @@ struct CallableWire {
 template <class F>
 requires(
     std::is_pointer_v<F>&& std::is_function_v<std::remove_pointer_t<F>>) struct CallableWire<F> {
-  using type = std::uint64_t;
-  static type to(F f) { return reinterpret_cast<std::uintptr_t>(f); }
-  static F from(type w) { return reinterpret_cast<F>(static_cast<std::uintptr_t>(w)); }
+  using type = CodeRef;
+  static type to(F f) { return code_ref_of(f); }
+  static F from(const type& w) { return resolve_function<std::remove_pointer_t<F>>(w); }
 };
 template <class F>
 requires(!std::is_pointer_v<F> && std::is_empty_v<F> &&
