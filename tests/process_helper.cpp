@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "mp/context.hpp"
 #include "mp/process.hpp"
 #include "mp/shared_memory.hpp"
 #include "mp/synchronize.hpp"
@@ -101,8 +102,13 @@ int exit_with_children() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  mp::freeze_support();
   std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "exit-handlers") return exit_handlers();
+  if (mode == "print-start-method") {
+    std::printf("%s\n", mp::to_string(mp::get_start_method()));
+    return 0;
+  }
   if (mode == "daemon-orphan") daemon_orphan();
   if (mode == "exit-with-children") return exit_with_children();
   if (mode == "killed-shm-creator") killed_shm_creator(false);

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "mp/process.hpp"
+#include "runtime/process_state.hpp"
 #include "runtime/resource_tracker.hpp"
 
 namespace mp::testing {
@@ -151,6 +152,9 @@ void LeakCheckedTest::SetUp() {
 }
 
 void LeakCheckedTest::TearDown() {
+  // The forkserver a test started is a child and holds a socket: stopped here, so that each
+  // test starts from the same state and the checks below see only what the test left.
+  mp::detail::stop_forkserver();
   // Children still running are a leak: report them, then kill and reap them so that one failing
   // test does not hang or poison the next.
   auto children = mp::active_children();

@@ -1,0 +1,259 @@
+// tests/start_method_test.cpp — Process behaviour under every start method (fork, spawn,
+// forkserver): one body of tests, parametrized, as CPython runs its suite under each method.
+// Targets here are function pointers and captureless lambdas with encodable arguments, which
+// every method can run; what only fork can run is refused with a clear error.
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mp/mp.hpp"
+#include "runtime/process_state.hpp"
+#include "support/command.hpp"
+#include "support/leak_check.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+void returns() {}
+void throws() {
+  throw std::invalid_argument("bad input");
+}
+void exits_with(int code) {
+  std::exit(code);
+}
+void kills_itself() {
+  ::raise(SIGKILL);
+}
+[[noreturn]] void blocks() {
+  for (;;) ::pause();
+}
+
+// Exit code 0 when the child received exactly these values.
+void check_arguments(std::string s, std::vector<int> v, std::map<std::string, double> m) {
+  const bool ok = s == "hello" && v == std::vector<int>{1, 2, 3} && m.size() == 2 &&
+                  m.at("pi") == 3.5 && m.at("e") == 2.5;
+  std::exit(ok ? 0 : 2);
+}
+
+// Exit code 0 when the child sees itself and its parent as Python would.
+void check_identity(std::string name, int parent_pid, bool daemon, mp::StartMethod method) {
+  auto self = mp::current_process();
+  auto parent = mp::parent_process();
+  if (self.name() != name) std::exit(2);
+  if (self.daemon() != daemon) std::exit(3);
+  if (!parent || parent->pid() != parent_pid) std::exit(4);
+  if (self.pid() != ::getpid()) std::exit(5);
+  if (self.start_method() != method) std::exit(6);
+  std::exit(0);
+}
+
+// An encodable function object with state of its own.
+struct Scaled {
+  int factor = 0;
+  void operator()(int x) const { std::exit(x * factor == 42 ? 0 : 2); }
+  template <class A>
+  void serialize(A& ar) {
+    ar(factor);
+  }
+};
+
+class StartMethodTest : public mp::testing::LeakCheckedTest,
+                        public ::testing::WithParamInterface<mp::StartMethod> {
+ protected:
+  mp::Context ctx() const { return mp::get_context(GetParam()); }
+
+  template <class F, class... Args>
+  int run(F&& f, Args&&... args) {
+    auto p = ctx().Process(std::forward<F>(f), std::forward<Args>(args)...);
+    p.start();
+    if (!p.join(30s)) {
+      p.kill();
+      p.join();
+      ADD_FAILURE() << "child did not end within 30 s";
+    }
+    return *p.exitcode();
+  }
+};
+
+std::string method_name(const ::testing::TestParamInfo<mp::StartMethod>& info) {
+  return mp::to_string(info.param);
+}
+
+INSTANTIATE_TEST_SUITE_P(Methods, StartMethodTest,
+                         ::testing::Values(mp::StartMethod::fork, mp::StartMethod::spawn,
+                                           mp::StartMethod::forkserver),
+                         method_name);
+
+TEST_P(StartMethodTest, ExitCodesFollowPython) {
+  EXPECT_EQ(run(returns), 0);
+  EXPECT_EQ(run(throws), 1);
+  EXPECT_EQ(run(exits_with, 7), 7);
+  EXPECT_EQ(run(kills_itself), -SIGKILL);
+}
+
+TEST_P(StartMethodTest, ArgumentsArriveIntact) {
+  EXPECT_EQ(run(check_arguments, std::string("hello"), std::vector<int>{1, 2, 3},
+                std::map<std::string, double>{{"pi", 3.5}, {"e", 2.5}}),
+            0);
+}
+
+TEST_P(StartMethodTest, LambdasAndFunctionObjectsRun) {
+  EXPECT_EQ(run([](int a, int b) { std::exit(a + b); }, 4, 5), 9);
+  EXPECT_EQ(run(Scaled{6}, 7), 0);
+}
+
+TEST_P(StartMethodTest, TheChildKnowsItselfAndItsParent) {
+  auto p = ctx().Process(check_identity, std::string("worker-7"), static_cast<int>(::getpid()),
+                         true, GetParam());
+  p.set_name("worker-7");
+  p.set_daemon(true);
+  p.start();
+  ASSERT_TRUE(p.join(30s));
+  EXPECT_EQ(p.exitcode(), 0);
+}
+
+TEST_P(StartMethodTest, TerminateJoinTimeoutAndSentinel) {
+  auto p = ctx().Process(blocks);
+  p.start();
+  EXPECT_FALSE(p.join(50ms));
+  EXPECT_TRUE(p.is_alive());
+  EXPECT_GT(p.pid(), 0);
+  EXPECT_GE(p.sentinel(), 0);
+  p.terminate();
+  ASSERT_TRUE(p.join(30s));
+  EXPECT_EQ(p.exitcode(), -SIGTERM);
+  EXPECT_FALSE(p.is_alive());
+  EXPECT_TRUE(mp::active_children().empty());
+}
+
+TEST_P(StartMethodTest, ACapturingLambdaRunsOnlyUnderFork) {
+  const int x = 3;
+  auto p = ctx().Process([x] { std::exit(x); });
+  if (GetParam() == mp::StartMethod::fork) {
+    p.start();
+    ASSERT_TRUE(p.join(30s));
+    EXPECT_EQ(p.exitcode(), 3);
+    return;
+  }
+  try {
+    p.start();
+    FAIL() << "a capturing lambda started under " << mp::to_string(GetParam());
+  } catch (const mp::ProcessError& e) {
+    EXPECT_NE(std::string(e.what()).find("captures"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(p.is_alive());
+}
+
+TEST_P(StartMethodTest, OutputBufferedBeforeStartIsPrintedOnce) {
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe");
+  auto r = mp::testing::run_command(
+      {"/usr/bin/env", std::string("MP_START_METHOD=") + mp::to_string(GetParam()),
+       MP_PROCESS_HELPER, "exit-handlers"},
+      30s);
+  ASSERT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exitcode, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "child returns\nchild calls exit\ncodes 0 3\natexit handler\nstatic destructor\n");
+}
+
+TEST_P(StartMethodTest, ADaemonDiesWhenItsParentIsKilled) {
+  mp::testing::RunningCommand helper({"/usr/bin/env",
+                                      std::string("MP_START_METHOD=") + mp::to_string(GetParam()),
+                                      MP_PROCESS_HELPER, "daemon-orphan"});
+  const std::string line = helper.read_line(30s);
+  ASSERT_FALSE(line.empty());
+  const int daemon_pid = std::stoi(line);
+  helper.kill(SIGKILL);
+  EXPECT_EQ(helper.wait(10s), -SIGKILL);
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!mp::testing::pid_gone(daemon_pid) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_TRUE(mp::testing::pid_gone(daemon_pid)) << "daemon outlived its parent";
+  if (!mp::testing::pid_gone(daemon_pid)) ::kill(daemon_pid, SIGKILL);
+}
+
+TEST_P(StartMethodTest, ManyStartsLeakNothing) {
+  for (int i = 0; i < 50; ++i) ASSERT_EQ(run(exits_with, i), i);
+}
+
+// --- spawn and forkserver only ------------------------------------------------------------------
+
+// A child running another build (here: another program) refuses the target, naming both builds.
+TEST(StartMethodBuildTest, AMismatchedBuildIsRefusedWithBothIds) {
+  for (auto method : {mp::StartMethod::spawn, mp::StartMethod::forkserver}) {
+    char path[] = "/tmp/mp-build-test-XXXXXX";
+    const int fd = ::mkstemp(path);
+    ASSERT_GE(fd, 0);
+    const int saved = ::dup(2);
+    ::dup2(fd, 2);
+    mp::set_executable(MP_PROCESS_HELPER);
+    auto p = mp::get_context(method).Process(exits_with, 0);
+    p.start();
+    const bool joined = p.join(30s);
+    mp::set_executable("");
+    mp::detail::stop_forkserver();
+    ::dup2(saved, 2);
+    ::close(saved);
+    ::close(fd);
+    if (!joined) {
+      p.kill();
+      p.join();
+    }
+    std::ifstream in(path);
+    std::stringstream err;
+    err << in.rdbuf();
+    ::unlink(path);
+    EXPECT_EQ(p.exitcode(), 1) << mp::to_string(method);
+    char ours[17];
+    const std::uint64_t build = mp::detail::executable_build();
+    for (int i = 0; i < 8; ++i) {
+      std::snprintf(ours + 2 * i, 3, "%02x", reinterpret_cast<const unsigned char*>(&build)[i]);
+    }
+    EXPECT_NE(err.str().find(std::string("comes from build ") + ours), std::string::npos)
+        << err.str();
+    EXPECT_NE(err.str().find("this process runs build"), std::string::npos) << err.str();
+  }
+}
+
+TEST(StartMethodBuildTest, ForeignCodeRefsAreRefused) {
+  mp::detail::CodeRef ref = mp::detail::code_ref_of(&returns);
+  EXPECT_EQ(mp::detail::resolve_function<void()>(ref), &returns);
+  mp::detail::CodeRef other_build = ref;
+  other_build.build ^= 1;
+  EXPECT_THROW(mp::detail::resolve_code(other_build), mp::ProcessError);
+  mp::detail::CodeRef outside = ref;
+  outside.offset = std::uint64_t{1} << 40;  // far past the code of this program
+  EXPECT_THROW(mp::detail::resolve_code(outside), mp::ProcessError);
+  int data = 0;
+  EXPECT_THROW(mp::detail::code_ref(&data), mp::ProcessError);  // a stack address is not code
+}
+
+TEST(StartMethodEnvTest, TheEnvironmentPicksTheDefault) {
+  auto r = mp::testing::run_command(
+      {"/usr/bin/env", "MP_START_METHOD=forkserver", MP_PROCESS_HELPER, "print-start-method"}, 30s);
+  EXPECT_EQ(r.out.rfind("forkserver\n", 0), 0u) << r.out << r.err;
+  r = mp::testing::run_command(
+      {"/usr/bin/env", "MP_START_METHOD=vfork", MP_PROCESS_HELPER, "print-start-method"}, 30s);
+  EXPECT_NE(r.exitcode, 0);
+  EXPECT_NE(r.err.find("MP_START_METHOD=vfork"), std::string::npos) << r.err;
+}
+
+TEST(StartMethodEnvTest, AMissingFreezeSupportIsAnErrorNotASecondMain) {
+  auto r = mp::testing::run_command({MP_FREEZE_HELPER, "never"}, 30s);
+  EXPECT_EQ(r.out, "main\nexit code 1\n") << r.err;
+  EXPECT_NE(r.err.find("never calls mp::freeze_support()"), std::string::npos) << r.err;
+}
+
+}  // namespace
