@@ -5,7 +5,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <array>
+#include <atomic>
 #include <chrono>
+#include <iostream>
+#include <memory>
+#include <mutex>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -257,3 +262,69 @@ TEST(StartMethodEnvTest, AMissingFreezeSupportIsAnErrorNotASecondMain) {
 }
 
 }  // namespace
+
+// --- busy threads --------------------------------------------------------------------------------
+
+// Eight threads hammer malloc, std::cout and mutexes of their own while the main thread starts
+// processes: a start never copies a lock another thread holds under spawn and forkserver, so
+// none may hang. (Under fork it could: that is what the fork warning is about.)
+class BusyThreads {
+ public:
+  BusyThreads() {
+    null_ = std::fopen("/dev/null", "w");
+    saved_stdout_ = ::dup(1);
+    ::dup2(::fileno(null_), 1);  // std::cout's flood goes nowhere; children inherit the same
+    for (int t = 0; t < 8; ++t) {
+      threads_.emplace_back([this, t] {
+        std::vector<std::unique_ptr<char[]>> blocks;
+        for (std::uint64_t i = 0; !stop_.load(std::memory_order_relaxed); ++i) {
+          blocks.emplace_back(new char[16 + (i * 7919 + t) % 4096]);
+          if (blocks.size() > 64) blocks.clear();
+          std::lock_guard lock(mutexes_[i % mutexes_.size()]);
+          std::cout << "thread " << t << " round " << i << '\n';
+        }
+      });
+    }
+  }
+  ~BusyThreads() {
+    stop_.store(true);
+    for (auto& t : threads_) t.join();
+    std::cout.flush();
+    ::dup2(saved_stdout_, 1);
+    ::close(saved_stdout_);
+    std::fclose(null_);
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::array<std::mutex, 4> mutexes_;
+  std::vector<std::thread> threads_;
+  std::FILE* null_ = nullptr;
+  int saved_stdout_ = -1;
+};
+
+void allocates_and_prints(int i) {
+  std::vector<std::string> v(64, std::string(100, 'x'));
+  std::cout << "child " << i << ' ' << v.size() << std::endl;
+}
+
+class StartBesideThreadsTest : public StartMethodTest {};
+INSTANTIATE_TEST_SUITE_P(SafeMethods, StartBesideThreadsTest,
+                         ::testing::Values(mp::StartMethod::spawn, mp::StartMethod::forkserver),
+                         method_name);
+
+TEST_P(StartBesideThreadsTest, AThousandStartsBesideEightBusyThreadsNeverHang) {
+  // Sanitized builds exec slowly (tens of milliseconds a start): fewer starts, the same hazard.
+  const int starts = mp::testing::kSanitized ? 100 : 1000;
+  BusyThreads busy;
+  for (int i = 0; i < starts; ++i) {
+    auto p = ctx().Process(allocates_and_prints, i);
+    p.start();
+    if (!p.join(30s)) {
+      p.kill();
+      p.join();
+      FAIL() << "start " << i << " hung";
+    }
+    ASSERT_EQ(p.exitcode(), 0) << "start " << i;
+  }
+}

@@ -16,6 +16,13 @@
 
 namespace mp::testing {
 
+// Whether this build runs under ASan or TSan (slower starts, fewer iterations).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+
 std::set<int> open_fds();
 std::set<std::string> shm_entries();
 
