@@ -9,7 +9,11 @@
 //   p.join();
 //
 // Every object is a handle to state in anonymous shared memory: copies share it, a child
-// started after the object's creation shares it, nothing appears in /dev/shm. Waiting sleeps on
+// started after the object's creation shares it, nothing appears in /dev/shm. Any process can
+// also be given one: send it over a Connection, or pass it as an argument of a starting Process
+// (its descriptor travels with SCM_RIGHTS, see detail/fd_transfer.hpp); the receiver's handle
+// refers to the same object. A Barrier with an action cannot travel (the action is code), nor
+// can any handle be put on a Queue (ValueError), as in Python. Waiting sleeps on
 // a futex after a short spin. Every blocking call has a timed form; timed forms return false on
 // timeout, as Python's do. Locks satisfy Lockable and TimedLockable, so std::lock_guard,
 // std::unique_lock and std::scoped_lock work.
