@@ -38,6 +38,7 @@ set(MP_SOURCES
   src/runtime/resource_tracker.cpp
   # ipc: the user-visible shared objects
   src/ipc/segment.cpp
+  src/ipc/fd_transfer.cpp
   src/ipc/synchronize.cpp
   src/ipc/sharedctypes.cpp
   src/ipc/shared_memory.cpp

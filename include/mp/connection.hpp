@@ -14,6 +14,13 @@
 // recv_bytes), of any size. recv on a connection whose peer has closed throws EOFError; sending to
 // a closed peer throws std::system_error (EPIPE) and never raises SIGPIPE.
 //
+// Shared objects travel too: `c.send(std::tuple{value, lock, queue, other_connection})` passes
+// their descriptors with SCM_RIGHTS (as Python's multiprocessing.reduction does), and the
+// receiver's recv<T> rebuilds handles to the same objects, in any process, not only in children
+// that inherited them. At most 64 descriptors per message (ValueError beyond); a message without
+// shared objects travels exactly as before. recv_bytes of a message that carried descriptors
+// closes them. A Connection itself can be sent (its socket is duplicated into the receiver).
+//
 // Differences from Python: recv<T> names the type it expects and checks it; there is no pickle
 // and nothing runs on receipt. Listener and Client authenticate with HMAC-SHA256 (Python uses
 // HMAC-MD5 or SHA256 by version); an mp peer talks to mp peers only.
@@ -32,6 +39,7 @@
 #include <vector>
 
 #include "mp/codec.hpp"
+#include "mp/detail/fd_transfer.hpp"
 #include "mp/errors.hpp"
 
 namespace mp {
@@ -42,20 +50,36 @@ class Connection {
  public:
   Connection() = default;  // a closed connection
 
+  // Shared objects inside `value` pass their descriptors along (see above); ValueError when
+  // they need more than 64.
   template <class T>
   void send(const T& value) {
     static_assert(detail::require_encodable<T>(),
                   "mp: Connection::send needs an encodable type (see mp/codec.hpp)");
     detail::EncodeBufferLease buf;
-    encode_into(value, buf.get());
-    send_bytes(buf.get());
+    if constexpr (detail::memcpy_encodable<T>) {  // plain bytes: cannot hold a handle
+      encode_into(value, buf.get());
+      send_bytes(buf.get());
+    } else {
+      detail::FdOutbox outbox;
+      encode_into(value, buf.get());
+      send_message(buf.get(), outbox.fds());
+    }
   }
-  // Throws EOFError when the peer has closed, ProtocolError for a value of another type.
+  // Throws EOFError when the peer has closed, ProtocolError for a value of another type or a
+  // message whose descriptors do not match what it names (the connection stays usable).
   template <class T>
   T recv() {
     static_assert(detail::require_encodable<T>(),
                   "mp: Connection::recv needs an encodable type (see mp/codec.hpp)");
-    return decode<T>(recv_bytes());
+    if constexpr (detail::memcpy_encodable<T>) {
+      return decode<T>(recv_bytes());
+    } else {
+      detail::ReceivedFds fds;  // closes what no decoded handle took
+      auto message = recv_message(&fds);
+      detail::FdInbox inbox(fds.fds());
+      return decode<T>(message);
+    }
   }
 
   void send_bytes(std::span<const std::byte> data);
@@ -93,6 +117,13 @@ class Connection {
 
  private:
   struct State;
+  friend class cereal::access;
+  // Encoding (detail/fd_transfer.hpp): the socket and which ways it works; a closed Connection
+  // travels as closed.
+  void save(detail::OutputArchive& ar) const;
+  void load(detail::InputArchive& ar);
+  void send_message(std::span<const std::byte> data, std::span<const int> fds);
+  std::vector<std::byte> recv_message(detail::ReceivedFds* fds);
   bool poll_for(std::chrono::nanoseconds timeout);
   State& state() const;
   std::shared_ptr<State> state_;

@@ -96,6 +96,11 @@ class Queue {
   }
 
   detail::QueueCore core_;
+
+ private:
+  friend class cereal::access;
+  void save(detail::OutputArchive& ar) const { core_.save_handle(ar, "mp::Queue"); }
+  void load(detail::InputArchive& ar) { core_.load_handle(ar, detail::type_tag<T>()); }
 };
 
 // A Queue whose consumers report completion: join() waits until every item put has been
@@ -126,6 +131,9 @@ class SimpleQueue {
   void close() noexcept { q_.close(); }
 
  private:
+  friend class cereal::access;
+  void save(detail::OutputArchive& ar) const { ar(q_); }
+  void load(detail::InputArchive& ar) { ar(q_); }
   Queue<T> q_;
 };
 

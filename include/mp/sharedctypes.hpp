@@ -18,6 +18,11 @@
 // Differences from Python: `value()` returns a reference, and is not itself locked: `v.value() +=
 // 1` is a read-modify-write with no lock (Python's `v.value += 1` is not atomic either). Use
 // get_lock() around it, or the atomic operations.
+//
+// Passing to another process: besides being inherited by fork, all four can be sent over a
+// Connection or passed as an argument of a starting Process, to any process: the receiver maps
+// the same memory (the descriptor travels with SCM_RIGHTS, see detail/fd_transfer.hpp). They
+// cannot be put on a Queue (ValueError), as in Python.
 #pragma once
 
 #include <algorithm>
@@ -32,6 +37,7 @@
 #include <string>
 #include <type_traits>
 
+#include "mp/detail/fd_transfer.hpp"
 #include "mp/detail/segment.hpp"
 #include "mp/synchronize.hpp"
 
@@ -49,16 +55,24 @@ namespace detail {
 inline constexpr std::size_t kLockStateSize = 16;  // sizeof(shm::LockState), checked in the .cpp
 
 template <class T>
-constexpr std::size_t payload_offset(bool with_lock) {
+constexpr std::size_t payload_alignment() {
   std::size_t align = alignof(T);
   if constexpr (std::is_arithmetic_v<T>)
     align = std::max(align, std::atomic_ref<T>::required_alignment);
+  return align;
+}
+
+template <class T>
+constexpr std::size_t payload_offset(bool with_lock) {
+  const std::size_t align = payload_alignment<T>();
   std::size_t start = with_lock ? kLockStateSize : 0;
   return (start + align - 1) / align * align;
 }
 
-// The lock at the start of a Value's or Array's segment.
+// The lock at the start of a Value's or Array's segment: constructed there, or (lock_in) one
+// that another process constructed, in a segment received from it.
 SharedRef<shm::LockState> lock_at_start(const std::shared_ptr<Segment>& segment) noexcept;
+SharedRef<shm::LockState> lock_in(const std::shared_ptr<Segment>& segment) noexcept;
 
 template <class T>
 T* construct_payload(const std::shared_ptr<Segment>& segment, std::size_t offset, std::size_t n) {
@@ -108,8 +122,24 @@ class RawValue {
         ptr_(detail::construct_payload<T>(segment_, detail::payload_offset<T>(with_lock), 1)) {
     *ptr_ = init;
   }
+  void save_as(detail::OutputArchive& ar, const char* type) const {
+    detail::save_shared(ar, segment_, ptr_, sizeof(T), type);
+  }
+  void load_from(detail::InputArchive& ar, bool with_lock) {
+    auto p = detail::load_shared(ar, detail::payload_alignment<T>(), sizeof(T),
+                                 detail::payload_offset<T>(with_lock));
+    if (p.size != sizeof(T)) detail::throw_wrong_state_size();
+    segment_ = std::move(p.segment);
+    ptr_ = reinterpret_cast<T*>(p.at);
+  }
   std::shared_ptr<detail::Segment> segment_;
   T* ptr_;
+
+ private:
+  // Encoding (detail/fd_transfer.hpp). Named serialize, not save and load: load() is taken.
+  friend class cereal::access;
+  void serialize(detail::OutputArchive& ar) { save_as(ar, "mp::RawValue"); }
+  void serialize(detail::InputArchive& ar) { load_from(ar, false); }
 };
 
 template <class T>
@@ -123,6 +153,12 @@ class Value : public RawValue<T> {
   RLock& get_lock() noexcept { return lock_; }
 
  private:
+  friend class cereal::access;
+  void serialize(detail::OutputArchive& ar) { this->save_as(ar, "mp::Value"); }
+  void serialize(detail::InputArchive& ar) {
+    this->load_from(ar, true);
+    lock_ = RLock(detail::lock_in(this->segment_));
+  }
   RLock lock_;
 };
 
@@ -143,6 +179,7 @@ class RawArray {
   using iterator = T*;
   using const_iterator = const T*;
 
+  RawArray() : RawArray(0) {}  // empty: what a received array is decoded into
   explicit RawArray(std::size_t n) : RawArray(n, false) {}
   RawArray(std::initializer_list<T> init) : RawArray(init, false) {}
   template <detail::ArraySource<T> R>
@@ -170,14 +207,30 @@ class RawArray {
   RawArray(R&& init, bool with_lock) : RawArray(std::ranges::size(init), with_lock) {
     std::ranges::copy(init, data_);
   }
+  void save_as(detail::OutputArchive& ar, const char* type) const {
+    detail::save_shared(ar, segment_, data_, size_ * sizeof(T), type);
+  }
+  void load_from(detail::InputArchive& ar, bool with_lock) {
+    auto p = detail::load_shared(ar, detail::payload_alignment<T>(), sizeof(T),
+                                 detail::payload_offset<T>(with_lock));
+    segment_ = std::move(p.segment);
+    data_ = reinterpret_cast<T*>(p.at);
+    size_ = p.size / sizeof(T);
+  }
   std::shared_ptr<detail::Segment> segment_;
   T* data_;
   std::size_t size_;
+
+ private:
+  friend class cereal::access;  // as RawValue's
+  void serialize(detail::OutputArchive& ar) { save_as(ar, "mp::RawArray"); }
+  void serialize(detail::InputArchive& ar) { load_from(ar, false); }
 };
 
 template <class T>
 class Array : public RawArray<T> {
  public:
+  Array() : Array(std::size_t{0}) {}  // empty: what a received array is decoded into
   explicit Array(std::size_t n)
       : RawArray<T>(n, true), lock_(detail::lock_at_start(this->segment_)) {}
   Array(std::initializer_list<T> init)
@@ -189,6 +242,12 @@ class Array : public RawArray<T> {
   RLock& get_lock() noexcept { return lock_; }
 
  private:
+  friend class cereal::access;
+  void serialize(detail::OutputArchive& ar) { this->save_as(ar, "mp::Array"); }
+  void serialize(detail::InputArchive& ar) {
+    this->load_from(ar, true);
+    lock_ = RLock(detail::lock_in(this->segment_));
+  }
   RLock lock_;
 };
 

@@ -9,7 +9,11 @@
 //   p.join();
 //
 // Every object is a handle to state in anonymous shared memory: copies share it, a child
-// started after the object's creation shares it, nothing appears in /dev/shm. Waiting sleeps on
+// started after the object's creation shares it, nothing appears in /dev/shm. Any process can
+// also be given one: send it over a Connection, or pass it as an argument of a starting Process
+// (its descriptor travels with SCM_RIGHTS, see detail/fd_transfer.hpp); the receiver's handle
+// refers to the same object. A Barrier with an action cannot travel (the action is code), nor
+// can any handle be put on a Queue (ValueError), as in Python. Waiting sleeps on
 // a futex after a short spin. Every blocking call has a timed form; timed forms return false on
 // timeout, as Python's do. Locks satisfy Lockable and TimedLockable, so std::lock_guard,
 // std::unique_lock and std::scoped_lock work.
@@ -41,6 +45,10 @@
 #include "mp/detail/segment.hpp"
 #include "mp/errors.hpp"
 
+namespace cereal {
+class access;
+}
+
 namespace mp {
 
 namespace shm {
@@ -54,6 +62,9 @@ struct BarrierState;
 class Condition;
 
 namespace detail {
+
+class OutputArchive;
+class InputArchive;
 
 using Timeout = std::optional<std::chrono::nanoseconds>;  // nullopt: wait forever
 
@@ -99,6 +110,11 @@ class LockHandle {
   LockHandle(SharedRef<shm::LockState> ref, bool recursive) noexcept
       : ref_(std::move(ref)), recursive_(recursive) {}
 
+  // Encoding (detail/fd_transfer.hpp): the state's place and whether it is recursive. The
+  // loader checks the kind against `recursive` (Condition accepts either: nullopt).
+  void save_handle(OutputArchive& ar) const;
+  void load_handle(InputArchive& ar, std::optional<bool> recursive);
+
  private:
   friend class mp::Condition;
   bool acquire_for(Timeout timeout);
@@ -116,6 +132,11 @@ class LockHandle {
 class Lock : public detail::LockHandle {
  public:
   Lock();
+
+ private:
+  friend class cereal::access;
+  void save(detail::OutputArchive& ar) const { save_handle(ar); }
+  void load(detail::InputArchive& ar) { load_handle(ar, false); }
 };
 
 // A recursive lock, owned by one thread of one process; only the owner may release it.
@@ -124,6 +145,9 @@ class RLock : public detail::LockHandle {
   RLock();
 
  private:
+  friend class cereal::access;
+  void save(detail::OutputArchive& ar) const { save_handle(ar); }
+  void load(detail::InputArchive& ar) { load_handle(ar, true); }
   template <class T>
   friend class Value;
   template <class T>
@@ -165,6 +189,9 @@ class Semaphore {
   Semaphore(unsigned value, unsigned bound);
 
  private:
+  friend class cereal::access;
+  void save(detail::OutputArchive& ar) const;
+  void load(detail::InputArchive& ar);
   bool acquire_for(detail::Timeout timeout);
   detail::SharedRef<shm::SemaphoreState> ref_;
 };
@@ -226,6 +253,9 @@ class Condition {
 
  private:
   Condition(detail::LockHandle lock);
+  friend class cereal::access;
+  void save(detail::OutputArchive& ar) const;
+  void load(detail::InputArchive& ar);
   bool wait_impl(detail::Timeout timeout);
   detail::SharedRef<shm::ConditionState> ref_;
   detail::LockHandle lock_;
@@ -249,6 +279,9 @@ class Event {
   }
 
  private:
+  friend class cereal::access;
+  void save(detail::OutputArchive& ar) const;
+  void load(detail::InputArchive& ar);
   bool wait_impl(detail::Timeout timeout);
   detail::SharedRef<shm::EventState> ref_;
 };
@@ -259,7 +292,8 @@ class Event {
 class Barrier {
  public:
   // `action` runs once per generation, in the last party to arrive, before any party goes on.
-  explicit Barrier(std::size_t parties, std::function<void()> action = nullptr,
+  // (Barrier() has one party: it exists so that a Barrier can be received, see above.)
+  explicit Barrier(std::size_t parties = 1, std::function<void()> action = nullptr,
                    detail::Timeout timeout = std::nullopt);
   template <class Rep, class Period>
   Barrier(std::size_t parties, std::function<void()> action,
@@ -280,6 +314,9 @@ class Barrier {
   bool broken() const noexcept;
 
  private:
+  friend class cereal::access;
+  void save(detail::OutputArchive& ar) const;  // ValueError when it has an action
+  void load(detail::InputArchive& ar);
   std::size_t wait_impl(detail::Timeout timeout);
   detail::SharedRef<shm::BarrierState> ref_;
   std::function<void()> action_;

@@ -9,6 +9,7 @@
 #include <string>
 #include <system_error>
 
+#include "mp/detail/archive.hpp"
 #include "mp/process.hpp"
 #include "runtime/framing.hpp"
 #include "sys/poll.hpp"
@@ -52,6 +53,33 @@ void Connection::send_bytes(std::span<const std::byte> data) {
   runtime::write_frame(s.fd.get(), data);
 }
 
+void Connection::send_message(std::span<const std::byte> data, std::span<const int> fds) {
+  State& s = state();
+  if (!s.writable) throw ValueError("connection is read-only");
+  runtime::write_frame(s.fd.get(), data, fds);
+}
+
+void Connection::save(detail::OutputArchive& ar) const {
+  const bool open = !closed();
+  ar(open);
+  if (!open) return;
+  const std::uint32_t index = detail::pass_fd(state_->fd.get(), "mp::Connection");
+  ar(index, state_->readable, state_->writable);
+}
+
+void Connection::load(detail::InputArchive& ar) {
+  bool open = false;
+  ar(open);
+  if (!open) {
+    state_.reset();
+    return;
+  }
+  std::uint32_t index = 0;
+  bool readable = false, writable = false;
+  ar(index, readable, writable);
+  *this = from_fd(detail::take_socket(index), readable, writable);
+}
+
 namespace {
 
 // Before sleeping in recv, check for a few microseconds whether the message is already on its
@@ -70,13 +98,19 @@ void spin_until_readable(int fd) {
 }  // namespace
 
 std::vector<std::byte> Connection::recv_bytes() {
+  return recv_message(nullptr);
+}
+
+std::vector<std::byte> Connection::recv_message(detail::ReceivedFds* fds) {
   State& s = state();
   s.check_readable();
   spin_until_readable(s.fd.get());
   std::vector<std::byte> out;
+  std::vector<sys::UniqueFd> received;
   auto status = runtime::FrameStatus::eof;
   try {
-    status = runtime::read_frame(s.fd.get(), out, s.max_size, sys::Deadline::never());
+    status = runtime::read_frame(s.fd.get(), out, s.max_size, sys::Deadline::never(),
+                                 fds != nullptr ? &received : nullptr);
   } catch (const EOFError&) {
     throw;  // the stream is over: later receives see EOF, nothing is out of step
   } catch (const ProtocolError&) {
@@ -90,8 +124,15 @@ std::vector<std::byte> Connection::recv_bytes() {
     s.out_of_step = "connection can no longer receive: an earlier receive failed mid-message";
     throw;
   }
+  if (status == runtime::FrameStatus::bad_descriptors) {
+    throw ProtocolError(
+        "a message's descriptors do not match its header (closed, message dropped)");
+  }
   if (status != runtime::FrameStatus::ok) {
     throw EOFError("the other end of the connection is closed");
+  }
+  if (fds != nullptr) {
+    for (auto& fd : received) fds->adopt(fd.release());
   }
   return out;
 }

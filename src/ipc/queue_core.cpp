@@ -12,6 +12,8 @@
 #include <utility>
 
 #include "ipc/message_body.hpp"
+#include "mp/detail/archive.hpp"
+#include "mp/detail/fd_transfer.hpp"
 #include "mp/errors.hpp"
 #include "shm/ring.hpp"
 #include "sys/futex.hpp"
@@ -400,6 +402,38 @@ bool QueueCore::join(Timeout timeout) {
       if (lock.acquire(deadline.capped(kJoinLockWait)) && lock.recovered()) roll_back_put(r);
     }
   }
+}
+
+void QueueCore::save_handle(OutputArchive& ar, const char* type) const {
+  save_shared(ar, segment_, segment_ ? segment_->data() : nullptr, segment_ ? segment_->size() : 0,
+              type);
+  const std::uint32_t send_index = pass_fd(local_->send_end.get(), type);
+  const std::uint32_t recv_index = pass_fd(local_->recv_end.get(), type);
+  ar(send_index, recv_index);
+}
+
+void QueueCore::load_handle(InputArchive& ar, std::uint64_t type_tag) {
+  SharedPlace p = load_shared(ar, alignof(RingState), 1, 0);
+  std::uint32_t send_index = 0, recv_index = 0;
+  ar(send_index, recv_index);
+  if (p.size < ring_offset() + kMinCapacity) throw ProtocolError("a queue's ring is too small");
+  auto* ring = reinterpret_cast<RingState*>(p.at);
+  if (ring->version != shm::kRingVersion) throw ProtocolError("a queue's ring has another version");
+  if (ring->type_tag != type_tag) {
+    throw ProtocolError("a queue of another element type arrived than the one asked for");
+  }
+  const std::uint64_t cap = ring->capacity;
+  if (cap < kMinCapacity || !std::has_single_bit(cap) || cap > p.size - ring_offset() ||
+      ring->maxsize > INT32_MAX) {
+    throw ProtocolError("a queue's ring header is corrupt");
+  }
+  auto local = std::make_shared<Local>();
+  local->send_end.reset(take_socket(send_index));
+  local->recv_end.reset(take_socket(recv_index));
+  segment_ = std::move(p.segment);
+  ring_ = ring;
+  data_ = segment_->data() + ring_offset();
+  local_ = std::move(local);
 }
 
 void QueueCore::close() noexcept {

@@ -3,8 +3,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <system_error>
 
+#include "mp/errors.hpp"
 #include "sys/memory.hpp"
 
 namespace mp::detail {
@@ -17,6 +19,19 @@ std::shared_ptr<Segment> Segment::create(std::size_t size) {
   auto* data = static_cast<std::byte*>(m.addr);
   const int fd = m.fd.release();
   return std::shared_ptr<Segment>(new Segment(data, m.size, fd));
+}
+
+std::shared_ptr<Segment> Segment::attach(int fd) {
+  sys::Mapping m;
+  if (int err = sys::map_passed(fd, m); err != 0) {
+    if (err == EINVAL || err == EBADF)
+      throw ProtocolError("a descriptor passed as shared memory is not shared memory");
+    throw std::system_error(err, std::generic_category(), "mapping passed shared memory");
+  }
+  auto* data = static_cast<std::byte*>(m.addr);
+  const std::size_t size = m.size;
+  const int own = m.fd.release();
+  return std::shared_ptr<Segment>(new Segment(data, size, own));
 }
 
 Segment::~Segment() {

@@ -4,7 +4,12 @@
 
 #include <climits>
 #include <exception>
+#include <optional>
 
+#include <cereal/types/optional.hpp>
+
+#include "mp/detail/archive.hpp"
+#include "mp/detail/fd_transfer.hpp"
 #include "shm/barrier.hpp"
 #include "shm/condition.hpp"
 #include "shm/event.hpp"
@@ -83,6 +88,21 @@ void LockHandle::restore(std::uint32_t depth) {
   ref_->count = depth;
 }
 
+void LockHandle::save_handle(OutputArchive& ar) const {
+  save_ref(ar, ref_, recursive_ ? "mp::RLock" : "mp::Lock");
+  ar(recursive_);
+}
+
+void LockHandle::load_handle(InputArchive& ar, std::optional<bool> recursive) {
+  auto ref = load_ref<shm::LockState>(ar);
+  bool r = false;
+  ar(r);
+  if (recursive && *recursive != r)
+    throw ProtocolError("a Lock arrived where an RLock was expected");
+  ref_ = std::move(ref);
+  recursive_ = r;
+}
+
 }  // namespace detail
 
 Lock::Lock() : LockHandle(detail::SharedRef<shm::LockState>::make(), false) {}
@@ -98,6 +118,13 @@ Semaphore::Semaphore(unsigned value, unsigned bound)
   if (value > INT_MAX) throw ValueError("semaphore initial value too large");
   ref_->value.store(value, std::memory_order_relaxed);
   ref_->max = bound;
+}
+
+void Semaphore::save(detail::OutputArchive& ar) const {
+  detail::save_ref(ar, ref_, "mp::Semaphore");
+}
+void Semaphore::load(detail::InputArchive& ar) {
+  ref_ = detail::load_ref<shm::SemaphoreState>(ar);
 }
 
 bool Semaphore::acquire_for(detail::Timeout timeout) {
@@ -122,6 +149,16 @@ Condition::Condition(Lock lock) : Condition(detail::LockHandle(std::move(lock)))
 Condition::Condition(RLock lock) : Condition(detail::LockHandle(std::move(lock))) {}
 Condition::Condition(detail::LockHandle lock)
     : ref_(detail::SharedRef<shm::ConditionState>::make()), lock_(std::move(lock)) {}
+
+void Condition::save(detail::OutputArchive& ar) const {
+  detail::save_ref(ar, ref_, "mp::Condition");
+  lock_.save_handle(ar);
+}
+void Condition::load(detail::InputArchive& ar) {
+  auto ref = detail::load_ref<shm::ConditionState>(ar);
+  lock_.load_handle(ar, std::nullopt);
+  ref_ = std::move(ref);
+}
 
 bool Condition::wait_impl(detail::Timeout timeout) {
   if (!lock_.is_owned()) throw ValueError("cannot wait on un-acquired lock");
@@ -154,6 +191,12 @@ void Event::clear() {
 bool Event::is_set() const noexcept {
   return ref_->flag.load(std::memory_order_acquire) != 0;
 }
+void Event::save(detail::OutputArchive& ar) const {
+  detail::save_ref(ar, ref_, "mp::Event");
+}
+void Event::load(detail::InputArchive& ar) {
+  ref_ = detail::load_ref<shm::EventState>(ar);
+}
 bool Event::wait_impl(detail::Timeout timeout) {
   return shm::event_wait(*ref_, deadline_of(timeout));
 }
@@ -166,6 +209,28 @@ Barrier::Barrier(std::size_t parties, std::function<void()> action, detail::Time
       timeout_(timeout) {
   if (parties < 1 || parties > UINT32_MAX / 2) throw ValueError("parties must be at least 1");
   ref_->parties = static_cast<std::uint32_t>(parties);
+}
+
+// The action is a function of this program: it cannot travel (the codec sends no code).
+void Barrier::save(detail::OutputArchive& ar) const {
+  if (action_) {
+    throw ValueError(
+        "a Barrier with an action cannot be passed to another process: the action "
+        "is code, which does not travel; pass a Barrier without one");
+  }
+  detail::save_ref(ar, ref_, "mp::Barrier");
+  std::optional<std::int64_t> timeout;
+  if (timeout_) timeout = timeout_->count();
+  ar(timeout);
+}
+void Barrier::load(detail::InputArchive& ar) {
+  auto ref = detail::load_ref<shm::BarrierState>(ar);
+  std::optional<std::int64_t> timeout;
+  ar(timeout);
+  ref_ = std::move(ref);
+  action_ = nullptr;
+  timeout_.reset();
+  if (timeout) timeout_ = std::chrono::nanoseconds(*timeout);
 }
 
 std::size_t Barrier::wait_impl(detail::Timeout timeout) {

@@ -51,6 +51,8 @@ std::vector<std::byte> read_small(int fd, const sys::Deadline& deadline) {
       throw EOFError("peer closed the connection during authentication");
     case FrameStatus::timed_out:
       throw TimeoutError("authentication timed out");
+    case FrameStatus::bad_descriptors:
+      throw ProtocolError("a handshake message carried descriptors");
   }
   return msg;
 }

@@ -15,11 +15,18 @@ namespace {
 constexpr std::size_t kGrowStep = std::size_t{1} << 20;
 }
 
-void write_frame(int fd, std::span<const std::byte> payload) {
-  std::uint64_t len = payload.size();
+void write_frame(int fd, std::span<const std::byte> payload, std::span<const int> fds) {
+  if (fds.size() > sys::kMaxPassedFds) {
+    throw ValueError("a message can carry the descriptors of at most " +
+                     std::to_string(sys::kMaxPassedFds) + " shared objects; this one needs " +
+                     std::to_string(fds.size()));
+  }
+  std::uint64_t len = payload.size() | (fds.empty() ? 0 : kFrameHasFds);
   std::byte header[kFrameHeader];
   std::memcpy(header, &len, sizeof len);  // little-endian hosts only (x86-64, aarch64)
-  if (int err = sys::send_all(fd, header, payload); err != 0) {
+  const int err0 = fds.empty() ? sys::send_all(fd, header, payload)
+                               : sys::send_with_fds(fd, header, payload, fds);
+  if (int err = err0; err != 0) {
     // A peer that closed with our bytes still unread resets the connection instead: to the
     // sender it is the same closed peer (connection.hpp promises EPIPE).
     if (err == ECONNRESET) err = EPIPE;
@@ -30,10 +37,16 @@ void write_frame(int fd, std::span<const std::byte> payload) {
 }
 
 FrameStatus read_frame(int fd, std::vector<std::byte>& out, std::uint64_t max_size,
-                       const sys::Deadline& deadline) {
+                       const sys::Deadline& deadline, std::vector<sys::UniqueFd>* fds) {
   std::byte header[kFrameHeader];
   std::size_t got = 0;
-  int err = sys::recv_exact(fd, header, got, deadline);
+  // The header is read with recvmsg: descriptors arrive with a frame's first byte, and a plain
+  // recv would have the kernel drop them.
+  std::vector<sys::UniqueFd> local_fds;
+  std::vector<sys::UniqueFd>& received = fds != nullptr ? *fds : local_fds;
+  received.clear();
+  bool truncated = false;
+  int err = sys::recv_exact_with_fds(fd, header, got, received, truncated, deadline);
   if (err == ETIMEDOUT) return FrameStatus::timed_out;
   if (err != 0) {
     if (err == ECONNRESET) return FrameStatus::eof;
@@ -43,6 +56,8 @@ FrameStatus read_frame(int fd, std::vector<std::byte>& out, std::uint64_t max_si
   if (got < kFrameHeader) throw EOFError("connection closed in the middle of a message");
   std::uint64_t len = 0;
   std::memcpy(&len, header, sizeof len);
+  const bool has_fds = (len & kFrameHasFds) != 0;
+  len &= ~kFrameHasFds;
   if (len > max_size) {
     throw ProtocolError("message of " + std::to_string(len) + " bytes exceeds the limit of " +
                         std::to_string(max_size));
@@ -62,6 +77,10 @@ FrameStatus read_frame(int fd, std::vector<std::byte>& out, std::uint64_t max_si
     if (n < want) throw EOFError("connection closed in the middle of a message");
   }
   out.resize(have);
+  if (truncated || has_fds != !received.empty()) {
+    received.clear();
+    return FrameStatus::bad_descriptors;
+  }
   return FrameStatus::ok;
 }
 

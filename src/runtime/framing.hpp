@@ -2,7 +2,9 @@
 //
 // Wire format: an 8-byte little-endian payload length, then the payload. No size ceiling beyond
 // what the receiver allows: a receiver grows its buffer as bytes actually arrive, so a lying
-// length costs it nothing but the wait for bytes that never come.
+// length costs it nothing but the wait for bytes that never come. A frame that carries
+// descriptors (SCM_RIGHTS, attached to its first byte) has the top bit of its length set:
+// messages without descriptors are sent exactly as before, with one send.
 #pragma once
 
 #include <cstddef>
@@ -11,16 +13,22 @@
 #include <vector>
 
 #include "sys/clock.hpp"
+#include "sys/fd.hpp"
 
 namespace mp::runtime {
 
 inline constexpr std::size_t kFrameHeader = 8;
 inline constexpr std::uint64_t kUnlimited = UINT64_MAX;
+inline constexpr std::uint64_t kFrameHasFds = std::uint64_t{1} << 63;
 
-// Throws std::system_error (EPIPE when the peer is gone).
-void write_frame(int fd, std::span<const std::byte> payload);
+// Throws std::system_error (EPIPE when the peer is gone), ValueError for more descriptors than
+// sys::kMaxPassedFds.
+void write_frame(int fd, std::span<const std::byte> payload, std::span<const int> fds = {});
 
-enum class FrameStatus { ok, eof, timed_out };
+// bad_descriptors: the frame was read whole (the stream is in step) but its descriptors were
+// wrong: promised and absent, present and not promised, or more than sys::kMaxPassedFds. They
+// are closed; the payload is in `out`, to be dropped.
+enum class FrameStatus { ok, eof, timed_out, bad_descriptors };
 
 // Reads one frame into `out`. eof: the peer closed before a frame began. Throws EOFError when
 // the peer closed mid-frame, ProtocolError when the frame is longer than `max_size`,
@@ -29,7 +37,9 @@ enum class FrameStatus { ok, eof, timed_out };
 // stops receiving; handshakes drop the connection). On timed_out, a partly read frame is lost
 // likewise: callers that time out mid-frame drop the connection (handshakes) or wait for
 // readability first (recv).
+//
+// Descriptors that came with the frame go to `fds` when given, else are closed.
 FrameStatus read_frame(int fd, std::vector<std::byte>& out, std::uint64_t max_size,
-                       const sys::Deadline& deadline);
+                       const sys::Deadline& deadline, std::vector<sys::UniqueFd>* fds = nullptr);
 
 }  // namespace mp::runtime

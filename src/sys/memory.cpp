@@ -67,6 +67,16 @@ int map_named_attach(const std::string& name, Mapping& out) noexcept {
   return map_fd(std::move(fd), static_cast<std::size_t>(st.st_size), out);
 }
 
+int map_passed(int fd, Mapping& out) noexcept {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return errno;
+  if (!S_ISREG(st.st_mode) || st.st_size <= 0) return EINVAL;
+  UniqueFd own(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+  if (!own && errno == EMFILE && raise_fd_limit()) own.reset(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+  if (!own) return errno;
+  return map_fd(std::move(own), static_cast<std::size_t>(st.st_size), out);
+}
+
 int unlink_named(const std::string& name) noexcept {
   return ::shm_unlink(name.c_str()) == 0 ? 0 : errno;
 }

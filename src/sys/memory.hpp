@@ -30,6 +30,11 @@ int map_named_create(const std::string& name, std::size_t size, Mapping& out) no
 int map_named_attach(const std::string& name, Mapping& out) noexcept;
 int unlink_named(const std::string& name) noexcept;
 
+// Maps, whole and shared, the memory file behind `fd`, which another process passed over a
+// socket; `fd` is borrowed (a duplicate is kept in `out`). EINVAL when it is not a regular file
+// (a memfd or a /dev/shm file) or is empty.
+int map_passed(int fd, Mapping& out) noexcept;
+
 void unmap(Mapping& m) noexcept;
 
 // Asks for transparent huge pages under the 2 MiB-aligned part of [addr, addr + size) of

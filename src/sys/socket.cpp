@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -75,6 +76,87 @@ int recv_exact(int fd, std::span<std::byte> out, std::size_t& got,
     got += static_cast<std::size_t>(n);
   }
   return 0;
+}
+
+int send_with_fds(int sock, std::span<const std::byte> first, std::span<const std::byte> second,
+                  std::span<const int> fds) noexcept {
+  if (fds.size() > kMaxPassedFds) return EINVAL;
+  if (fds.empty()) return send_all(sock, first, second);
+  iovec iov[2] = {{const_cast<std::byte*>(first.data()), first.size()},
+                  {const_cast<std::byte*>(second.data()), second.size()}};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPassedFds)] = {};
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = 2;
+  msg.msg_control = control;
+  msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+  std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+  // The descriptors go with the first sendmsg that sends anything; the rest, if the socket took
+  // only part of the bytes, follows as plain data.
+  ssize_t sent;
+  for (;;) {
+    sent = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
+    if (sent >= 0) break;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) {  // a non-blocking socket: wait until writable
+      pollfd p{sock, POLLOUT, 0};
+      ::poll(&p, 1, -1);
+      continue;
+    }
+    return errno;
+  }
+  auto done = static_cast<std::size_t>(sent);
+  const std::size_t from_first = std::min(done, first.size());
+  return send_all(sock, first.subspan(from_first), second.subspan(done - from_first));
+}
+
+int recv_exact_with_fds(int sock, std::span<std::byte> out, std::size_t& got,
+                        std::vector<UniqueFd>& fds, bool& truncated,
+                        const Deadline& deadline) noexcept {
+  got = 0;
+  while (got < out.size()) {
+    if (!deadline.is_never() && !wait_readable(sock, deadline)) return ETIMEDOUT;
+    iovec iov{out.data() + got, out.size() - got};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPassedFds)];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      return errno;
+    }
+    if ((msg.msg_flags & MSG_CTRUNC) != 0) truncated = true;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (std::size_t i = 0; i < count; ++i) {
+        int fd = -1;
+        std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+        // push_back may throw (no memory): close the descriptor rather than leak it.
+        try {
+          fds.emplace_back(fd);
+        } catch (...) {
+          ::close(fd);
+          truncated = true;
+        }
+      }
+    }
+    if (n == 0) return 0;  // EOF
+    got += static_cast<std::size_t>(n);
+  }
+  return 0;
+}
+
+bool is_socket(int fd) noexcept {
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
 namespace {

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "sys/clock.hpp"
 #include "sys/fd.hpp"
@@ -31,6 +32,25 @@ int send_fd(int sock, std::uint64_t tag, int fd,
             const Deadline& deadline = Deadline::never()) noexcept;
 // Receives (or with `peek`, looks at) the next such message without blocking. EAGAIN: none.
 int recv_fd(int sock, bool peek, std::uint64_t& tag, UniqueFd& fd) noexcept;
+
+// Descriptors passed with a stream message (SCM_RIGHTS), as Python's multiprocessing.reduction
+// passes them. At most kMaxPassedFds per message: the receiver's control buffer holds no more.
+inline constexpr std::size_t kMaxPassedFds = 64;
+
+// send_all, with `fds` attached to the first bytes sent (EINVAL for more than kMaxPassedFds).
+// The kernel duplicates the descriptors into the message: the caller's stay its own.
+int send_with_fds(int sock, std::span<const std::byte> first, std::span<const std::byte> second,
+                  std::span<const int> fds) noexcept;
+
+// recv_exact, also taking the descriptors that arrive with the bytes (close-on-exec, appended to
+// `fds`). `truncated` is set when the sender attached more than kMaxPassedFds: the kernel
+// closed the ones that did not fit. Descriptors received before an error stay in `fds`.
+int recv_exact_with_fds(int sock, std::span<std::byte> out, std::size_t& got,
+                        std::vector<UniqueFd>& fds, bool& truncated,
+                        const Deadline& deadline) noexcept;
+
+// Whether `fd` is a socket (what a passed Connection or queue end must be).
+bool is_socket(int fd) noexcept;
 
 // Listening and connecting. `address` is a filesystem path or "host:port" (TCP; port 0 picks
 // one). `bound` receives the address actually bound, in the same form.

@@ -26,6 +26,9 @@ struct QueueOptions {
 
 namespace detail {
 
+class OutputArchive;
+class InputArchive;
+
 // Test hook, inert unless a test sets it: get() calls it after a large message's body has been
 // read (the sink has run) and before the head is published, the window in which a consumer that
 // dies must leave the message, body intact, to the next consumer. Tests set it in a child
@@ -62,6 +65,13 @@ class QueueCore {
 
   void close() noexcept;  // for this process: put and get throw ValueError afterwards
   bool closed() const noexcept;
+
+  // Encoding (detail/fd_transfer.hpp): the ring's shared memory and both ends of the socket
+  // that carries large messages. The decoded core has its own closed flag (open) and spare
+  // bodies. load_handle throws ProtocolError unless the memory holds a ring of this version
+  // whose element type has `type_tag`.
+  void save_handle(OutputArchive& ar, const char* type) const;
+  void load_handle(InputArchive& ar, std::uint64_t type_tag);
 
  private:
   struct Local;

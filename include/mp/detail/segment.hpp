@@ -3,8 +3,8 @@
 // A Segment is one anonymous shared mapping (a memfd): zero-filled, inherited by fork, never in
 // /dev/shm, freed by the kernel when the last process lets go. Handles (Value, Lock, ...) hold a
 // shared_ptr to their Segment plus the address of their state inside it, so copying a handle
-// never copies the shared state. The descriptor is kept so that a segment can later be sent to
-// an unrelated process over a Unix socket.
+// never copies the shared state. The descriptor is kept so that a segment can be sent to an
+// unrelated process over a Unix socket (detail/fd_transfer.hpp), which maps it with attach().
 #pragma once
 
 #include <cstddef>
@@ -17,6 +17,9 @@ class Segment {
  public:
   // A new zero-filled segment of at least `size` bytes. Throws std::system_error.
   static std::shared_ptr<Segment> create(std::size_t size);
+  // Maps the segment behind `fd`, received from another process; `fd` is borrowed (duplicated).
+  // Throws ProtocolError when `fd` is not shared memory, std::system_error when mapping fails.
+  static std::shared_ptr<Segment> attach(int fd);
 
   Segment(const Segment&) = delete;
   Segment& operator=(const Segment&) = delete;
