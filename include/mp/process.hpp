@@ -40,6 +40,7 @@
 #include <utility>
 #include <vector>
 
+#include "mp/detail/fd_transfer.hpp"
 #include "mp/detail/task.hpp"
 #include "mp/errors.hpp"
 
@@ -73,12 +74,19 @@ std::string type_name() {
   return std::string(s.substr(0, s.find_first_of(";]")));
 }
 
+// Runs in the child. The descriptors that came with the target are closed once decoded: the
+// handles keep duplicates, and a pipe end the child was not given must not stay open here.
 template <class F, class... Args>
-void run_encoded_target(std::span<const std::byte> body, std::span<const int> /*fds*/) {
+void run_encoded_target(std::span<const std::byte> body, ReceivedFds& fds) {
   using Wire = typename CallableWire<F>::type;
-  auto [wire, args] = decode_payload<std::tuple<Wire, std::tuple<Args...>>>(body);
-  F f = CallableWire<F>::from(std::move(wire));
-  std::apply(f, args);
+  using Decoded = std::tuple<Wire, std::tuple<Args...>>;
+  Decoded decoded = [&] {
+    FdInbox in(fds.fds());
+    return decode_payload<Decoded>(body);
+  }();
+  fds.clear();
+  F f = CallableWire<F>::from(std::move(std::get<0>(decoded)));
+  std::apply(f, std::get<1>(decoded));
 }
 
 template <class F, class... Args>

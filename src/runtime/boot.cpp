@@ -15,6 +15,7 @@
 #include <system_error>
 
 #include "mp/codec.hpp"
+#include "mp/detail/fd_transfer.hpp"
 #include "runtime/process_state.hpp"
 #include "sys/child.hpp"
 #include "sys/socket.hpp"
@@ -83,11 +84,8 @@ void check_not_booting() noexcept {
 void send_boot(int sock, const BootSpec& spec, std::span<const int> fds) {
   std::vector<std::byte> bytes = mp::encode(spec);
   const std::uint64_t size = bytes.size();
-  if (!fds.empty()) {
-    throw ProcessError("mp: passing handles to a spawned process is not supported yet");
-  }
   const std::span<const std::byte> head(reinterpret_cast<const std::byte*>(&size), sizeof size);
-  if (int err = sys::send_all(sock, head, bytes); err != 0) {
+  if (int err = sys::send_with_fds(sock, head, bytes, fds); err != 0) {
     throw std::system_error(err, std::generic_category(), "sending a process its target");
   }
 }
@@ -104,16 +102,21 @@ BootSpec make_boot_spec(const ProcessState& state, std::vector<int>& fds) {
   Registry& r = registry();
   spec.parent_pid = sys::this_pid();
   spec.parent_name = r.current->name;
-  (void)fds;
+  FdOutbox out;  // the handles among the arguments name their descriptors here
   state.encoder(spec.entry, spec.body);
+  if (out.fds().size() > sys::kMaxPassedFds) {
+    throw ProcessError("mp: a Process may be given at most " + std::to_string(sys::kMaxPassedFds) +
+                       " shared objects as arguments, not " + std::to_string(out.fds().size()));
+  }
+  fds = out.fds();
   return spec;
 }
 
 namespace {
 
 // The target as the child runs it: decoded from the spec, then called.
-void run_spec(const BootSpec& spec, std::vector<int>& fds) {
-  using Entry = void(std::span<const std::byte>, std::span<const int>);
+void run_spec(const BootSpec& spec, ReceivedFds& fds) {
+  using Entry = void(std::span<const std::byte>, ReceivedFds&);
   Entry* entry = resolve_function<Entry>(spec.entry);
   entry(spec.body, fds);
 }
@@ -122,14 +125,20 @@ void run_spec(const BootSpec& spec, std::vector<int>& fds) {
 
 void run_boot_child(int sock, int death_parent) noexcept {
   BootSpec spec;
-  std::vector<int> fds;
+  ReceivedFds fds;
   try {
     std::uint64_t size = 0;
     std::size_t got = 0;
     std::span<std::byte> head(reinterpret_cast<std::byte*>(&size), sizeof size);
-    if (sys::recv_exact(sock, head, got, sys::Deadline::never()) != 0 || got != sizeof size) {
+    std::vector<sys::UniqueFd> received;
+    bool truncated = false;
+    const int err =
+        sys::recv_exact_with_fds(sock, head, got, received, truncated, sys::Deadline::never());
+    for (auto& fd : received) fds.adopt(fd.release());
+    if (err != 0 || got != sizeof size) {
       sys::exit_now(1);  // the parent is gone before telling us anything: nothing to run
     }
+    if (truncated) throw ProtocolError("more descriptors than a message may carry");
     std::vector<std::byte> bytes(size);
     if (sys::recv_exact(sock, bytes, got, sys::Deadline::never()) != 0 || got != size) {
       sys::exit_now(1);

@@ -24,7 +24,7 @@ struct BootSpec {
   std::vector<int> identity;
   int parent_pid = 0;
   std::string parent_name;
-  CodeRef entry;  // void(std::span<const std::byte>, std::span<const int>): run_encoded_target
+  CodeRef entry;  // void(std::span<const std::byte>, ReceivedFds&): run_encoded_target
   std::vector<std::byte> body;
 
   template <class Archive>
