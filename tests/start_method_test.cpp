@@ -25,6 +25,7 @@
 #include "runtime/process_state.hpp"
 #include "support/command.hpp"
 #include "support/leak_check.hpp"
+#include "support/methods.hpp"
 
 namespace {
 
@@ -73,11 +74,8 @@ struct Scaled {
   }
 };
 
-class StartMethodTest : public mp::testing::LeakCheckedTest,
-                        public ::testing::WithParamInterface<mp::StartMethod> {
+class StartMethodTest : public mp::testing::MethodTest {
  protected:
-  mp::Context ctx() const { return mp::get_context(GetParam()); }
-
   template <class F, class... Args>
   int run(F&& f, Args&&... args) {
     auto p = ctx().Process(std::forward<F>(f), std::forward<Args>(args)...);
@@ -91,14 +89,7 @@ class StartMethodTest : public mp::testing::LeakCheckedTest,
   }
 };
 
-std::string method_name(const ::testing::TestParamInfo<mp::StartMethod>& info) {
-  return mp::to_string(info.param);
-}
-
-INSTANTIATE_TEST_SUITE_P(Methods, StartMethodTest,
-                         ::testing::Values(mp::StartMethod::fork, mp::StartMethod::spawn,
-                                           mp::StartMethod::forkserver),
-                         method_name);
+MP_INSTANTIATE_FOR_EVERY_METHOD(StartMethodTest);
 
 TEST_P(StartMethodTest, ExitCodesFollowPython) {
   EXPECT_EQ(run(returns), 0);
@@ -383,7 +374,7 @@ void allocates_and_prints(int i) {
 class StartBesideThreadsTest : public StartMethodTest {};
 INSTANTIATE_TEST_SUITE_P(SafeMethods, StartBesideThreadsTest,
                          ::testing::Values(mp::StartMethod::spawn, mp::StartMethod::forkserver),
-                         method_name);
+                         mp::testing::method_name);
 
 TEST_P(StartBesideThreadsTest, AThousandStartsBesideEightBusyThreadsNeverHang) {
   // Sanitized builds exec slowly (tens of milliseconds a start): fewer starts, the same hazard.

@@ -58,8 +58,10 @@ class Context {
     return p;
   }
 
- private:
+  // Makes a Process that has not started use this context's method.
   void bind(mp::Process& p) const;
+
+ private:
   StartMethod method_;
 };
 

@@ -42,6 +42,8 @@ namespace mp {
 struct ExecutorOptions {
   void (*initializer)() = nullptr;      // run once in each worker
   std::size_t max_tasks_per_child = 0;  // 0: workers live as long as the executor
+  std::optional<Context> mp_context;    // how workers start (Python's mp_context); default:
+                                        // mp::get_context()
 };
 
 namespace detail {
@@ -142,7 +144,7 @@ class ProcessPoolExecutor {
     bool joined = false;
 
     State(std::size_t n, const ExecutorOptions& o)
-        : core(n, PoolOptions{o.initializer, o.max_tasks_per_child}),
+        : core(n, PoolOptions{o.initializer, o.max_tasks_per_child, o.mp_context}),
           window(core.processes() + 1) {}
 
     // Hands pending tasks to the workers while the window has room; skips cancelled ones.

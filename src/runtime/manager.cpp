@@ -23,6 +23,7 @@
 #include <utility>
 
 #include "mp/connection.hpp"
+#include "mp/context.hpp"
 #include "mp/errors.hpp"
 #include "mp/process.hpp"
 #include "runtime/exception_info.hpp"
@@ -315,6 +316,9 @@ ManagerCore::ManagerCore() : state_(std::make_unique<State>()) {
     s.listener = std::make_unique<Listener>(s.self.address, s.self.authkey);
     Listener* listener = s.listener.get();
     s.server.emplace([listener] { Server().run(*listener); });
+    // The server runs operations named by code identity from this program's copy: forked,
+    // whatever the default method (a served manager that runs no client code is issue 11's).
+    get_context(StartMethod::fork).bind(*s.server);
     s.server->set_name("SyncManager");
     s.server->set_daemon(true);
     s.server->start();

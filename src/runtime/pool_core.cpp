@@ -51,6 +51,84 @@ std::string describe_exit(int pid, int code) {
          ")";
 }
 
+// --- in a worker process ------------------------------------------------------------------------
+
+// Takes tasks until told to stop (or until `maxtasks`, when not 0): the loop of every worker,
+// whichever way it was started.
+void serve_tasks(QueueCore& tasks, QueueCore& results, RawArray<std::uint64_t>& running,
+                 std::size_t index, void (*initializer)(), std::size_t maxtasks) {
+  if (initializer != nullptr) initializer();
+  std::atomic_ref<std::uint64_t> slot(running[index]);
+  std::vector<std::byte> task, out, reply;
+  CodeRef invoker_ref;  // the last task's invoker, resolved once for a run of the same call
+  Invoker invoker = nullptr;
+  for (std::size_t done = 0;;) {
+    struct Take {
+      std::vector<std::byte>* task;
+      std::atomic_ref<std::uint64_t>* slot;
+      TaskHeader header{};
+    } take{&task, &slot};
+    tasks.get(
+        [](void* ctx, std::span<const std::byte> bytes) {
+          auto& t = *static_cast<Take*>(ctx);
+          if (bytes.size() < sizeof(TaskHeader)) throw ProtocolError("malformed pool task");
+          std::memcpy(&t.header, bytes.data(), sizeof(TaskHeader));
+          t.task->assign(bytes.begin() + sizeof(TaskHeader), bytes.end());
+          t.slot->store(t.header.id, std::memory_order_release);
+        },
+        &take, std::nullopt);
+    if (take.header.id == kStop) return;
+    out.clear();
+    runtime::ExceptionInfo error;
+    bool ok = true;
+    try {
+      if (invoker == nullptr || !(take.header.invoker == invoker_ref)) {
+        invoker = resolve_function<std::remove_pointer_t<Invoker>>(take.header.invoker);
+        invoker_ref = take.header.invoker;
+      }
+      invoker(task, out);
+    } catch (...) {
+      ok = false;
+      error = runtime::describe_current_exception();
+    }
+    reply.resize(sizeof take.header.id);
+    std::memcpy(reply.data(), &take.header.id, sizeof take.header.id);
+    runtime::append_outcome(reply, ok ? nullptr : &error, out);
+    results.put(reply, std::nullopt);
+    slot.store(0, std::memory_order_release);
+    if (maxtasks != 0 && ++done >= maxtasks) return;
+  }
+}
+
+// What a worker started by spawn or forkserver receives: the pool's queues and its slot, as
+// handles (their descriptors travel with it), and its options by code identity.
+struct WorkerSpec {
+  QueueCore tasks{fnv1a("mp.pool.task"), 0, {}};
+  QueueCore results{fnv1a("mp.pool.result"), 0, {}};
+  RawArray<std::uint64_t> running{1};
+  std::uint64_t index = 0;
+  std::uint64_t maxtasks = 0;
+  std::optional<CodeRef> initializer;
+
+  void save(OutputArchive& ar) const {
+    tasks.save_handle(ar, "pool task queue");
+    results.save_handle(ar, "pool result queue");
+    ar(running, index, maxtasks, initializer);
+  }
+  void load(InputArchive& ar) {
+    tasks.load_handle(ar, fnv1a("mp.pool.task"));
+    results.load_handle(ar, fnv1a("mp.pool.result"));
+    ar(running, index, maxtasks, initializer);
+    if (index >= running.size()) throw ProtocolError("pool worker index out of range");
+  }
+};
+
+void worker_main(WorkerSpec spec) {
+  void (*initializer)() = nullptr;
+  if (spec.initializer) initializer = resolve_function<void()>(*spec.initializer);
+  serve_tasks(spec.tasks, spec.results, spec.running, spec.index, initializer, spec.maxtasks);
+}
+
 }  // namespace
 
 struct PoolCore::State {
@@ -71,57 +149,32 @@ struct PoolCore::State {
   std::atomic<bool> stop{false};
   std::thread thread;
 
-  explicit State(std::size_t n, const PoolOptions& o) : options(o), processes(n), running(n) {}
+  StartMethod method;
 
-  // --- in a worker process --------------------------------------------------------------------
+  explicit State(std::size_t n, const PoolOptions& o)
+      : options(o),
+        processes(n),
+        running(n),
+        method(o.context ? o.context->get_start_method() : get_start_method()) {}
 
-  void work(std::size_t index) {
-    if (options.initializer != nullptr) options.initializer();
-    std::atomic_ref<std::uint64_t> slot(running[index]);
-    std::vector<std::byte> task, out, reply;
-    CodeRef invoker_ref;  // the last task's invoker, resolved once for a run of the same call
-    Invoker invoker = nullptr;
-    for (std::size_t done = 0;;) {
-      struct Take {
-        std::vector<std::byte>* task;
-        std::atomic_ref<std::uint64_t>* slot;
-        TaskHeader header{};
-      } take{&task, &slot};
-      tasks.get(
-          [](void* ctx, std::span<const std::byte> bytes) {
-            auto& t = *static_cast<Take*>(ctx);
-            if (bytes.size() < sizeof(TaskHeader)) throw ProtocolError("malformed pool task");
-            std::memcpy(&t.header, bytes.data(), sizeof(TaskHeader));
-            t.task->assign(bytes.begin() + sizeof(TaskHeader), bytes.end());
-            t.slot->store(t.header.id, std::memory_order_release);
-          },
-          &take, std::nullopt);
-      if (take.header.id == kStop) return;
-      out.clear();
-      runtime::ExceptionInfo error;
-      bool ok = true;
-      try {
-        if (!(take.header.invoker == invoker_ref)) {
-          invoker = nullptr;
-          invoker = resolve_function<std::remove_pointer_t<Invoker>>(take.header.invoker);
-          invoker_ref = take.header.invoker;
-        }
-        invoker(task, out);
-      } catch (...) {
-        ok = false;
-        error = runtime::describe_current_exception();
-      }
-      reply.resize(sizeof take.header.id);
-      std::memcpy(reply.data(), &take.header.id, sizeof take.header.id);
-      runtime::append_outcome(reply, ok ? nullptr : &error, out);
-      results.put(reply, std::nullopt);
-      slot.store(0, std::memory_order_release);
-      if (options.maxtasksperchild != 0 && ++done >= options.maxtasksperchild) return;
-    }
+  // A copy of this process: the worker serves straight from the copied state.
+  Process fork_worker(std::size_t index) {
+    Process p([this, index] {
+      serve_tasks(tasks, results, running, index, options.initializer, options.maxtasksperchild);
+    });
+    get_context(StartMethod::fork).bind(p);
+    return p;
+  }
+
+  // A new program (spawn, forkserver): the worker gets handles to the queues.
+  Process exec_worker(std::size_t index) {
+    WorkerSpec spec{tasks, results, running, index, options.maxtasksperchild, std::nullopt};
+    if (options.initializer != nullptr) spec.initializer = code_ref_of(options.initializer);
+    return get_context(method).Process(worker_main, std::move(spec));
   }
 
   Process start_worker(std::size_t index) {
-    Process p([this, index] { work(index); });
+    Process p = method == StartMethod::fork ? fork_worker(index) : exec_worker(index);
     p.set_name("PoolWorker-" + std::to_string(index + 1));
     p.set_daemon(true);
     p.start();

@@ -6,9 +6,11 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
+#include "mp/context.hpp"
 #include "mp/detail/task.hpp"
 
 namespace mp {
@@ -18,6 +20,10 @@ struct PoolOptions {
   void (*initializer)() = nullptr;
   // A worker is replaced after this many tasks; 0: never (Python's maxtasksperchild).
   std::size_t maxtasksperchild = 0;
+  // How workers are started (Python's context argument); default: mp::get_context(). Under
+  // spawn and forkserver, tasks and the initializer must be what such a child can run (see
+  // mp/context.hpp); workers that die are replaced the same way.
+  std::optional<Context> context;
 };
 
 namespace detail {
