@@ -19,6 +19,7 @@
 #include "mp/queues.hpp"
 #include "mp/synchronize.hpp"
 #include "support/leak_check.hpp"
+#include "support/methods.hpp"
 
 namespace {
 
@@ -26,6 +27,17 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 class ExecutorTest : public mp::testing::LeakCheckedTest {};
+
+// Tests whose tasks need only their arguments run under every start method; those that reach
+// the parent's Events through globals (Gates) need fork's copy.
+class ExecutorMethodTest : public mp::testing::MethodTest {
+ protected:
+  mp::ExecutorOptions with_method(mp::ExecutorOptions o = {}) const {
+    o.mp_context = ctx();
+    return o;
+  }
+};
+MP_INSTANTIATE_FOR_EVERY_METHOD(ExecutorMethodTest);
 
 int square(int n) {
   return n * n;
@@ -96,8 +108,8 @@ std::vector<char> large_payload() {
   return std::vector<char>(std::size_t{3} << 20, 'x');
 }
 
-TEST_F(ExecutorTest, SubmitAndResult) {
-  mp::ProcessPoolExecutor ex(2);
+TEST_P(ExecutorMethodTest, SubmitAndResult) {
+  mp::ProcessPoolExecutor ex(2, with_method());
   auto f = ex.submit(square, 5);
   EXPECT_EQ(f.result(10s), 25);
   EXPECT_TRUE(f.done());
@@ -108,8 +120,8 @@ TEST_F(ExecutorTest, SubmitAndResult) {
   EXPECT_EQ(slow.result(10s), 300);
 }
 
-TEST_F(ExecutorTest, MapIsOrderedAndLazy) {
-  mp::ProcessPoolExecutor ex(3);
+TEST_P(ExecutorMethodTest, MapIsOrderedAndLazy) {
+  mp::ProcessPoolExecutor ex(3, with_method());
   std::vector<int> xs(50);
   std::iota(xs.begin(), xs.end(), 0);
   std::vector<int> got;
@@ -176,8 +188,8 @@ TEST_F(ExecutorTest, ShutdownWithCancelFuturesCancelsThePendingOnes) {
 
 // A task that cannot be handed to the workers (here: no memory file for its large payload)
 // fails its own future, or submit(), with the real error; it never leaves a future running.
-TEST_F(ExecutorTest, ATaskThatCannotBeQueuedFailsWithTheRealError) {
-  mp::ProcessPoolExecutor ex(1);
+TEST_P(ExecutorMethodTest, ATaskThatCannotBeQueuedFailsWithTheRealError) {
+  mp::ProcessPoolExecutor ex(1, with_method());
   const auto big = large_payload();
   std::optional<mp::Future<std::size_t>> f;
   std::exception_ptr thrown;
@@ -265,8 +277,8 @@ TEST_F(ExecutorTest, CallbacksWaitAndAsCompleted) {
   g_gates = nullptr;
 }
 
-TEST_F(ExecutorTest, AWorkerThatDiesFailsOnlyItsFuture) {
-  mp::ProcessPoolExecutor ex(2);
+TEST_P(ExecutorMethodTest, AWorkerThatDiesFailsOnlyItsFuture) {
+  mp::ProcessPoolExecutor ex(2, with_method());
   auto dead = ex.submit(die, 0);
   std::vector<mp::Future<int>> fs;
   for (int i = 0; i < 10; ++i) fs.push_back(ex.submit(square, i));

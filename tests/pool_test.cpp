@@ -18,6 +18,7 @@
 #include "mp/sharedctypes.hpp"
 #include "mp/synchronize.hpp"
 #include "support/leak_check.hpp"
+#include "support/methods.hpp"
 
 namespace {
 
@@ -25,6 +26,17 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 class PoolTest : public mp::testing::LeakCheckedTest {};
+
+// The tests whose tasks need nothing from the parent but their arguments run under every start
+// method; those that hand tasks the parent's Events through globals (Gates) need fork's copy.
+class PoolMethodTest : public mp::testing::MethodTest {
+ protected:
+  mp::PoolOptions with_method(mp::PoolOptions o = {}) const {
+    o.context = ctx();
+    return o;
+  }
+};
+MP_INSTANTIATE_FOR_EVERY_METHOD(PoolMethodTest);
 
 int square(int n) {
   return n * n;
@@ -102,8 +114,8 @@ struct Scale {  // an encodable function object
   }
 };
 
-TEST_F(PoolTest, MapKeepsOrderAcrossChunksizes) {
-  mp::Pool pool(3);
+TEST_P(PoolMethodTest, MapKeepsOrderAcrossChunksizes) {
+  mp::Pool pool(3, with_method());
   std::vector<int> xs(100);
   std::iota(xs.begin(), xs.end(), 0);
   std::vector<int> expected;
@@ -114,8 +126,8 @@ TEST_F(PoolTest, MapKeepsOrderAcrossChunksizes) {
   EXPECT_TRUE(pool.map(square, std::vector<int>{}).empty());
 }
 
-TEST_F(PoolTest, ImapKeepsOrderAndBothCarryErrors) {
-  mp::Pool pool(3);
+TEST_P(PoolMethodTest, ImapKeepsOrderAndBothCarryErrors) {
+  mp::Pool pool(3, with_method());
   std::vector<int> got;
   for (int x : pool.imap(square, std::vector{1, 2, 3, 4, 5})) got.push_back(x);
   EXPECT_EQ(got, (std::vector{1, 4, 9, 16, 25}));
@@ -169,8 +181,8 @@ TEST_F(PoolTest, WorkIsSpreadOverTheWorkers) {
   g_gates = nullptr;
 }
 
-TEST_F(PoolTest, ApplyStarmapLambdasAndFunctionObjects) {
-  mp::Pool pool(2);
+TEST_P(PoolMethodTest, ApplyStarmapLambdasAndFunctionObjects) {
+  mp::Pool pool(2, with_method());
   EXPECT_EQ(pool.apply(add, 2, 3), 5);
   EXPECT_EQ(pool.apply(repeat, std::string("ab"), 3), "ababab");
   EXPECT_EQ(pool.apply([](int x) { return x + 1; }, 41), 42);
@@ -201,8 +213,8 @@ TEST_F(PoolTest, AsyncResults) {
   g_gates = nullptr;
 }
 
-TEST_F(PoolTest, ExceptionsComeBackWithTheirType) {
-  mp::Pool pool(2);
+TEST_P(PoolMethodTest, ExceptionsComeBackWithTheirType) {
+  mp::Pool pool(2, with_method());
   auto r = pool.apply_async(fail_on_three, 3);
   EXPECT_THROW(r.get(10s), std::invalid_argument);
   EXPECT_FALSE(r.successful());
@@ -222,8 +234,8 @@ TEST_F(PoolTest, ExceptionsComeBackWithTheirType) {
   EXPECT_EQ(pool.apply(square, 4), 16) << "the pool still works";
 }
 
-TEST_F(PoolTest, AWorkerKilledMidTaskFailsOnlyThatTask) {
-  mp::Pool pool(2);
+TEST_P(PoolMethodTest, AWorkerKilledMidTaskFailsOnlyThatTask) {
+  mp::Pool pool(2, with_method());
   std::vector<mp::AsyncResult<int>> results;
   for (int i = 0; i < 20; ++i) results.push_back(pool.apply_async(die_on_seven, i));
   for (int i = 0; i < 20; ++i) {
@@ -275,8 +287,8 @@ TEST_F(PoolTest, AWorkerKilledFromOutsideMidTaskFailsExactlyThatTask) {
   g_gates = nullptr;
 }
 
-TEST_F(PoolTest, WorkersKilledFromOutsideAreReplaced) {
-  mp::Pool pool(2);
+TEST_P(PoolMethodTest, WorkersKilledFromOutsideAreReplaced) {
+  mp::Pool pool(2, with_method());
   auto first = pool.map_async(my_pid, std::vector<int>(50, 0), 1).get(30s);
   const std::set<int> old(first.begin(), first.end());
   for (int pid : old) ASSERT_EQ(::kill(pid, SIGKILL), 0);
@@ -296,8 +308,8 @@ int read_initialized(int) {
   return g_initialized;
 }
 
-TEST_F(PoolTest, InitializerAndMaxTasksPerChild) {
-  mp::Pool pool(2, mp::PoolOptions{.initializer = initialize, .maxtasksperchild = 3});
+TEST_P(PoolMethodTest, InitializerAndMaxTasksPerChild) {
+  mp::Pool pool(2, with_method({.initializer = initialize, .maxtasksperchild = 3}));
   auto seen = pool.map(read_initialized, std::vector<int>(20, 0), 1);
   for (int v : seen) EXPECT_EQ(v, 42);
   auto pids = pool.map(my_pid, std::vector<int>(30, 0), 1);

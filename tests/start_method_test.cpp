@@ -391,3 +391,19 @@ TEST_P(StartBesideThreadsTest, AThousandStartsBesideEightBusyThreadsNeverHang) {
     ASSERT_EQ(p.exitcode(), 0) << "start " << i;
   }
 }
+
+int cube(int x) {
+  return x * x * x;
+}
+
+TEST_P(StartBesideThreadsTest, AHundredPoolsBesideEightBusyThreadsNeverHang) {
+  const int pools = mp::testing::kSanitized ? 10 : 100;
+  BusyThreads busy;
+  for (int i = 0; i < pools; ++i) {
+    mp::Pool pool(2, mp::PoolOptions{.context = ctx()});
+    ASSERT_EQ(pool.map_async(cube, std::vector{1, 2, 3}).get(30s), (std::vector{1, 8, 27}))
+        << "pool " << i;
+    pool.close();
+    pool.join();
+  }
+}
