@@ -27,9 +27,10 @@ def pool_apply_roundtrip(min_time):
         return per_op(batch, CALLS, min_time)
 
 
-def pool_start_terminate(min_time):
+def pool_start_terminate(method, min_time):
+    ctx = mp.get_context(method)
     def batch():
-        pool = mp.Pool(WORKERS)
+        pool = ctx.Pool(WORKERS)
         pool.terminate()
         pool.join()
     return per_op(batch, 1, min_time)
@@ -50,6 +51,7 @@ def setup():
 CASES = {
     "pool_map_small/cpython": pool_map_small,
     "pool_apply_roundtrip/cpython": pool_apply_roundtrip,
-    "pool_start_terminate/cpython": pool_start_terminate,
+    **{f"pool_start_terminate_{m}/cpython": (lambda t, m=m: pool_start_terminate(m, t))
+       for m in ("fork", "forkserver", "spawn")},
     "executor_submit_result/cpython": executor_submit_result,
 }

@@ -5,6 +5,7 @@
 #include <numeric>
 #include <vector>
 
+#include "mp/context.hpp"
 #include "mp/executor.hpp"
 #include "mp/pool.hpp"
 
@@ -39,9 +40,10 @@ void pool_apply_roundtrip(benchmark::State& state) {
   state.counters["ops"] = kCalls;
 }
 
+template <mp::StartMethod M>
 void pool_start_terminate(benchmark::State& state) {
   for (auto _ : state) {
-    mp::Pool pool(kWorkers);
+    mp::Pool pool(kWorkers, mp::PoolOptions{.context = mp::get_context(M)});
     pool.terminate();
   }
 }
@@ -58,7 +60,22 @@ void executor_submit_result(benchmark::State& state) {
 
 BENCHMARK(pool_map_small)->Name("pool_map_small/mp")->UseRealTime();
 BENCHMARK(pool_apply_roundtrip)->Name("pool_apply_roundtrip/mp")->UseRealTime();
-BENCHMARK(pool_start_terminate)->Name("pool_start_terminate/mp")->UseRealTime();
+BENCHMARK(pool_start_terminate<mp::StartMethod::fork>)
+    ->Name("pool_start_terminate_fork/mp")
+    ->UseRealTime();
+BENCHMARK(pool_start_terminate<mp::StartMethod::forkserver>)
+    ->Name("pool_start_terminate_forkserver/mp")
+    ->UseRealTime();
+BENCHMARK(pool_start_terminate<mp::StartMethod::spawn>)
+    ->Name("pool_start_terminate_spawn/mp")
+    ->UseRealTime();
 BENCHMARK(executor_submit_result)->Name("executor_submit_result/mp")->UseRealTime();
 
-BENCHMARK_MAIN();
+// spawn and forkserver re-execute this program: the one line every such main needs.
+int main(int argc, char** argv) {
+  mp::freeze_support();
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -23,5 +23,5 @@ def measure(method, min_time):
             return elapsed / n
 
 
-CASES = {f"process_start_join/cpython_{m}": (lambda t, m=m: measure(m, t))
+CASES = {f"process_start_join_{m}/cpython": (lambda t, m=m: measure(m, t))
          for m in ("fork", "forkserver", "spawn")}

@@ -1,8 +1,10 @@
-// bench/process_benchmark.cpp — starting and joining a process; twin: process_bench.py.
+// bench/process_benchmark.cpp — starting and joining a process, under each start method; twin:
+// process_bench.py.
 #include <benchmark/benchmark.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "mp/context.hpp"
 #include "mp/process.hpp"
 
 namespace {
@@ -17,9 +19,13 @@ void raw_fork_waitpid(benchmark::State& state) {
   }
 }
 
+void empty() {}
+
+template <mp::StartMethod M>
 void mp_process_start_join(benchmark::State& state) {
+  auto ctx = mp::get_context(M);
   for (auto _ : state) {
-    mp::Process p([] {});
+    mp::Process p = ctx.Process(empty);
     p.start();
     p.join();
   }
@@ -27,7 +33,22 @@ void mp_process_start_join(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(raw_fork_waitpid)->Name("process_start_join/raw_fork_waitpid")->UseRealTime();
-BENCHMARK(mp_process_start_join)->Name("process_start_join/mp")->UseRealTime();
+BENCHMARK(raw_fork_waitpid)->Name("process_start_join_fork/raw_fork_waitpid")->UseRealTime();
+BENCHMARK(mp_process_start_join<mp::StartMethod::fork>)
+    ->Name("process_start_join_fork/mp")
+    ->UseRealTime();
+BENCHMARK(mp_process_start_join<mp::StartMethod::forkserver>)
+    ->Name("process_start_join_forkserver/mp")
+    ->UseRealTime();
+BENCHMARK(mp_process_start_join<mp::StartMethod::spawn>)
+    ->Name("process_start_join_spawn/mp")
+    ->UseRealTime();
 
-BENCHMARK_MAIN();
+// spawn and forkserver re-execute this program: the one line every such main needs.
+int main(int argc, char** argv) {
+  mp::freeze_support();
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
