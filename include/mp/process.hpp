@@ -59,6 +59,7 @@ const char* to_string(StartMethod method) noexcept;
 
 namespace detail {
 struct ProcessState;
+struct ProcessAccess;
 
 // A target as a program that is not a copy of this one receives it (spawn, forkserver): the
 // code that runs it, and the callable and arguments encoded (handles among them pass their
@@ -187,6 +188,7 @@ class Process {
   bool join_for(std::chrono::nanoseconds timeout);
   std::shared_ptr<detail::ProcessState> state_;
   friend class Context;
+  friend struct detail::ProcessAccess;
 };
 
 // The process running this code ("MainProcess" in the original process).

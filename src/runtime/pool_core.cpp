@@ -29,6 +29,7 @@
 #include "mp/process.hpp"
 #include "mp/sharedctypes.hpp"
 #include "runtime/exception_info.hpp"
+#include "runtime/fork_server.hpp"
 #include "runtime/outcome.hpp"
 #include "runtime/process_state.hpp"
 
@@ -150,6 +151,7 @@ struct PoolCore::State {
   std::thread thread;
 
   StartMethod method;
+  std::shared_ptr<ForkServer> zygote;  // fork pools: where replacement workers are forked from
 
   explicit State(std::size_t n, const PoolOptions& o)
       : options(o),
@@ -166,15 +168,27 @@ struct PoolCore::State {
     return p;
   }
 
-  // A new program (spawn, forkserver): the worker gets handles to the queues.
+  // Not a copy of this process (spawn, forkserver, a fork pool's zygote): the worker gets
+  // handles to the queues.
   Process exec_worker(std::size_t index) {
     WorkerSpec spec{tasks, results, running, index, options.maxtasksperchild, std::nullopt};
     if (options.initializer != nullptr) spec.initializer = code_ref_of(options.initializer);
-    return get_context(method).Process(worker_main, std::move(spec));
+    if (method != StartMethod::fork)
+      return get_context(method).Process(worker_main, std::move(spec));
+    Process p = get_context(StartMethod::forkserver).Process(worker_main, std::move(spec));
+    ProcessAccess::state(p).server = zygote;
+    return p;
   }
 
-  Process start_worker(std::size_t index) {
-    Process p = method == StartMethod::fork ? fork_worker(index) : exec_worker(index);
+  void stop_zygote() noexcept {
+    if (zygote) zygote->stop();
+  }
+
+  // From the pool's thread a fork pool starts workers through its zygote: forking this process
+  // while the caller's threads run could copy a lock one of them holds.
+  Process start_worker(std::size_t index, bool from_pool_thread) {
+    Process p =
+        method == StartMethod::fork && !from_pool_thread ? fork_worker(index) : exec_worker(index);
     p.set_name("PoolWorker-" + std::to_string(index + 1));
     p.set_daemon(true);
     p.start();
@@ -229,7 +243,7 @@ struct PoolCore::State {
       if (const std::uint64_t id = slot.exchange(0); id != kStop) {
         finish(id, {}, std::make_exception_ptr(WorkerCrashed(pid, code, describe_exit(pid, code))));
       }
-      workers[i] = start_worker(i);
+      workers[i] = start_worker(i, /*from_pool_thread=*/true);
     }
   }
 
@@ -259,12 +273,17 @@ PoolCore::PoolCore(std::size_t processes, const PoolOptions& options)
   State& s = *state_;
   s.workers.reserve(s.processes);
   try {
-    for (std::size_t i = 0; i < s.processes; ++i) s.workers.push_back(s.start_worker(i));
+    // Before the pool's thread exists: the zygote is a copy of the caller's thread alone.
+    if (s.method == StartMethod::fork) s.zygote = ForkServer::fork_zygote("PoolZygote");
+    for (std::size_t i = 0; i < s.processes; ++i) {
+      s.workers.push_back(s.start_worker(i, /*from_pool_thread=*/false));
+    }
   } catch (...) {
     for (auto& w : s.workers) {
       w.kill();
       w.join();
     }
+    s.stop_zygote();
     throw;
   }
   note_library_thread(+1);
@@ -328,6 +347,7 @@ void PoolCore::join() {
   std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(&stop), sizeof stop);
   for (std::size_t i = 0; i < s.workers.size(); ++i) s.tasks.put(bytes, std::nullopt);
   for (auto& w : s.workers) w.join();
+  s.stop_zygote();
 }
 
 void PoolCore::terminate() {
@@ -347,6 +367,7 @@ void PoolCore::terminate() {
       w.join();
     }
   }
+  s.stop_zygote();
   std::map<std::uint64_t, Done> left;
   {
     std::lock_guard lock(s.mutex);

@@ -1,26 +1,26 @@
 // runtime/popen_forkserver.cpp — the forkserver start method, parent side (Python's
-// popen_forkserver).
+// popen_forkserver), and the ForkServer a fork pool keeps as its zygote.
 //
-// The first forkserver start runs this program again as a server (MP_BOOT=forkserver:3): a
-// process with one thread and nothing but the program's global state, started once. Each start
-// then sends the server one end of a fresh socket pair; the server forks a child that reads its
-// BootSpec from that socket, and writes back on it the child's pid and, once it has reaped the
-// child, its exit code. The child is the server's: this process watches it through a pidfd
-// (readable when it ends) and learns its exit code from the socket (ProcessState::status).
+// Each start sends the server one end of a fresh socket pair; the server forks a child that
+// reads its BootSpec from that socket, and writes back on it the child's pid and, once it has
+// reaped the child, its exit code. The child is the server's: this process watches it through a
+// pidfd (readable when it ends) and learns its exit code from the socket (ProcessState::status).
 //
 //   start():  socketpair(ours, theirs) ── theirs ──→ server: fork ──→ child reads BootSpec
 //             ours ←── pid, later exit code ── server          ↑
 //             ours ──────────── BootSpec ──────────────────────┘
+#include "runtime/fork_server.hpp"
+
 #include <pthread.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
-#include <mutex>
 #include <system_error>
 #include <vector>
 
+#include "mp/context.hpp"
 #include "runtime/boot.hpp"
 #include "runtime/process_state.hpp"
 #include "runtime/spawn_program.hpp"
@@ -35,57 +35,102 @@ namespace {
 
 constexpr std::uint64_t kStart = 1;
 constexpr std::chrono::nanoseconds kReply = std::chrono::seconds(30);
+constexpr std::chrono::nanoseconds kGrace = std::chrono::seconds(1);
 
-struct Server {
-  std::mutex mutex;
-  int owner_pid = 0;  // the process whose server this is; a fork child has none
-  int pid = 0;
-  sys::UniqueFd control;  // SOCK_SEQPACKET; EOF tells the server to exit
-  sys::UniqueFd pidfd;
-};
+}  // namespace
 
-Server& server() {
-  static Server* const s = new Server();  // never freed: used from the exit handler
+// A fork child must not talk to its parent's server, nor keep it alive: the descriptors are
+// dropped without touching the mutex (another thread may have held it at fork).
+void forget_servers_in_fork_child() {
+  ForkServer::for_start_method().forget();
+}
+
+namespace {
+[[maybe_unused]] const bool g_registered = [] {
+  ::pthread_atfork(nullptr, nullptr, forget_servers_in_fork_child);
+  return true;
+}();
+}  // namespace
+
+ForkServer& ForkServer::for_start_method() {
+  static ForkServer* const s = [] {
+    auto* server = new ForkServer();  // never freed: used from the exit handler
+    server->spawned_ = true;
+    return server;
+  }();
   return *s;
 }
 
-// A fork child must not talk to its parent's server, nor keep it alive: drop the descriptors
-// without touching the mutex (another thread may have held it at fork).
-void forget_in_fork_child() {
-  Server& s = server();
-  if (s.control) {
-    ::close(s.control.release());
-    ::close(s.pidfd.release());
-  }
-  s.owner_pid = 0;
-}
-
-[[maybe_unused]] const bool g_registered = [] {
-  ::pthread_atfork(nullptr, nullptr, forget_in_fork_child);
-  return true;
-}();
-
-void reap_server(Server& s, std::chrono::nanoseconds grace) {
-  if (s.pid == 0) return;
-  if (!sys::wait_readable(s.pidfd.get(), sys::Deadline::after(grace))) {
-    sys::send_signal(s.pidfd.get(), s.pid, SIGKILL);
-  }
-  int ignored = 0;
-  sys::reap(s.pid, true, ignored);
-  s.pid = 0;
-  s.pidfd.reset();
-  s.control.reset();
-}
-
-// Starts the server if this process has none running. Holds s.mutex.
-void ensure_server(Server& s) {
-  if (s.owner_pid == sys::this_pid() && s.control &&
-      !sys::wait_readable(s.pidfd.get(), sys::Deadline::after(std::chrono::nanoseconds(0)))) {
-    return;
-  }
-  if (s.owner_pid == sys::this_pid()) reap_server(s, std::chrono::milliseconds(0));
+std::shared_ptr<ForkServer> ForkServer::fork_zygote(const std::string& name) {
   sys::UniqueFd ours, theirs;
   if (int err = sys::socket_pair(true, ours, theirs); err != 0) {
+    throw std::system_error(err, std::generic_category(), "socketpair");
+  }
+  const int control = ours.get();
+  const int served = theirs.get();
+  Process zygote([control, served] {
+    ::close(control);
+    serve_forkserver(served);
+  });
+  zygote.set_name(name);
+  zygote.set_daemon(true);
+  get_context(StartMethod::fork).bind(zygote);
+  zygote.start();
+  auto server = std::make_shared<ForkServer>();
+  server->owner_pid_ = sys::this_pid();
+  server->control_ = std::move(ours);
+  server->zygote_ = std::move(zygote);
+  return server;
+}
+
+ForkServer::~ForkServer() {
+  stop();
+}
+
+void ForkServer::forget() noexcept {
+  if (control_) ::close(control_.release());
+  if (pidfd_) ::close(pidfd_.release());
+  owner_pid_ = 0;
+}
+
+void ForkServer::stop() noexcept {
+  std::lock_guard lock(mutex_);
+  if (owner_pid_ != sys::this_pid()) return;
+  control_.reset();  // EOF: the server exits
+  if (zygote_) {
+    // Processes forked from ours since may hold the control socket too: no EOF to wait for.
+    zygote_->terminate();
+    if (!zygote_->join(kGrace)) {
+      zygote_->kill();
+      zygote_->join();
+    }
+    zygote_.reset();
+  } else if (pid_ != 0) {
+    if (!sys::wait_readable(pidfd_.get(), sys::Deadline::after(kGrace))) {
+      sys::send_signal(pidfd_.get(), pid_, SIGKILL);
+    }
+    int ignored = 0;
+    sys::reap(pid_, true, ignored);
+    pid_ = 0;
+    pidfd_.reset();
+  }
+  owner_pid_ = 0;
+}
+
+void ForkServer::ensure_started() {
+  const bool ours = owner_pid_ == sys::this_pid();
+  if (ours && control_ &&
+      !sys::wait_readable(pidfd_.get(), sys::Deadline::after(std::chrono::nanoseconds(0)))) {
+    return;
+  }
+  if (!spawned_) throw ProcessError("mp: the pool's zygote process is gone");
+  if (ours && pid_ != 0) {  // it died: reap it and start another
+    sys::send_signal(pidfd_.get(), pid_, SIGKILL);
+    int ignored = 0;
+    sys::reap(pid_, true, ignored);
+  }
+  sys::UniqueFd mine, theirs;
+  if (int err = sys::socket_pair(true, mine, theirs); err != 0) {
     throw std::system_error(err, std::generic_category(), "socketpair");
   }
   sys::flush_stdio(/*all_streams=*/true);
@@ -93,15 +138,13 @@ void ensure_server(Server& s) {
   if (int err = run_program("forkserver", theirs.get(), pid); err != 0) {
     throw std::system_error(err, std::generic_category(), "starting the forkserver");
   }
-  s.pid = pid;
-  s.pidfd = sys::pidfd_open(pid);
-  s.control = std::move(ours);
-  s.owner_pid = sys::this_pid();
+  pid_ = pid;
+  pidfd_ = sys::pidfd_open(pid);
+  control_ = std::move(mine);
+  owner_pid_ = sys::this_pid();
 }
 
-}  // namespace
-
-void launch_forkserver(const std::shared_ptr<ProcessState>& state) {
+void ForkServer::launch(const std::shared_ptr<ProcessState>& state) {
   std::vector<int> fds;
   const BootSpec spec = make_boot_spec(*state, fds);
   sys::UniqueFd ours, theirs;
@@ -111,17 +154,19 @@ void launch_forkserver(const std::shared_ptr<ProcessState>& state) {
   sys::flush_stdio(/*all_streams=*/true);
   std::int32_t pid = 0;
   {
-    Server& s = server();
-    std::lock_guard lock(s.mutex);
-    ensure_server(s);
-    int err = sys::send_fd(s.control.get(), kStart, theirs.get(), sys::Deadline::after(kReply));
+    std::lock_guard lock(mutex_);
+    if (spawned_) ensure_started();
+    if (owner_pid_ != sys::this_pid() || !control_) {
+      throw ProcessError("mp: the pool's zygote process has stopped");
+    }
+    int err = sys::send_fd(control_.get(), kStart, theirs.get(), sys::Deadline::after(kReply));
     theirs.reset();
     std::size_t got = 0;
     std::span<std::byte> out(reinterpret_cast<std::byte*>(&pid), sizeof pid);
     if (err == 0) err = sys::recv_exact(ours.get(), out, got, sys::Deadline::after(kReply));
     if (err != 0 || got != sizeof pid || pid <= 0) {
-      reap_server(s, std::chrono::milliseconds(0));  // a server that fails us is replaced
-      throw ProcessError("mp: the forkserver did not start the process" +
+      if (spawned_) control_.reset();  // a server that fails us is replaced next time
+      throw ProcessError("mp: the fork server did not start the process" +
                          (err != 0 ? ": " + std::generic_category().message(err) : ""));
     }
   }
@@ -142,12 +187,16 @@ void launch_forkserver(const std::shared_ptr<ProcessState>& state) {
   state->status = std::move(ours);
 }
 
+void launch_forkserver(const std::shared_ptr<ProcessState>& state) {
+  if (state->server) {
+    state->server->launch(state);
+  } else {
+    ForkServer::for_start_method().launch(state);
+  }
+}
+
 void stop_forkserver() noexcept {
-  Server& s = server();
-  std::lock_guard lock(s.mutex);
-  if (s.owner_pid != sys::this_pid() || !s.control) return;
-  s.control.reset();  // EOF: the server exits
-  reap_server(s, std::chrono::milliseconds(1000));
+  ForkServer::for_start_method().stop();
 }
 
 }  // namespace mp::detail

@@ -16,6 +16,8 @@
 
 namespace mp::detail {
 
+class ForkServer;
+
 struct ProcessState {
   enum class Role { child, current, parent };  // ours to start; ourselves; our parent (a view)
 
@@ -26,6 +28,7 @@ struct ProcessState {
   std::vector<int> identity;
   std::function<void()> target;  // released in the parent once started
   TargetEncoder encoder;         // for spawn and forkserver; empty: fork only (mp's own closures)
+  std::shared_ptr<ForkServer> server;  // forkserver: this one (a pool's zygote), not the global
 
   std::mutex mutex;  // guards the fields below against concurrent join/poll from threads
   bool started = false;
@@ -40,6 +43,11 @@ struct ProcessState {
 
  private:
   std::optional<int> poll_status(std::unique_lock<std::mutex>& lock, bool block);
+};
+
+// The library's own way into a Process handle (a pool binds its workers to its zygote).
+struct ProcessAccess {
+  static ProcessState& state(Process& p) noexcept { return *p.state_; }
 };
 
 // The registry of this process: who we are, who our parent is, which children we started.
