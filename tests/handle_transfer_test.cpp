@@ -413,14 +413,9 @@ TEST_F(HandleTransferTest, TooManyDescriptorsAreRefusedBySender) {
   EXPECT_FALSE(locks[63].acquire(false));
 }
 
-// Sends a raw frame on `sock`: the 8-byte length (with `flag` or'ed in), the payload, and `fds`.
-void send_raw_frame(int sock, const std::vector<std::byte>& payload, std::uint64_t flag,
-                    const std::vector<int>& fds) {
-  std::uint64_t len = payload.size() | flag;
-  std::vector<std::byte> frame(8);
-  std::memcpy(frame.data(), &len, 8);
-  frame.insert(frame.end(), payload.begin(), payload.end());
-  iovec iov{frame.data(), frame.size()};
+// Sends `bytes` on `sock` with `fds` attached (SCM_RIGHTS).
+void send_raw(int sock, const std::vector<std::byte>& bytes, const std::vector<int>& fds) {
+  iovec iov{const_cast<std::byte*>(bytes.data()), bytes.size()};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -434,7 +429,24 @@ void send_raw_frame(int sock, const std::vector<std::byte>& payload, std::uint64
     c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
     std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
   }
-  ASSERT_EQ(::sendmsg(sock, &msg, MSG_NOSIGNAL), static_cast<ssize_t>(frame.size()));
+  ASSERT_EQ(::sendmsg(sock, &msg, MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
+}
+
+// Sends a raw frame on `sock`: the 8-byte length (with `flag` or'ed in), then the payload with
+// `fds` attached (where a Connection puts them), or the whole frame in one send with `fds`
+// attached to the header.
+void send_raw_frame(int sock, const std::vector<std::byte>& payload, std::uint64_t flag,
+                    const std::vector<int>& fds, bool fds_on_header = false) {
+  std::uint64_t len = payload.size() | flag;
+  std::vector<std::byte> header(8);
+  std::memcpy(header.data(), &len, 8);
+  if (fds_on_header) {
+    header.insert(header.end(), payload.begin(), payload.end());
+    send_raw(sock, header, fds);
+  } else {
+    send_raw(sock, header, {});
+    send_raw(sock, payload, fds);
+  }
 }
 
 TEST_F(HandleTransferTest, MalformedFramesAreProtocolErrorsWithoutLeaks) {
@@ -457,8 +469,11 @@ TEST_F(HandleTransferTest, MalformedFramesAreProtocolErrorsWithoutLeaks) {
   // Names a descriptor, neither claims nor sends one.
   send_raw_frame(a.fileno(), payload, 0, {});
   EXPECT_THROW(b.recv<mp::Lock>(), mp::ProtocolError);
-  // Sends one without claiming it.
+  // Sends one without claiming it (the kernel closes it: read by plain recv).
   send_raw_frame(a.fileno(), payload, 0, {memfd});
+  EXPECT_THROW(b.recv<mp::Lock>(), mp::ProtocolError);
+  // Claims and sends one, but on the header, not where the receiver takes them.
+  send_raw_frame(a.fileno(), payload, kHasFds, {memfd}, true);
   EXPECT_THROW(b.recv<mp::Lock>(), mp::ProtocolError);
   // Sends more than the receiver takes: the kernel drops the excess, the rest are closed.
   send_raw_frame(a.fileno(), payload, kHasFds, std::vector<int>(100, memfd));
