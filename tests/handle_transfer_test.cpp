@@ -413,6 +413,23 @@ TEST_F(HandleTransferTest, TooManyDescriptorsAreRefusedBySender) {
   EXPECT_FALSE(locks[63].acquire(false));
 }
 
+TEST_F(HandleTransferTest, HandlesDoNotGoOverTcp) {
+  mp::Listener server("127.0.0.1:0");
+  mp::Connection client;
+  std::thread connect([&] { client = mp::Client(server.address()); });
+  mp::Connection served = server.accept(10s);
+  connect.join();
+  try {
+    client.send(mp::Lock());
+    ADD_FAILURE() << "a Lock went over TCP";
+  } catch (const mp::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("TCP"), std::string::npos) << e.what();
+  }
+  client.send(5);  // nothing of the refused message was sent
+  ASSERT_TRUE(served.poll(10s));
+  EXPECT_EQ(served.recv<int>(), 5);
+}
+
 // Sends `bytes` on `sock` with `fds` attached (SCM_RIGHTS).
 void send_raw(int sock, const std::vector<std::byte>& bytes, const std::vector<int>& fds) {
   iovec iov{const_cast<std::byte*>(bytes.data()), bytes.size()};

@@ -25,6 +25,11 @@ void write_frame(int fd, std::span<const std::byte> payload, std::span<const int
   std::byte header[kFrameHeader];
   std::memcpy(header, &len, sizeof len);  // little-endian hosts only (x86-64, aarch64)
   if (!fds.empty() && payload.empty()) throw ValueError("descriptors need a non-empty message");
+  if (!fds.empty() && !sys::is_unix_socket(fd)) {
+    throw ValueError(
+        "shared objects can be sent only over a Unix socket (a Pipe, or a Listener "
+        "on a filesystem path), not over TCP");
+  }
   // Descriptors ride on the payload's first byte, in a send of its own, not on the header: the
   // receiver reads every header with plain recv() (as fast as before) and only a payload whose
   // header announced descriptors with recvmsg().

@@ -21,8 +21,8 @@ inline constexpr std::size_t kFrameHeader = 8;
 inline constexpr std::uint64_t kUnlimited = UINT64_MAX;
 inline constexpr std::uint64_t kFrameHasFds = std::uint64_t{1} << 63;
 
-// Throws std::system_error (EPIPE when the peer is gone), ValueError for more descriptors than
-// sys::kMaxPassedFds.
+// Throws std::system_error (EPIPE when the peer is gone); ValueError, before sending anything,
+// for more descriptors than sys::kMaxPassedFds or descriptors on a socket that is not a Unix one.
 void write_frame(int fd, std::span<const std::byte> payload, std::span<const int> fds = {});
 
 // bad_descriptors: the frame was read whole (the stream is in step) but its descriptors were

@@ -155,6 +155,12 @@ bool is_socket(int fd) noexcept {
   return ::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
+bool is_unix_socket(int fd) noexcept {
+  int domain = 0;
+  socklen_t len = sizeof domain;
+  return ::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 && domain == AF_UNIX;
+}
+
 namespace {
 
 // One tag and room for one descriptor: the message send_fd and recv_fd exchange.

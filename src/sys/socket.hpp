@@ -49,8 +49,10 @@ int recv_exact_with_fds(int sock, std::span<std::byte> out, std::size_t& got,
                         std::vector<UniqueFd>& fds, bool& truncated,
                         const Deadline& deadline) noexcept;
 
-// Whether `fd` is a socket (what a passed Connection or queue end must be).
+// Whether `fd` is a socket (what a passed Connection or queue end must be), and whether it is a
+// Unix one (only those carry descriptors).
 bool is_socket(int fd) noexcept;
+bool is_unix_socket(int fd) noexcept;
 
 // Listening and connecting. `address` is a filesystem path or "host:port" (TCP; port 0 picks
 // one). `bound` receives the address actually bound, in the same form.
