@@ -269,6 +269,27 @@ TEST_F(HandleTransferTest, ScopesNest) {
   EXPECT_EQ(outer.fds().size(), 2u);  // a, then b: the inner scope took nothing from it
 }
 
+TEST_F(HandleTransferTest, DecodedHandlesAreInheritedByForkLikeAnyOther) {
+  mp::Value<int> v(0);
+  mp::Queue<int> q;
+  auto v2 = round_trip(v);
+  auto q2 = round_trip(q);
+  mp::Process p([v2, q2]() mutable {
+    v2.fetch_add(5);
+    q2.put(6);
+  });
+  p.start();
+  auto got = q.try_get(30s);
+  if (!p.join(30s)) {
+    p.kill();
+    p.join();
+    FAIL() << "the child did not finish";
+  }
+  EXPECT_EQ(p.exitcode(), 0);
+  EXPECT_EQ(got, 6);
+  EXPECT_EQ(v.load(), 5);
+}
+
 // --- refusals -----------------------------------------------------------------------------------
 
 TEST_F(HandleTransferTest, EncodingWithoutAnOutboxIsAClearError) {
