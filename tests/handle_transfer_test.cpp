@@ -25,6 +25,7 @@
 #include "mp/detail/fd_transfer.hpp"
 #include "mp/process.hpp"
 #include "mp/queues.hpp"
+#include "mp/shared_memory.hpp"
 #include "mp/sharedctypes.hpp"
 #include "mp/synchronize.hpp"
 #include "support/leak_check.hpp"
@@ -233,6 +234,23 @@ TEST_F(HandleTransferTest, ConnectionRoundTrip) {
 
   mp::Connection closed;
   EXPECT_TRUE(round_trip(closed).closed());
+}
+
+TEST_F(HandleTransferTest, SharedMemoryRoundTripEvenAfterUnlink) {
+  auto shm = mp::SharedMemory::create(10000);
+  shm.buf()[9999] = std::byte{42};
+  auto e = encode_with_fds(shm);
+  shm.unlink();  // the descriptor still reaches the memory; a name would not
+  {
+    auto copy = decode_with_fds<mp::SharedMemory>(e);
+    EXPECT_EQ(copy.name(), shm.name());
+    ASSERT_EQ(copy.size(), 10000u);
+    EXPECT_EQ(copy.buf()[9999], std::byte{42});
+    copy.buf()[0] = std::byte{7};
+  }  // the copy attached: it never unlinks
+  EXPECT_EQ(shm.buf()[0], std::byte{7});
+  mp::SharedMemory closed;
+  EXPECT_THROW(encode_with_fds(closed), mp::ValueError);
 }
 
 TEST_F(HandleTransferTest, TupleOfHandlesIsEncodableAndEachDescriptorTravelsOnce) {
