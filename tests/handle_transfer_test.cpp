@@ -25,6 +25,7 @@
 #include "mp/detail/fd_transfer.hpp"
 #include "mp/process.hpp"
 #include "mp/queues.hpp"
+#include "mp/shared_memory.hpp"
 #include "mp/sharedctypes.hpp"
 #include "mp/synchronize.hpp"
 #include "support/leak_check.hpp"
@@ -235,6 +236,23 @@ TEST_F(HandleTransferTest, ConnectionRoundTrip) {
   EXPECT_TRUE(round_trip(closed).closed());
 }
 
+TEST_F(HandleTransferTest, SharedMemoryRoundTripEvenAfterUnlink) {
+  auto shm = mp::SharedMemory::create(10000);
+  shm.buf()[9999] = std::byte{42};
+  auto e = encode_with_fds(shm);
+  shm.unlink();  // the descriptor still reaches the memory; a name would not
+  {
+    auto copy = decode_with_fds<mp::SharedMemory>(e);
+    EXPECT_EQ(copy.name(), shm.name());
+    ASSERT_EQ(copy.size(), 10000u);
+    EXPECT_EQ(copy.buf()[9999], std::byte{42});
+    copy.buf()[0] = std::byte{7};
+  }  // the copy attached: it never unlinks
+  EXPECT_EQ(shm.buf()[0], std::byte{7});
+  mp::SharedMemory closed;
+  EXPECT_THROW(encode_with_fds(closed), mp::ValueError);
+}
+
 TEST_F(HandleTransferTest, TupleOfHandlesIsEncodableAndEachDescriptorTravelsOnce) {
   using Message = std::tuple<mp::Value<int>, mp::Queue<std::string>, mp::Lock, std::string>;
   static_assert(mp::Encodable<Message>);
@@ -267,6 +285,27 @@ TEST_F(HandleTransferTest, ScopesNest) {
   }
   detail::encode_payload_into(b, bytes);
   EXPECT_EQ(outer.fds().size(), 2u);  // a, then b: the inner scope took nothing from it
+}
+
+TEST_F(HandleTransferTest, DecodedHandlesAreInheritedByForkLikeAnyOther) {
+  mp::Value<int> v(0);
+  mp::Queue<int> q;
+  auto v2 = round_trip(v);
+  auto q2 = round_trip(q);
+  mp::Process p([v2, q2]() mutable {
+    v2.fetch_add(5);
+    q2.put(6);
+  });
+  p.start();
+  auto got = q.try_get(30s);
+  if (!p.join(30s)) {
+    p.kill();
+    p.join();
+    FAIL() << "the child did not finish";
+  }
+  EXPECT_EQ(p.exitcode(), 0);
+  EXPECT_EQ(got, 6);
+  EXPECT_EQ(v.load(), 5);
 }
 
 // --- refusals -----------------------------------------------------------------------------------
@@ -413,14 +452,26 @@ TEST_F(HandleTransferTest, TooManyDescriptorsAreRefusedBySender) {
   EXPECT_FALSE(locks[63].acquire(false));
 }
 
-// Sends a raw frame on `sock`: the 8-byte length (with `flag` or'ed in), the payload, and `fds`.
-void send_raw_frame(int sock, const std::vector<std::byte>& payload, std::uint64_t flag,
-                    const std::vector<int>& fds) {
-  std::uint64_t len = payload.size() | flag;
-  std::vector<std::byte> frame(8);
-  std::memcpy(frame.data(), &len, 8);
-  frame.insert(frame.end(), payload.begin(), payload.end());
-  iovec iov{frame.data(), frame.size()};
+TEST_F(HandleTransferTest, HandlesDoNotGoOverTcp) {
+  mp::Listener server("127.0.0.1:0");
+  mp::Connection client;
+  std::thread connect([&] { client = mp::Client(server.address()); });
+  mp::Connection served = server.accept(10s);
+  connect.join();
+  try {
+    client.send(mp::Lock());
+    ADD_FAILURE() << "a Lock went over TCP";
+  } catch (const mp::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("TCP"), std::string::npos) << e.what();
+  }
+  client.send(5);  // nothing of the refused message was sent
+  ASSERT_TRUE(served.poll(10s));
+  EXPECT_EQ(served.recv<int>(), 5);
+}
+
+// Sends `bytes` on `sock` with `fds` attached (SCM_RIGHTS).
+void send_raw(int sock, const std::vector<std::byte>& bytes, const std::vector<int>& fds) {
+  iovec iov{const_cast<std::byte*>(bytes.data()), bytes.size()};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -434,7 +485,24 @@ void send_raw_frame(int sock, const std::vector<std::byte>& payload, std::uint64
     c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
     std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
   }
-  ASSERT_EQ(::sendmsg(sock, &msg, MSG_NOSIGNAL), static_cast<ssize_t>(frame.size()));
+  ASSERT_EQ(::sendmsg(sock, &msg, MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
+}
+
+// Sends a raw frame on `sock`: the 8-byte length (with `flag` or'ed in), then the payload with
+// `fds` attached (where a Connection puts them), or the whole frame in one send with `fds`
+// attached to the header.
+void send_raw_frame(int sock, const std::vector<std::byte>& payload, std::uint64_t flag,
+                    const std::vector<int>& fds, bool fds_on_header = false) {
+  std::uint64_t len = payload.size() | flag;
+  std::vector<std::byte> header(8);
+  std::memcpy(header.data(), &len, 8);
+  if (fds_on_header) {
+    header.insert(header.end(), payload.begin(), payload.end());
+    send_raw(sock, header, fds);
+  } else {
+    send_raw(sock, header, {});
+    send_raw(sock, payload, fds);
+  }
 }
 
 TEST_F(HandleTransferTest, MalformedFramesAreProtocolErrorsWithoutLeaks) {
@@ -457,8 +525,11 @@ TEST_F(HandleTransferTest, MalformedFramesAreProtocolErrorsWithoutLeaks) {
   // Names a descriptor, neither claims nor sends one.
   send_raw_frame(a.fileno(), payload, 0, {});
   EXPECT_THROW(b.recv<mp::Lock>(), mp::ProtocolError);
-  // Sends one without claiming it.
+  // Sends one without claiming it (the kernel closes it: read by plain recv).
   send_raw_frame(a.fileno(), payload, 0, {memfd});
+  EXPECT_THROW(b.recv<mp::Lock>(), mp::ProtocolError);
+  // Claims and sends one, but on the header, not where the receiver takes them.
+  send_raw_frame(a.fileno(), payload, kHasFds, {memfd}, true);
   EXPECT_THROW(b.recv<mp::Lock>(), mp::ProtocolError);
   // Sends more than the receiver takes: the kernel drops the excess, the rest are closed.
   send_raw_frame(a.fileno(), payload, kHasFds, std::vector<int>(100, memfd));

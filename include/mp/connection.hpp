@@ -17,7 +17,8 @@
 // Shared objects travel too: `c.send(std::tuple{value, lock, queue, other_connection})` passes
 // their descriptors with SCM_RIGHTS (as Python's multiprocessing.reduction does), and the
 // receiver's recv<T> rebuilds handles to the same objects, in any process, not only in children
-// that inherited them. At most 64 descriptors per message (ValueError beyond); a message without
+// that inherited them. Only over Unix sockets (a Pipe, a Listener on a path): over TCP, and
+// beyond 64 descriptors per message, send throws ValueError, sending nothing. A message without
 // shared objects travels exactly as before. recv_bytes of a message that carried descriptors
 // closes them. A Connection itself can be sent (its socket is duplicated into the receiver).
 //
@@ -51,7 +52,7 @@ class Connection {
   Connection() = default;  // a closed connection
 
   // Shared objects inside `value` pass their descriptors along (see above); ValueError when
-  // they need more than 64.
+  // they need more than 64 or the connection is not a Unix socket.
   template <class T>
   void send(const T& value) {
     static_assert(detail::require_encodable<T>(),

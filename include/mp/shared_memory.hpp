@@ -17,6 +17,11 @@
 //   on the first tracked create(), shared with the processes forked afterwards) unlinks the
 //   names of such blocks once the creator and every process that shares its tracker are gone,
 //   as Python's does. mp::Array / mp::RawArray (anonymous, never in /dev/shm) need none of this.
+//
+// Passing to another process: besides attach(name), a handle can be sent over a Connection or
+// passed as an argument of a starting Process; its descriptor travels with SCM_RIGHTS (see
+// detail/fd_transfer.hpp), so the receiver maps the block even after it was unlinked. The
+// receiver has attached, not created: it never unlinks on its own.
 #pragma once
 
 #include <cstddef>
@@ -24,10 +29,22 @@
 #include <span>
 #include <string>
 
+namespace cereal {
+class access;
+}
+
 namespace mp {
+
+namespace detail {
+class OutputArchive;
+class InputArchive;
+}  // namespace detail
 
 class SharedMemory {
  public:
+  // A closed handle with no name: what a received block is decoded into.
+  SharedMemory();
+
   // Creates a block of `size` bytes (zero-filled). An empty name picks a random one. Throws
   // std::system_error (EEXIST when the name is taken), ValueError for a bad name or size 0.
   static SharedMemory create(std::size_t size, std::string name = {}, bool track = true);
@@ -45,6 +62,9 @@ class SharedMemory {
 
  private:
   struct State;
+  friend class cereal::access;
+  void save(detail::OutputArchive& ar) const;  // ValueError when closed
+  void load(detail::InputArchive& ar);
   explicit SharedMemory(std::shared_ptr<State> state) noexcept : state_(std::move(state)) {}
   std::shared_ptr<State> state_;
 };

@@ -126,7 +126,8 @@ std::vector<std::byte> Connection::recv_message(detail::ReceivedFds* fds) {
   }
   if (status == runtime::FrameStatus::bad_descriptors) {
     throw ProtocolError(
-        "a message's descriptors do not match its header (closed, message dropped)");
+        "a message announced descriptors that did not come, or too many came (message dropped, "
+        "descriptors closed)");
   }
   if (status != runtime::FrameStatus::ok) {
     throw EOFError("the other end of the connection is closed");

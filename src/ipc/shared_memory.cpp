@@ -1,7 +1,11 @@
 #include "mp/shared_memory.hpp"
 
+#include <cereal/types/string.hpp>
+
 #include <system_error>
 
+#include "mp/detail/archive.hpp"
+#include "mp/detail/fd_transfer.hpp"
 #include "mp/errors.hpp"
 #include "runtime/resource_tracker.hpp"
 #include "sys/memory.hpp"
@@ -45,6 +49,39 @@ std::string random_name() {
 }
 
 }  // namespace
+
+SharedMemory::SharedMemory() : state_(std::make_shared<State>()) {}
+
+void SharedMemory::save(detail::OutputArchive& ar) const {
+  if (state_->mapping.addr == nullptr) {
+    throw ValueError("a closed mp::SharedMemory cannot be passed");
+  }
+  const std::uint32_t index = detail::pass_fd(state_->mapping.fd.get(), "mp::SharedMemory");
+  ar(index, state_->name, static_cast<std::uint64_t>(state_->size));
+}
+
+void SharedMemory::load(detail::InputArchive& ar) {
+  std::uint32_t index = 0;
+  std::string name;
+  std::uint64_t size = 0;
+  ar(index, name, size);
+  auto state = std::make_shared<State>();
+  try {
+    state->name = checked_name(std::move(name));
+  } catch (const ValueError& e) {
+    throw ProtocolError(e.what());
+  }
+  sys::UniqueFd fd(detail::take_fd(index));
+  if (int err = sys::map_passed(fd.get(), state->mapping); err != 0) {
+    if (err == EINVAL) throw ProtocolError("a descriptor passed as shared memory is not one");
+    throw std::system_error(err, std::generic_category(), "mapping passed shared memory");
+  }
+  if (size == 0 || size > state->mapping.size) {
+    throw ProtocolError("a SharedMemory's size does not fit its memory");
+  }
+  state->size = static_cast<std::size_t>(size);
+  state_ = std::move(state);  // attached, not created: never unlinks
+}
 
 SharedMemory SharedMemory::create(std::size_t size, std::string name, bool track) {
   if (size == 0) throw ValueError("shared memory size must be positive");

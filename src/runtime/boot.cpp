@@ -85,7 +85,9 @@ void send_boot(int sock, const BootSpec& spec, std::span<const int> fds) {
   std::vector<std::byte> bytes = mp::encode(spec);
   const std::uint64_t size = bytes.size();
   const std::span<const std::byte> head(reinterpret_cast<const std::byte*>(&size), sizeof size);
-  if (int err = sys::send_with_fds(sock, head, bytes, fds); err != 0) {
+  int err = sys::send_with_fds(sock, head, fds);
+  if (err == 0) err = sys::send_all(sock, bytes, {});
+  if (err != 0) {
     throw std::system_error(err, std::generic_category(), "sending a process its target");
   }
 }

@@ -24,9 +24,18 @@ void write_frame(int fd, std::span<const std::byte> payload, std::span<const int
   std::uint64_t len = payload.size() | (fds.empty() ? 0 : kFrameHasFds);
   std::byte header[kFrameHeader];
   std::memcpy(header, &len, sizeof len);  // little-endian hosts only (x86-64, aarch64)
-  const int err0 = fds.empty() ? sys::send_all(fd, header, payload)
-                               : sys::send_with_fds(fd, header, payload, fds);
-  if (int err = err0; err != 0) {
+  if (!fds.empty() && payload.empty()) throw ValueError("descriptors need a non-empty message");
+  if (!fds.empty() && !sys::is_unix_socket(fd)) {
+    throw ValueError(
+        "shared objects can be sent only over a Unix socket (a Pipe, or a Listener "
+        "on a filesystem path), not over TCP");
+  }
+  // Descriptors ride on the payload's first byte, in a send of its own, not on the header: the
+  // receiver reads every header with plain recv() (as fast as before) and only a payload whose
+  // header announced descriptors with recvmsg().
+  int err = fds.empty() ? sys::send_all(fd, header, payload) : sys::send_all(fd, header, {});
+  if (err == 0 && !fds.empty()) err = sys::send_with_fds(fd, payload, fds);
+  if (err != 0) {
     // A peer that closed with our bytes still unread resets the connection instead: to the
     // sender it is the same closed peer (connection.hpp promises EPIPE).
     if (err == ECONNRESET) err = EPIPE;
@@ -40,13 +49,7 @@ FrameStatus read_frame(int fd, std::vector<std::byte>& out, std::uint64_t max_si
                        const sys::Deadline& deadline, std::vector<sys::UniqueFd>* fds) {
   std::byte header[kFrameHeader];
   std::size_t got = 0;
-  // The header is read with recvmsg: descriptors arrive with a frame's first byte, and a plain
-  // recv would have the kernel drop them.
-  std::vector<sys::UniqueFd> local_fds;
-  std::vector<sys::UniqueFd>& received = fds != nullptr ? *fds : local_fds;
-  received.clear();
-  bool truncated = false;
-  int err = sys::recv_exact_with_fds(fd, header, got, received, truncated, deadline);
+  int err = sys::recv_exact(fd, header, got, deadline);
   if (err == ETIMEDOUT) return FrameStatus::timed_out;
   if (err != 0) {
     if (err == ECONNRESET) return FrameStatus::eof;
@@ -62,6 +65,12 @@ FrameStatus read_frame(int fd, std::vector<std::byte>& out, std::uint64_t max_si
     throw ProtocolError("message of " + std::to_string(len) + " bytes exceeds the limit of " +
                         std::to_string(max_size));
   }
+  // Descriptors come with the payload's first byte: read with recvmsg when announced. Any that
+  // came unannounced were closed by the kernel, read by plain recv().
+  std::vector<sys::UniqueFd> local_fds;
+  std::vector<sys::UniqueFd>& received = fds != nullptr ? *fds : local_fds;
+  received.clear();
+  bool truncated = false;
   out.clear();
   std::size_t have = 0;
   while (have < len) {
@@ -69,7 +78,9 @@ FrameStatus read_frame(int fd, std::vector<std::byte>& out, std::uint64_t max_si
     std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(len - have, kGrowStep));
     out.resize(have + want);
     std::size_t n = 0;
-    err = sys::recv_exact(fd, std::span(out).subspan(have, want), n, deadline);
+    auto into = std::span(out).subspan(have, want);
+    err = has_fds ? sys::recv_exact_with_fds(fd, into, n, received, truncated, deadline)
+                  : sys::recv_exact(fd, into, n, deadline);
     have += n;
     if (err == ETIMEDOUT) return FrameStatus::timed_out;
     if (err != 0 && err != ECONNRESET)
@@ -77,7 +88,7 @@ FrameStatus read_frame(int fd, std::vector<std::byte>& out, std::uint64_t max_si
     if (n < want) throw EOFError("connection closed in the middle of a message");
   }
   out.resize(have);
-  if (truncated || has_fds != !received.empty()) {
+  if (truncated || (has_fds && received.empty())) {
     received.clear();
     return FrameStatus::bad_descriptors;
   }

@@ -3,8 +3,8 @@
 // Wire format: an 8-byte little-endian payload length, then the payload. No size ceiling beyond
 // what the receiver allows: a receiver grows its buffer as bytes actually arrive, so a lying
 // length costs it nothing but the wait for bytes that never come. A frame that carries
-// descriptors (SCM_RIGHTS, attached to its first byte) has the top bit of its length set:
-// messages without descriptors are sent exactly as before, with one send.
+// descriptors (SCM_RIGHTS, attached to the first byte of its payload) has the top bit of its
+// length set: messages without descriptors are sent and received exactly as before.
 #pragma once
 
 #include <cstddef>
@@ -21,13 +21,13 @@ inline constexpr std::size_t kFrameHeader = 8;
 inline constexpr std::uint64_t kUnlimited = UINT64_MAX;
 inline constexpr std::uint64_t kFrameHasFds = std::uint64_t{1} << 63;
 
-// Throws std::system_error (EPIPE when the peer is gone), ValueError for more descriptors than
-// sys::kMaxPassedFds.
+// Throws std::system_error (EPIPE when the peer is gone); ValueError, before sending anything,
+// for more descriptors than sys::kMaxPassedFds or descriptors on a socket that is not a Unix one.
 void write_frame(int fd, std::span<const std::byte> payload, std::span<const int> fds = {});
 
 // bad_descriptors: the frame was read whole (the stream is in step) but its descriptors were
-// wrong: promised and absent, present and not promised, or more than sys::kMaxPassedFds. They
-// are closed; the payload is in `out`, to be dropped.
+// wrong: announced and absent, or more than sys::kMaxPassedFds. They are closed; the payload is
+// in `out`, to be dropped. (Descriptors that come unannounced are closed by the kernel.)
 enum class FrameStatus { ok, eof, timed_out, bad_descriptors };
 
 // Reads one frame into `out`. eof: the peer closed before a frame began. Throws EOFError when

@@ -10,7 +10,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -78,23 +77,22 @@ int recv_exact(int fd, std::span<std::byte> out, std::size_t& got,
   return 0;
 }
 
-int send_with_fds(int sock, std::span<const std::byte> first, std::span<const std::byte> second,
-                  std::span<const int> fds) noexcept {
-  if (fds.size() > kMaxPassedFds) return EINVAL;
-  if (fds.empty()) return send_all(sock, first, second);
-  iovec iov[2] = {{const_cast<std::byte*>(first.data()), first.size()},
-                  {const_cast<std::byte*>(second.data()), second.size()}};
+int send_with_fds(int sock, std::span<const std::byte> data, std::span<const int> fds) noexcept {
+  if (fds.size() > kMaxPassedFds || data.empty()) return EINVAL;
+  iovec iov{const_cast<std::byte*>(data.data()), data.size()};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPassedFds)] = {};
   msghdr msg{};
-  msg.msg_iov = iov;
-  msg.msg_iovlen = 2;
-  msg.msg_control = control;
-  msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-  std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (!fds.empty()) {
+    msg.msg_control = control;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+  }
   // The descriptors go with the first sendmsg that sends anything; the rest, if the socket took
   // only part of the bytes, follows as plain data.
   ssize_t sent;
@@ -109,9 +107,7 @@ int send_with_fds(int sock, std::span<const std::byte> first, std::span<const st
     }
     return errno;
   }
-  auto done = static_cast<std::size_t>(sent);
-  const std::size_t from_first = std::min(done, first.size());
-  return send_all(sock, first.subspan(from_first), second.subspan(done - from_first));
+  return send_all(sock, data.subspan(static_cast<std::size_t>(sent)), {});
 }
 
 int recv_exact_with_fds(int sock, std::span<std::byte> out, std::size_t& got,
@@ -157,6 +153,12 @@ int recv_exact_with_fds(int sock, std::span<std::byte> out, std::size_t& got,
 bool is_socket(int fd) noexcept {
   struct stat st {};
   return ::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+bool is_unix_socket(int fd) noexcept {
+  int domain = 0;
+  socklen_t len = sizeof domain;
+  return ::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 && domain == AF_UNIX;
 }
 
 namespace {

@@ -37,10 +37,10 @@ int recv_fd(int sock, bool peek, std::uint64_t& tag, UniqueFd& fd) noexcept;
 // passes them. At most kMaxPassedFds per message: the receiver's control buffer holds no more.
 inline constexpr std::size_t kMaxPassedFds = 64;
 
-// send_all, with `fds` attached to the first bytes sent (EINVAL for more than kMaxPassedFds).
-// The kernel duplicates the descriptors into the message: the caller's stay its own.
-int send_with_fds(int sock, std::span<const std::byte> first, std::span<const std::byte> second,
-                  std::span<const int> fds) noexcept;
+// Sends every byte of `data`, `fds` attached to its first byte (EINVAL for an empty `data` or
+// more than kMaxPassedFds). The kernel duplicates the descriptors into the message: the caller's
+// stay its own. A receiver that reads those bytes with plain recv() has the kernel close them.
+int send_with_fds(int sock, std::span<const std::byte> data, std::span<const int> fds) noexcept;
 
 // recv_exact, also taking the descriptors that arrive with the bytes (close-on-exec, appended to
 // `fds`). `truncated` is set when the sender attached more than kMaxPassedFds: the kernel
@@ -49,8 +49,10 @@ int recv_exact_with_fds(int sock, std::span<std::byte> out, std::size_t& got,
                         std::vector<UniqueFd>& fds, bool& truncated,
                         const Deadline& deadline) noexcept;
 
-// Whether `fd` is a socket (what a passed Connection or queue end must be).
+// Whether `fd` is a socket (what a passed Connection or queue end must be), and whether it is a
+// Unix one (only those carry descriptors).
 bool is_socket(int fd) noexcept;
+bool is_unix_socket(int fd) noexcept;
 
 // Listening and connecting. `address` is a filesystem path or "host:port" (TCP; port 0 picks
 // one). `bound` receives the address actually bound, in the same form.

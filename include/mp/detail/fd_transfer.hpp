@@ -8,11 +8,11 @@
 //   { detail::FdInbox in(received_fds); auto same = detail::decode_payload<mp::Lock>(bytes); }
 //
 // A handle (Value, RawValue, Array, RawArray, Lock, RLock, Semaphore, BoundedSemaphore,
-// Condition, Event, Barrier, Queue, JoinableQueue, SimpleQueue, Connection) is encoded as the
-// indices of its descriptors in the outbox plus where its state lies in its shared memory; the
-// decoded handle maps the same memory (or holds the same socket), so both sides share one
-// object. Each distinct descriptor appears once in fds(), however many handles name it, and a
-// decoder maps each shared-memory descriptor once.
+// Condition, Event, Barrier, Queue, JoinableQueue, SimpleQueue, Connection, SharedMemory) is
+// encoded as the indices of its descriptors in the outbox plus where its state lies in its
+// shared memory; the decoded handle maps the same memory (or holds the same socket), so both
+// sides share one object. Each distinct descriptor appears once in fds(), however many handles
+// name it, and a decoder maps each shared-memory descriptor once.
 //
 // Hazards:
 // - A handle encoded with no FdOutbox active (into a Queue, or by plain mp::encode) throws
@@ -21,6 +21,8 @@
 //   kind (a socket where shared memory is expected), a state lying outside its mapping or
 //   misaligned, throw ProtocolError. Shared memory itself is not checked beyond that: a peer
 //   that can send you a handle shares the object with you, as it does in Python.
+// - Decoding first default-constructs the handle (a fresh Lock, a fresh queue ring and socket
+//   pair) and then points it at the received object: a transient cost per decoded handle.
 // - Scopes are per thread and nest: an inner FdOutbox or FdInbox shadows the outer one until
 //   it ends.
 #pragma once
