@@ -11,12 +11,17 @@
 #include "mp/process.hpp"
 #include "mp/sharedctypes.hpp"
 #include "support/leak_check.hpp"
+#include "support/methods.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 
 class SharedCtypesTest : public mp::testing::LeakCheckedTest {};
+
+// Tests between processes, under every start method: children get the objects as arguments.
+class SharedCtypesMethodTest : public mp::testing::MethodTest {};
+MP_INSTANTIATE_FOR_EVERY_METHOD(SharedCtypesMethodTest);
 
 struct Pair {
   int a;
@@ -36,49 +41,53 @@ void join_all(std::vector<mp::Process>& ps) {
   }
 }
 
-TEST_F(SharedCtypesTest, ChildIncrementIsSeenByParent) {
+TEST_P(SharedCtypesMethodTest, ChildIncrementIsSeenByParent) {
   mp::Value<int> num(0);
   std::vector<mp::Process> ps;
   for (int i = 0; i < 2; ++i) {
-    ps.emplace_back(
+    ps.push_back(ctx().Process(
         [](mp::Value<int> v) {
           std::lock_guard g(v.get_lock());
           v.value() += 1;
         },
-        num);
+        num));
   }
   for (auto& p : ps) p.start();
   join_all(ps);
   EXPECT_EQ(num.value(), 2);
 }
 
-TEST_F(SharedCtypesTest, LockedIncrementsFromTwoProcessesAreExact) {
+TEST_P(SharedCtypesMethodTest, LockedIncrementsFromTwoProcessesAreExact) {
   mp::Value<long> total(0);
   std::vector<mp::Process> ps;
   for (int i = 0; i < 2; ++i) {
-    ps.emplace_back([total]() mutable {
-      for (int k = 0; k < kIncrements; ++k) {
-        std::lock_guard g(total.get_lock());
-        total.value() += 1;
-      }
-    });
+    ps.push_back(ctx().Process(
+        [](mp::Value<long> total) {
+          for (int k = 0; k < kIncrements; ++k) {
+            std::lock_guard g(total.get_lock());
+            total.value() += 1;
+          }
+        },
+        total));
   }
   for (auto& p : ps) p.start();
   join_all(ps);
   EXPECT_EQ(total.value(), 2L * kIncrements);
 }
 
-TEST_F(SharedCtypesTest, FetchAddFromTwoProcessesIsExact) {
+TEST_P(SharedCtypesMethodTest, FetchAddFromTwoProcessesIsExact) {
   mp::RawValue<std::int64_t> total(0);
   mp::Value<double> sum(0.0);
   std::vector<mp::Process> ps;
   for (int i = 0; i < 2; ++i) {
-    ps.emplace_back([total, sum] {
-      for (int k = 0; k < kIncrements; ++k) {
-        total.fetch_add(1);
-        if (k % 100 == 0) sum.fetch_add(0.5);
-      }
-    });
+    ps.push_back(ctx().Process(
+        [](mp::RawValue<std::int64_t> total, mp::Value<double> sum) {
+          for (int k = 0; k < kIncrements; ++k) {
+            total.fetch_add(1);
+            if (k % 100 == 0) sum.fetch_add(0.5);
+          }
+        },
+        total, sum));
   }
   for (auto& p : ps) p.start();
   join_all(ps);
@@ -90,23 +99,27 @@ TEST_F(SharedCtypesTest, FetchAddFromTwoProcessesIsExact) {
   EXPECT_EQ(total.fetch_sub(2), 7);
 }
 
-TEST_F(SharedCtypesTest, StructValue) {
+TEST_P(SharedCtypesMethodTest, StructValue) {
   mp::Value<Pair> v(Pair{1, 2.0});
-  mp::Process p([v] { v.value() = Pair{3, 4.5}; });
+  auto p = ctx().Process([](mp::Value<Pair> v) { v.value() = Pair{3, 4.5}; }, v);
   p.start();
   ASSERT_TRUE(p.join(10s));
+  EXPECT_EQ(p.exitcode(), 0);
   EXPECT_EQ(v.value().a, 3);
   EXPECT_EQ(v.value().b, 4.5);
 }
 
-TEST_F(SharedCtypesTest, ArrayIsUpdatedInPlace) {
+TEST_P(SharedCtypesMethodTest, ArrayIsUpdatedInPlace) {
   mp::Array<int> arr{1, 2, 3, 4, 5};
   EXPECT_EQ(arr.size(), 5u);
-  mp::Process p([arr] {
-    for (auto& x : arr) x += 1;
-  });
+  auto p = ctx().Process(
+      [](mp::Array<int> arr) {
+        for (auto& x : arr) x += 1;
+      },
+      arr);
   p.start();
   ASSERT_TRUE(p.join(10s));
+  EXPECT_EQ(p.exitcode(), 0);
   EXPECT_EQ(std::vector<int>(arr.begin(), arr.end()), (std::vector<int>{2, 3, 4, 5, 6}));
   std::span<int> s = arr.span();
   EXPECT_EQ(s[4], 6);
@@ -125,16 +138,18 @@ TEST_F(SharedCtypesTest, ArraysFromSizeAndRange) {
   EXPECT_EQ(locked.at(0), 5);
 }
 
-TEST_F(SharedCtypesTest, ArrayLockSerializesWholeArrayUpdates) {
+TEST_P(SharedCtypesMethodTest, ArrayLockSerializesWholeArrayUpdates) {
   mp::Array<int> arr(8);
   std::vector<mp::Process> ps;
   for (int i = 0; i < 2; ++i) {
-    ps.emplace_back([arr]() mutable {
-      for (int k = 0; k < 10000; ++k) {
-        std::lock_guard g(arr.get_lock());
-        for (auto& x : arr) x += 1;
-      }
-    });
+    ps.push_back(ctx().Process(
+        [](mp::Array<int> arr) {
+          for (int k = 0; k < 10000; ++k) {
+            std::lock_guard g(arr.get_lock());
+            for (auto& x : arr) x += 1;
+          }
+        },
+        arr));
   }
   for (auto& p : ps) p.start();
   join_all(ps);
@@ -159,7 +174,7 @@ TEST_F(SharedCtypesTest, StorageSurvivesTheCreatorsHandles) {
 
 // Value and Array live in anonymous memfds, never in /dev/shm: what could leak is a descriptor or
 // a mapping in this process, so count both.
-TEST_F(SharedCtypesTest, LastHandleFreesItsMemfdAndMapping) {
+TEST_P(SharedCtypesMethodTest, LastHandleFreesItsMemfdAndMapping) {
   const std::size_t fds = mp::testing::memfd_fds(), maps = mp::testing::memfd_mappings();
   {
     mp::Array<char> big(1 << 20);
@@ -167,8 +182,11 @@ TEST_F(SharedCtypesTest, LastHandleFreesItsMemfdAndMapping) {
     EXPECT_GE(mp::testing::memfd_fds(), fds + 2);
     EXPECT_GE(mp::testing::memfd_mappings(), maps + 2);
     mp::Array<char> copy = big;  // a copy shares them: nothing more
-    mp::Process p(
-        [copy, small] { std::exit(copy.size() == (1 << 20) && small.load() == 1 ? 0 : 1); });
+    auto p = ctx().Process(
+        [](mp::Array<char> copy, mp::RawValue<int> small) {
+          std::exit(copy.size() == (1 << 20) && small.load() == 1 ? 0 : 1);
+        },
+        copy, small);
     p.start();
     ASSERT_TRUE(p.join(10s));
     EXPECT_EQ(p.exitcode(), 0);
@@ -180,27 +198,34 @@ TEST_F(SharedCtypesTest, LastHandleFreesItsMemfdAndMapping) {
 // A child killed while holding objects of its own: they were real (the child's memfds show in
 // its /proc/<pid>/maps while it lives), and nothing of them reaches this process, whose memfds
 // and mappings are as before (the fixture checks descriptors and /dev/shm as well).
-TEST_F(SharedCtypesTest, KilledChildLeavesNothingBehind) {
+TEST_P(SharedCtypesMethodTest, KilledChildLeavesNothingBehind) {
+  // The child stores how many memfd mappings it had before making its own (a spawned child
+  // does not start with this process's mappings), plus one, so that 0 means "not yet".
   mp::Value<int> ready(0);
   const std::size_t fds = mp::testing::memfd_fds(), maps = mp::testing::memfd_mappings();
-  mp::Process p([ready] {
-    mp::Array<char> mine(1 << 20);  // created in the child, never freed: it is killed
-    mp::Value<int> more(1);
-    ready.store(1);
-    for (;;) std::this_thread::sleep_for(10ms);
-  });
+  auto p = ctx().Process(
+      [](mp::Value<int> ready) {
+        const auto before = static_cast<int>(mp::testing::memfd_mappings());
+        mp::Array<char> mine(1 << 20);  // created in the child, never freed: it is killed
+        mp::Value<int> more(1);
+        ready.store(before + 1);
+        for (;;) std::this_thread::sleep_for(10ms);
+      },
+      ready);
   p.start();
   auto deadline = std::chrono::steady_clock::now() + 10s;
   while (ready.load() == 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(1ms);
   }
-  ASSERT_EQ(ready.load(), 1);
+  ASSERT_NE(ready.load(), 0);
+  const auto child_before = static_cast<std::size_t>(ready.load() - 1);
   std::ifstream child_maps("/proc/" + std::to_string(p.pid()) + "/maps");
   std::size_t child_memfds = 0;
   for (std::string line; std::getline(child_maps, line);) {
     if (line.find(" /memfd:") != std::string::npos) ++child_memfds;
   }
-  EXPECT_GE(child_memfds, maps + 2) << "the child's own objects are not where the test looks";
+  EXPECT_GE(child_memfds, child_before + 2)
+      << "the child's own objects are not where the test looks";
   p.kill();
   ASSERT_TRUE(p.join(10s));
   EXPECT_EQ(p.exitcode(), -SIGKILL);

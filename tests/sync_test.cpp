@@ -17,13 +17,20 @@
 #include "mp/sharedctypes.hpp"
 #include "mp/synchronize.hpp"
 #include "support/leak_check.hpp"
+#include "support/methods.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
+// Tests without a child, and the few that need fork.
 class SyncTest : public mp::testing::LeakCheckedTest {};
+
+// Tests between processes, under every start method: children get the shared objects as
+// arguments, never by capture.
+class SyncMethodTest : public mp::testing::MethodTest {};
+MP_INSTANTIATE_FOR_EVERY_METHOD(SyncMethodTest);
 
 // Polls `cond` until it holds or 10 s pass.
 template <class F>
@@ -94,14 +101,16 @@ TEST_F(SyncTest, LockWorksWithStandardGuards) {
   lock.unlock();
 }
 
-TEST_F(SyncTest, LockHeldByChildTimesOut) {
+TEST_P(SyncMethodTest, LockHeldByChildTimesOut) {
   mp::Lock lock;
   mp::Event held, done;
-  mp::Process p([=]() mutable {
-    std::lock_guard g(lock);
-    held.set();
-    done.wait_for(30s);
-  });
+  auto p = ctx().Process(
+      [](mp::Lock lock, mp::Event held, mp::Event done) {
+        std::lock_guard g(lock);
+        held.set();
+        done.wait_for(30s);
+      },
+      lock, held, done);
   p.start();
   ASSERT_TRUE(held.wait_for(10s));
   EXPECT_FALSE(lock.try_lock());
@@ -113,10 +122,10 @@ TEST_F(SyncTest, LockHeldByChildTimesOut) {
   EXPECT_EQ(lock.owner_deaths(), 0u);
 }
 
-TEST_F(SyncTest, LockReleasedByAnotherProcess) {
+TEST_P(SyncMethodTest, LockReleasedByAnotherProcess) {
   mp::Lock lock;
   lock.acquire();
-  mp::Process p([lock]() mutable { lock.release(); });  // allowed, as in Python
+  auto p = ctx().Process([](mp::Lock lock) { lock.release(); }, lock);  // allowed, as in Python
   p.start();
   join_ok(p);
   EXPECT_TRUE(lock.try_lock());
@@ -124,14 +133,16 @@ TEST_F(SyncTest, LockReleasedByAnotherProcess) {
 }
 
 template <class L>
-void holder_killed_test() {
+void holder_killed_test(const mp::Context& ctx) {
   L lock;
   mp::Event held;
-  mp::Process p([=]() mutable {
-    lock.acquire();
-    held.set();
-    for (;;) std::this_thread::sleep_for(1s);
-  });
+  auto p = ctx.Process(
+      [](L lock, mp::Event held) {
+        lock.acquire();
+        held.set();
+        for (;;) std::this_thread::sleep_for(1s);
+      },
+      lock, held);
   p.start();
   ASSERT_TRUE(held.wait_for(10s));
   EXPECT_FALSE(lock.try_lock());
@@ -141,10 +152,12 @@ void holder_killed_test() {
   EXPECT_EQ(lock.owner_deaths(), 1u);
   lock.release();
   // lock() (no timeout) also recovers and does not throw.
-  mp::Process q([=]() mutable {
-    lock.lock();
-    std::raise(SIGKILL);
-  });
+  auto q = ctx.Process(
+      [](L lock) {
+        lock.lock();
+        std::raise(SIGKILL);
+      },
+      lock);
   q.start();
   ASSERT_TRUE(q.join(10s));
   lock.lock();
@@ -155,11 +168,11 @@ void holder_killed_test() {
   EXPECT_EQ(q.exitcode(), -SIGKILL);
 }
 
-TEST_F(SyncTest, LockOfKilledHolderIsRecovered) {
-  holder_killed_test<mp::Lock>();
+TEST_P(SyncMethodTest, LockOfKilledHolderIsRecovered) {
+  holder_killed_test<mp::Lock>(ctx());
 }
-TEST_F(SyncTest, RLockOfKilledHolderIsRecovered) {
-  holder_killed_test<mp::RLock>();
+TEST_P(SyncMethodTest, RLockOfKilledHolderIsRecovered) {
+  holder_killed_test<mp::RLock>(ctx());
 }
 
 TEST_F(SyncTest, LockOfExitedThreadIsRecovered) {
@@ -170,19 +183,22 @@ TEST_F(SyncTest, LockOfExitedThreadIsRecovered) {
   lock.release();
 }
 
-TEST_F(SyncTest, LockUnderContentionIsExclusive) {
+void count_exclusively(mp::Lock lock, mp::RawValue<int> inside, mp::RawValue<int> violations,
+                       mp::RawValue<int> total) {
+  for (int k = 0; k < 20000; ++k) {
+    std::lock_guard g(lock);
+    if (inside.fetch_add(1) != 0) violations.fetch_add(1);
+    total.value() += 1;
+    inside.fetch_sub(1);
+  }
+}
+
+TEST_P(SyncMethodTest, LockUnderContentionIsExclusive) {
   mp::Lock lock;
   mp::RawValue<int> inside(0), violations(0), total(0);
   std::vector<mp::Process> ps;
   for (int i = 0; i < 3; ++i) {
-    ps.emplace_back([=]() mutable {
-      for (int k = 0; k < 20000; ++k) {
-        std::lock_guard g(lock);
-        if (inside.fetch_add(1) != 0) violations.fetch_add(1);
-        total.value() += 1;
-        inside.fetch_sub(1);
-      }
-    });
+    ps.push_back(ctx().Process(count_exclusively, lock, inside, violations, total));
   }
   for (auto& p : ps) p.start();
   for (auto& p : ps) join_ok(p);
@@ -190,14 +206,14 @@ TEST_F(SyncTest, LockUnderContentionIsExclusive) {
   EXPECT_EQ(total.value(), 60000);
 }
 
-TEST_F(SyncTest, ThousandsOfObjectsDespiteALowSoftFdLimit) {
+TEST_P(SyncMethodTest, ThousandsOfObjectsDespiteALowSoftFdLimit) {
   rlimit lim{};
   ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &lim), 0);
   if (lim.rlim_max != RLIM_INFINITY && lim.rlim_max < 4096) {
     GTEST_SKIP() << "the hard RLIMIT_NOFILE is " << lim.rlim_max
                  << ": 3000 objects (one descriptor each) cannot fit, nothing to show here";
   }
-  mp::Process p([] {
+  auto p = ctx().Process([] {
     rlimit soft{};
     ::getrlimit(RLIMIT_NOFILE, &soft);
     soft.rlim_cur = 1024;
@@ -231,38 +247,47 @@ TEST_F(SyncTest, RLockIsReentrantAndOwned) {
   r.release();
   EXPECT_FALSE(r.is_owned());
   EXPECT_THROW(r.release(), mp::ValueError);
-  mp::Process p([r]() mutable {
-    std::lock_guard g(r);
-    std::lock_guard again(r);
-  });
+}
+
+TEST_P(SyncMethodTest, RLockIsReentrantInAChild) {
+  mp::RLock r;
+  auto p = ctx().Process(
+      [](mp::RLock r) {
+        std::lock_guard g(r);
+        std::lock_guard again(r);
+      },
+      r);
   p.start();
   join_ok(p);
+  EXPECT_TRUE(r.try_lock()) << "the child's lock_guards did not let go";
+  EXPECT_EQ(r.owner_deaths(), 0u) << "the child exited holding it";
+  r.release();
 }
 
 // --- Semaphore -------------------------------------------------------------------------------
 
-TEST_F(SyncTest, SemaphoreBoundsConcurrency) {
+void enter_bounded(mp::Semaphore sem, mp::RawValue<int> inside, mp::RawValue<int> peak) {
+  for (int k = 0; k < 50; ++k) {
+    std::lock_guard g(sem);
+    int now = inside.fetch_add(1) + 1;
+    int seen = peak.load();
+    while (now > seen && !peak.compare_exchange(seen, now)) {
+    }
+    // The first time in, stay until a second process is inside too, so that the peak does not
+    // depend on how the processes happen to be scheduled; a semaphore that let only one in
+    // leaves the peak at 1 (after the deadline).
+    const auto end = Clock::now() + 10s;
+    while (k == 0 && peak.load() < 2 && Clock::now() < end) std::this_thread::sleep_for(1ms);
+    std::this_thread::sleep_for(100us);
+    inside.fetch_sub(1);
+  }
+}
+
+TEST_P(SyncMethodTest, SemaphoreBoundsConcurrency) {
   mp::Semaphore sem(2);
   mp::RawValue<int> inside(0), peak(0);
   std::vector<mp::Process> ps;
-  for (int i = 0; i < 4; ++i) {
-    ps.emplace_back([=]() mutable {
-      for (int k = 0; k < 50; ++k) {
-        std::lock_guard g(sem);
-        int now = inside.fetch_add(1) + 1;
-        int seen = peak.load();
-        while (now > seen && !peak.compare_exchange(seen, now)) {
-        }
-        // The first time in, stay until a second process is inside too, so that the peak does
-        // not depend on how the processes happen to be scheduled; a semaphore that let only one
-        // in leaves the peak at 1 (after the deadline).
-        const auto end = Clock::now() + 10s;
-        while (k == 0 && peak.load() < 2 && Clock::now() < end) std::this_thread::sleep_for(1ms);
-        std::this_thread::sleep_for(100us);
-        inside.fetch_sub(1);
-      }
-    });
-  }
+  for (int i = 0; i < 4; ++i) ps.push_back(ctx().Process(enter_bounded, sem, inside, peak));
   for (auto& p : ps) p.start();
   for (auto& p : ps) join_ok(p);
   EXPECT_LE(peak.load(), 2);
@@ -270,13 +295,13 @@ TEST_F(SyncTest, SemaphoreBoundsConcurrency) {
   EXPECT_EQ(sem.get_value(), 2u);
 }
 
-TEST_F(SyncTest, SemaphoreTimedAcquire) {
+TEST_P(SyncMethodTest, SemaphoreTimedAcquire) {
   mp::Semaphore sem(1);
   EXPECT_TRUE(sem.try_acquire());
   EXPECT_FALSE(sem.try_acquire());
   expect_times_out([&] { return sem.try_acquire_for(100ms); }, 100ms);
   // A waiter asleep in another process is woken by a release here.
-  mp::Process p([sem]() mutable { std::exit(sem.acquire(kLongWait) ? 0 : 1); });
+  auto p = ctx().Process([](mp::Semaphore sem) { std::exit(sem.acquire(kLongWait) ? 0 : 1); }, sem);
   p.start();
   expect_asleep(p);
   sem.release();
@@ -297,15 +322,17 @@ TEST_F(SyncTest, BoundedSemaphoreRefusesOverRelease) {
 
 // --- Condition -------------------------------------------------------------------------------
 
-TEST_F(SyncTest, ConditionNotifyWakesAWaiterInAnotherProcess) {
+TEST_P(SyncMethodTest, ConditionNotifyWakesAWaiterInAnotherProcess) {
   mp::Condition cond;
   mp::RawValue<int> state(0);
-  mp::Process p([=]() mutable {
-    std::lock_guard g(cond);
-    state.store(1);  // under the lock, which only the wait below lets go
-    if (!cond.wait_for(kLongWait, [&] { return state.load() == 2; })) std::exit(1);
-    state.store(3);
-  });
+  auto p = ctx().Process(
+      [](mp::Condition cond, mp::RawValue<int> state) {
+        std::lock_guard g(cond);
+        state.store(1);  // under the lock, which only the wait below lets go
+        if (!cond.wait_for(kLongWait, [&] { return state.load() == 2; })) std::exit(1);
+        state.store(3);
+      },
+      cond, state);
   p.start();
   ASSERT_TRUE(eventually([&] { return state.load() == 1; }));
   expect_asleep(p);
@@ -321,19 +348,22 @@ TEST_F(SyncTest, ConditionNotifyWakesAWaiterInAnotherProcess) {
 // Waiters that each take one ticket: notify(n) with n tickets must let exactly n go (a waiter
 // woken without a ticket, which the header allows as a spurious wake-up, waits again), and a
 // notify() that woke nobody leaves its ticket untaken, which the test sees.
-TEST_F(SyncTest, NotifyNLetsExactlyNTicketWaitersGo) {
+void take_a_ticket(mp::Condition cond, mp::RawValue<int> waiting, mp::RawValue<int> tickets,
+                   mp::RawValue<int> gone) {
+  std::lock_guard g(cond);
+  waiting.fetch_add(1);  // under the lock: the parent's next notify finds this one waiting
+  if (!cond.wait_for(kLongWait, [&] { return tickets.load() > 0; })) std::exit(1);
+  tickets.fetch_sub(1);
+  gone.fetch_add(1);
+}
+
+TEST_P(SyncMethodTest, NotifyNLetsExactlyNTicketWaitersGo) {
   constexpr int kWaiters = 4;
   mp::Condition cond;
   mp::RawValue<int> waiting(0), tickets(0), gone(0);
   std::vector<mp::Process> ps;
   for (int i = 0; i < kWaiters; ++i) {
-    ps.emplace_back([=]() mutable {
-      std::lock_guard g(cond);
-      waiting.fetch_add(1);  // under the lock: the parent's next notify finds this one waiting
-      if (!cond.wait_for(kLongWait, [&] { return tickets.load() > 0; })) std::exit(1);
-      tickets.fetch_sub(1);
-      gone.fetch_add(1);
-    });
+    ps.push_back(ctx().Process(take_a_ticket, cond, waiting, tickets, gone));
   }
   for (auto& p : ps) p.start();
   ASSERT_TRUE(eventually([&] { return waiting.load() == kWaiters; }));
@@ -361,21 +391,22 @@ TEST_F(SyncTest, NotifyNLetsExactlyNTicketWaitersGo) {
   EXPECT_EQ(tickets.load(), 0);
 }
 
-TEST_F(SyncTest, NotifyAllWakesEveryWaiter) {
+void wait_for_go(mp::Condition cond, mp::RawValue<int> waiting, mp::RawValue<int> woken,
+                 mp::RawValue<int> go) {
+  std::lock_guard g(cond);
+  waiting.fetch_add(1);
+  while (go.load() == 0) {
+    if (!cond.wait_for(kLongWait)) std::exit(1);
+  }
+  woken.fetch_add(1);
+}
+
+TEST_P(SyncMethodTest, NotifyAllWakesEveryWaiter) {
   mp::Condition cond;
   mp::RawValue<int> waiting(0), woken(0);
   mp::RawValue<int> go(0);
   std::vector<mp::Process> ps;
-  for (int i = 0; i < 4; ++i) {
-    ps.emplace_back([=]() mutable {
-      std::lock_guard g(cond);
-      waiting.fetch_add(1);
-      while (go.load() == 0) {
-        if (!cond.wait_for(kLongWait)) std::exit(1);
-      }
-      woken.fetch_add(1);
-    });
-  }
+  for (int i = 0; i < 4; ++i) ps.push_back(ctx().Process(wait_for_go, cond, waiting, woken, go));
   for (auto& p : ps) p.start();
   ASSERT_TRUE(eventually([&] { return waiting.load() == 4; }));
   expect_asleep(ps);  // all four asleep: one notify_all must wake each of them
@@ -414,11 +445,12 @@ TEST_F(SyncTest, ConditionOverRLockRestoresRecursionDepth) {
 
 // --- Event -----------------------------------------------------------------------------------
 
-TEST_F(SyncTest, EventAcrossProcesses) {
+TEST_P(SyncMethodTest, EventAcrossProcesses) {
   mp::Event ev;
   EXPECT_FALSE(ev.is_set());
   expect_times_out([&] { return ev.wait_for(100ms); }, 100ms);
-  mp::Process p([ev]() mutable { std::exit(ev.wait_for(kLongWait) && ev.is_set() ? 0 : 1); });
+  auto p = ctx().Process(
+      [](mp::Event ev) { std::exit(ev.wait_for(kLongWait) && ev.is_set() ? 0 : 1); }, ev);
   p.start();
   expect_asleep(p);
   ev.set();
@@ -430,14 +462,16 @@ TEST_F(SyncTest, EventAcrossProcesses) {
   expect_times_out([&] { return ev.wait_for(50ms); }, 50ms);
 }
 
-TEST_F(SyncTest, EventWakesManyWaiters) {
+TEST_P(SyncMethodTest, EventWakesManyWaiters) {
   mp::Event ev;
   mp::RawValue<int> woken(0);
   std::vector<mp::Process> ps;
   for (int i = 0; i < 3; ++i) {
-    ps.emplace_back([=]() mutable {
-      if (ev.wait_for(kLongWait)) woken.fetch_add(1);
-    });
+    ps.push_back(ctx().Process(
+        [](mp::Event ev, mp::RawValue<int> woken) {
+          if (ev.wait_for(kLongWait)) woken.fetch_add(1);
+        },
+        ev, woken));
   }
   for (auto& p : ps) p.start();
   expect_asleep(ps);  // each is inside wait_for, not merely about to call it
@@ -448,6 +482,7 @@ TEST_F(SyncTest, EventWakesManyWaiters) {
 
 // --- Barrier ---------------------------------------------------------------------------------
 
+// Fork only: the action is a std::function, code that cannot travel to a spawned child.
 TEST_F(SyncTest, BarrierReleasesAllWithDistinctIndicesAndOneAction) {
   mp::RawValue<int> actions(0);
   mp::RawArray<int> indices(3);
@@ -470,16 +505,18 @@ TEST_F(SyncTest, BarrierReleasesAllWithDistinctIndicesAndOneAction) {
   EXPECT_FALSE(barrier.broken());
 }
 
-TEST_F(SyncTest, BarrierTimeoutBreaksItForEveryone) {
+TEST_P(SyncMethodTest, BarrierTimeoutBreaksItForEveryone) {
   mp::Barrier barrier(3);
   mp::RawValue<int> broken_seen(0);
-  mp::Process p([=]() mutable {
-    try {
-      barrier.wait(20s);
-    } catch (const mp::BrokenBarrierError&) {
-      broken_seen.fetch_add(1);
-    }
-  });
+  auto p = ctx().Process(
+      [](mp::Barrier barrier, mp::RawValue<int> broken_seen) {
+        try {
+          barrier.wait(20s);
+        } catch (const mp::BrokenBarrierError&) {
+          broken_seen.fetch_add(1);
+        }
+      },
+      barrier, broken_seen);
   p.start();
   ASSERT_TRUE(eventually([&] { return barrier.n_waiting() == 1; }));
   auto t0 = Clock::now();
@@ -498,14 +535,16 @@ TEST_F(SyncTest, BarrierTimeoutBreaksItForEveryone) {
 // A party killed inside wait() has arrived (barrier.cpp counts it under the barrier's lock
 // before sleeping, and nothing takes the count back): its generation still passes when the
 // others arrive. The next generation lacks it, and breaks for everyone on the default timeout.
-TEST_F(SyncTest, PartyKilledInsideWaitCountsAndTheNextRoundBreaksOnTimeout) {
+TEST_P(SyncMethodTest, PartyKilledInsideWaitCountsAndTheNextRoundBreaksOnTimeout) {
   mp::Barrier barrier(3, nullptr, 500ms);  // the default timeout
   mp::Event about_to_wait;
-  mp::Process dies([=]() mutable {
-    about_to_wait.set();
-    barrier.wait(20s);
-    std::exit(1);  // never reached: killed inside the wait
-  });
+  auto dies = ctx().Process(
+      [](mp::Barrier barrier, mp::Event about_to_wait) {
+        about_to_wait.set();
+        barrier.wait(20s);
+        std::exit(1);  // never reached: killed inside the wait
+      },
+      barrier, about_to_wait);
   dies.start();
   ASSERT_TRUE(about_to_wait.wait_for(10s));
   ASSERT_TRUE(eventually([&] { return barrier.n_waiting() == 1; }));
@@ -516,14 +555,16 @@ TEST_F(SyncTest, PartyKilledInsideWaitCountsAndTheNextRoundBreaksOnTimeout) {
   EXPECT_FALSE(barrier.broken());
 
   mp::RawValue<int> survivor_index(-1);
-  mp::Process survivor([=]() mutable {
-    survivor_index.store(static_cast<int>(barrier.wait(20s)));  // passes with the parent
-    try {
-      barrier.wait();  // the default timeout: nobody else will come in time
-    } catch (const mp::BrokenBarrierError&) {
-      std::exit(7);
-    }
-  });
+  auto survivor = ctx().Process(
+      [](mp::Barrier barrier, mp::RawValue<int> survivor_index) {
+        survivor_index.store(static_cast<int>(barrier.wait(20s)));  // passes with the parent
+        try {
+          barrier.wait();  // the default timeout, which travelled with the handle
+        } catch (const mp::BrokenBarrierError&) {
+          std::exit(7);
+        }
+      },
+      barrier, survivor_index);
   survivor.start();
   ASSERT_TRUE(eventually([&] { return barrier.n_waiting() == 2; }));
   const auto index = barrier.wait(20s);  // the third arrival: the generation passes
@@ -540,15 +581,17 @@ TEST_F(SyncTest, PartyKilledInsideWaitCountsAndTheNextRoundBreaksOnTimeout) {
   EXPECT_TRUE(barrier.broken());
 }
 
-TEST_F(SyncTest, BarrierAbortAndReset) {
+TEST_P(SyncMethodTest, BarrierAbortAndReset) {
   mp::Barrier barrier(2);
-  mp::Process p([=]() mutable {
-    try {
-      barrier.wait(20s);
-    } catch (const mp::BrokenBarrierError&) {
-      std::exit(3);
-    }
-  });
+  auto p = ctx().Process(
+      [](mp::Barrier barrier) {
+        try {
+          barrier.wait(20s);
+        } catch (const mp::BrokenBarrierError&) {
+          std::exit(3);
+        }
+      },
+      barrier);
   p.start();
   ASSERT_TRUE(eventually([&] { return barrier.n_waiting() == 1; }));
   barrier.abort();
@@ -557,21 +600,23 @@ TEST_F(SyncTest, BarrierAbortAndReset) {
   EXPECT_TRUE(barrier.broken());
   barrier.reset();
   // Usable again.
-  mp::Process q([=]() mutable { barrier.wait(20s); });
+  auto q = ctx().Process([](mp::Barrier barrier) { barrier.wait(20s); }, barrier);
   q.start();
   barrier.wait(20s);
   join_ok(q);
 }
 
-TEST_F(SyncTest, ResetWithWaitersBreaksOnlyThem) {
+TEST_P(SyncMethodTest, ResetWithWaitersBreaksOnlyThem) {
   mp::Barrier barrier(2);
-  mp::Process p([=]() mutable {
-    try {
-      barrier.wait(20s);
-    } catch (const mp::BrokenBarrierError&) {
-      std::exit(4);
-    }
-  });
+  auto p = ctx().Process(
+      [](mp::Barrier barrier) {
+        try {
+          barrier.wait(20s);
+        } catch (const mp::BrokenBarrierError&) {
+          std::exit(4);
+        }
+      },
+      barrier);
   p.start();
   ASSERT_TRUE(eventually([&] { return barrier.n_waiting() == 1; }));
   barrier.reset();
