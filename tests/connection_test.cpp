@@ -1,4 +1,5 @@
-// tests/connection_test.cpp — Pipe, Connection, wait, Listener and Client.
+// tests/connection_test.cpp — Pipe, Connection, wait, Listener and Client. Every test with a
+// child runs under each start method.
 //
 // Every wait is bounded: a recv comes after a poll(timeout), a join has a timeout, clients that
 // might block run in child processes (killable, joined with a timeout), and orderings between

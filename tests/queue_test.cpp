@@ -1,5 +1,5 @@
 // tests/queue_test.cpp — Queue, JoinableQueue and SimpleQueue across processes, and the deaths
-// of producers and consumers.
+// of producers and consumers. Every test with a child runs under each start method.
 #include <sys/syscall.h>
 
 #include <chrono>
