@@ -1,4 +1,5 @@
-// tests/connection_test.cpp — Pipe, Connection, wait, Listener and Client.
+// tests/connection_test.cpp — Pipe, Connection, wait, Listener and Client. Every test with a
+// child runs under each start method.
 //
 // Every wait is bounded: a recv comes after a poll(timeout), a join has a timeout, clients that
 // might block run in child processes (killable, joined with a timeout), and orderings between
@@ -19,13 +20,23 @@
 #include "mp/connection.hpp"
 #include "mp/process.hpp"
 #include "support/leak_check.hpp"
+#include "support/methods.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
+// Tests without a child process.
 class ConnectionTest : public mp::testing::LeakCheckedTest {};
+
+// Tests whose children receive their connections (or the address to connect to) as arguments,
+// under every start method. A forked child also inherits every descriptor of the parent, the
+// parent's ends of its pipes among them; children that must let the parent see EOF, or see it
+// themselves, are given the parent's end too and close it (under spawn and forkserver that
+// closes the copy they were given, which nothing else holds).
+class ConnectionProcessTest : public mp::testing::MethodTest {};
+MP_INSTANTIATE_FOR_EVERY_METHOD(ConnectionProcessTest);
 
 std::vector<std::byte> bytes_of(std::string_view s) {
   return {reinterpret_cast<const std::byte*>(s.data()),
@@ -37,34 +48,41 @@ constexpr int kClientOk = 0;
 constexpr int kClientAuthFailed = 3;
 constexpr int kClientOtherError = 4;
 
-// A child that connects with `key`, sends "hello" and waits for "bye" (so the server has read
-// the message before the child goes). Exits with one of the codes above.
-mp::Process hello_client(const std::string& address, const std::string& key) {
-  return mp::Process([address, key] {
-    int rc = kClientOtherError;
-    try {
-      auto c = mp::Client(address, key);
-      c.send(std::string("hello"));
-      rc = c.poll(30s) && c.recv<std::string>() == "bye" ? kClientOk : kClientOtherError;
-    } catch (const mp::AuthenticationError&) {
-      rc = kClientAuthFailed;
-    } catch (...) {
-      rc = kClientOtherError;
-    }
-    std::exit(rc);
-  });
+// A child's target: connects with `key`, sends "hello" and waits for "bye" (so the server has
+// read the message before the child goes). Exits with one of the codes above.
+void hello_client(std::string address, std::string key) {
+  int rc = kClientOtherError;
+  try {
+    auto c = mp::Client(address, key);
+    c.send(std::string("hello"));
+    rc = c.poll(30s) && c.recv<std::string>() == "bye" ? kClientOk : kClientOtherError;
+  } catch (const mp::AuthenticationError&) {
+    rc = kClientAuthFailed;
+  } catch (...) {
+    rc = kClientOtherError;
+  }
+  std::exit(rc);
 }
 
-TEST_F(ConnectionTest, PipeCarriesValuesBetweenProcesses) {
+// 64 MiB, different in every page.
+std::string big_message() {
+  std::string big(64 << 20, '\0');
+  for (std::size_t i = 0; i < big.size(); i += 4096) big[i] = static_cast<char>(i / 4096);
+  return big;
+}
+
+TEST_P(ConnectionProcessTest, PipeCarriesValuesBetweenProcesses) {
   auto [parent, child] = mp::Pipe();
-  mp::Process p([c = child, other = parent]() mutable {
-    other.close();  // the child's inherited copy of the parent's end: else EOF could never come
-    c.send(std::string("Hello from child process"));
-    if (!c.poll(30s)) std::exit(2);
-    auto n = c.recv<int>();
-    c.send(std::vector<int>{n, n * 2});
-    c.close();
-  });
+  auto p = ctx().Process(
+      [](mp::Connection c, mp::Connection other) {
+        other.close();  // the child's copy of the parent's end: else EOF could never come
+        c.send(std::string("Hello from child process"));
+        if (!c.poll(30s)) std::exit(2);
+        auto n = c.recv<int>();
+        c.send(std::vector<int>{n, n * 2});
+        c.close();
+      },
+      child, parent);
   p.start();
   child.close();
   ASSERT_TRUE(parent.poll(30s));
@@ -78,20 +96,22 @@ TEST_F(ConnectionTest, PipeCarriesValuesBetweenProcesses) {
   EXPECT_EQ(p.exitcode(), 0);
 }
 
-TEST_F(ConnectionTest, ChildSeesEofWhenTheParentClosesItsEnd) {
+TEST_P(ConnectionProcessTest, ChildSeesEofWhenTheParentClosesItsEnd) {
   auto [parent, child] = mp::Pipe();
-  mp::Process p([c = child, other = parent]() mutable {
-    other.close();
-    int count = 0;
-    try {
-      for (;;) {
-        if (!c.poll(30s)) std::exit(2);  // no EOF in time
-        count += c.recv<int>();
-      }
-    } catch (const mp::EOFError&) {
-      std::exit(count == 6 ? 0 : 3);
-    }
-  });
+  auto p = ctx().Process(
+      [](mp::Connection c, mp::Connection other) {
+        other.close();
+        int count = 0;
+        try {
+          for (;;) {
+            if (!c.poll(30s)) std::exit(2);  // no EOF in time
+            count += c.recv<int>();
+          }
+        } catch (const mp::EOFError&) {
+          std::exit(count == 6 ? 0 : 3);
+        }
+      },
+      child, parent);
   p.start();
   child.close();
   for (int i = 1; i <= 3; ++i) parent.send(i);
@@ -176,16 +196,17 @@ TEST_F(ConnectionTest, OneWayPipeAndClosedMisuse) {
   EXPECT_THROW(r.recv<int>(), mp::ValueError);
 }
 
-TEST_F(ConnectionTest, SixtyFourMebibyteMessages) {
+TEST_P(ConnectionProcessTest, SixtyFourMebibyteMessages) {
   auto [a, b] = mp::Pipe();
-  std::string big(64 << 20, '\0');
-  for (std::size_t i = 0; i < big.size(); i += 4096) big[i] = static_cast<char>(i / 4096);
-  mp::Process p([c = a, other = b, big]() mutable {
-    other.close();
-    c.send(big);
-    if (!c.poll(60s)) std::exit(2);
-    c.send(c.recv<std::string>());  // echo
-  });
+  const std::string big = big_message();
+  auto p = ctx().Process(
+      [](mp::Connection c, mp::Connection other) {
+        other.close();
+        c.send(big_message());
+        if (!c.poll(60s)) std::exit(2);
+        c.send(c.recv<std::string>());  // echo
+      },
+      a, b);
   p.start();
   a.close();
   ASSERT_TRUE(b.poll(60s));
@@ -251,16 +272,18 @@ TEST_F(ConnectionTest, AfterAnOversizedMessageTheConnectionStopsReceiving) {
 }
 
 // The same across processes: the peer sends an oversized message, then a normal one.
-TEST_F(ConnectionTest, OversizedMessageFromAnotherProcess) {
+TEST_P(ConnectionProcessTest, OversizedMessageFromAnotherProcess) {
   auto [parent, child] = mp::Pipe();
   parent.set_max_message_size(1 << 10);
-  mp::Process p([c = child, other = parent]() mutable {
-    other.close();
-    c.send(std::string(4096, 'y'));  // small enough to sit in the socket buffer unread
-    c.send(std::string("normal"));
-    if (!c.poll(30s)) std::exit(2);  // wait for the parent's verdict, then go
-    std::exit(c.recv<int>() == 1 ? 0 : 3);
-  });
+  auto p = ctx().Process(
+      [](mp::Connection c, mp::Connection other) {
+        other.close();
+        c.send(std::string(4096, 'y'));  // small enough to sit in the socket buffer unread
+        c.send(std::string("normal"));
+        if (!c.poll(30s)) std::exit(2);  // wait for the parent's verdict, then go
+        std::exit(c.recv<int>() == 1 ? 0 : 3);
+      },
+      child, parent);
   p.start();
   child.close();
   ASSERT_TRUE(parent.poll(30s));
@@ -271,10 +294,10 @@ TEST_F(ConnectionTest, OversizedMessageFromAnotherProcess) {
   EXPECT_EQ(p.exitcode(), 0);
 }
 
-TEST_F(ConnectionTest, WaitReturnsTheReadyOnes) {
+TEST_P(ConnectionProcessTest, WaitReturnsTheReadyOnes) {
   auto [a1, b1] = mp::Pipe();
   auto [a2, b2] = mp::Pipe();
-  mp::Process p([] { std::this_thread::sleep_for(30s); });
+  auto p = ctx().Process([] { std::this_thread::sleep_for(30s); });
   p.start();
   auto t0 = Clock::now();
   EXPECT_TRUE(mp::connection::wait({&b1, &b2, &p}, 100ms).empty());
@@ -295,10 +318,10 @@ TEST_F(ConnectionTest, WaitReturnsTheReadyOnes) {
   EXPECT_EQ(ready[0].fd(), b2.fileno());
 }
 
-TEST_F(ConnectionTest, ListenerAndClientOverTcp) {
+TEST_P(ConnectionProcessTest, ListenerAndClientOverTcp) {
   mp::Listener server("127.0.0.1:0", "secret");
   ASSERT_NE(server.address(), "127.0.0.1:0");
-  auto p = hello_client(server.address(), "secret");
+  auto p = ctx().Process(hello_client, server.address(), std::string("secret"));
   p.start();
   auto conn = server.accept(30s);
   ASSERT_TRUE(conn.poll(30s));
@@ -308,14 +331,14 @@ TEST_F(ConnectionTest, ListenerAndClientOverTcp) {
   EXPECT_EQ(p.exitcode(), kClientOk);
 }
 
-TEST_F(ConnectionTest, UnixListenerIsPrivateAndRemovedOnClose) {
+TEST_P(ConnectionProcessTest, UnixListenerIsPrivateAndRemovedOnClose) {
   std::string path = "/tmp/mp-test-" + std::to_string(::getpid()) + ".sock";
   {
     mp::Listener server(path, "k");
     struct stat st {};
     ASSERT_EQ(::stat(path.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600u);
-    auto p = hello_client(path, "k");
+    auto p = ctx().Process(hello_client, path, std::string("k"));
     p.start();
     auto c = server.accept(30s);
     ASSERT_TRUE(c.poll(30s));
@@ -330,16 +353,16 @@ TEST_F(ConnectionTest, UnixListenerIsPrivateAndRemovedOnClose) {
 
 // As Python: accept() raises AuthenticationError for a client with the wrong key (the client
 // raises it too), and the listener serves the next client.
-TEST_F(ConnectionTest, WrongKeyRaisesFromAcceptAndTheListenerKeepsServing) {
+TEST_P(ConnectionProcessTest, WrongKeyRaisesFromAcceptAndTheListenerKeepsServing) {
   mp::Listener server("127.0.0.1:0", "right");
-  auto bad = hello_client(server.address(), "wrong");
+  auto bad = ctx().Process(hello_client, server.address(), std::string("wrong"));
   bad.start();
   EXPECT_THROW(server.accept(30s), mp::AuthenticationError);
   ASSERT_TRUE(bad.join(30s));
   EXPECT_EQ(bad.exitcode(), kClientAuthFailed);
   EXPECT_EQ(server.rejected(), 1u);
 
-  auto good = hello_client(server.address(), "right");
+  auto good = ctx().Process(hello_client, server.address(), std::string("right"));
   good.start();
   auto conn = server.accept(30s);
   ASSERT_TRUE(conn.poll(30s));
@@ -351,9 +374,9 @@ TEST_F(ConnectionTest, WrongKeyRaisesFromAcceptAndTheListenerKeepsServing) {
 }
 
 // A listener whose key differs from the client's: the client learns it from Client().
-TEST_F(ConnectionTest, ClientRaisesWhenTheServerHasAnotherKey) {
+TEST_P(ConnectionProcessTest, ClientRaisesWhenTheServerHasAnotherKey) {
   mp::Listener server("127.0.0.1:0", "server-key");
-  auto p = hello_client(server.address(), "client-key");
+  auto p = ctx().Process(hello_client, server.address(), std::string("client-key"));
   p.start();
   EXPECT_THROW(server.accept(30s), mp::AuthenticationError);
   ASSERT_TRUE(p.join(30s));
@@ -363,7 +386,7 @@ TEST_F(ConnectionTest, ClientRaisesWhenTheServerHasAnotherKey) {
 // Peers that close, send garbage or say nothing during the handshake: each accept() raises
 // AuthenticationError (a silent one once the handshake timeout has passed, not before), and
 // the listener then serves a good client.
-TEST_F(ConnectionTest, BrokenHandshakesRaiseFromAccept) {
+TEST_P(ConnectionProcessTest, BrokenHandshakesRaiseFromAccept) {
   mp::Listener server("127.0.0.1:0", "key");
   const auto handshake = 300ms;
   server.set_handshake_timeout(handshake);
@@ -406,7 +429,7 @@ TEST_F(ConnectionTest, BrokenHandshakesRaiseFromAccept) {
   }
   EXPECT_EQ(server.rejected(), 5u);
 
-  auto good = hello_client(server.address(), "key");
+  auto good = ctx().Process(hello_client, server.address(), std::string("key"));
   good.start();
   auto conn = server.accept(30s);
   ASSERT_TRUE(conn.poll(30s));

@@ -1,5 +1,5 @@
 // tests/queue_test.cpp — Queue, JoinableQueue and SimpleQueue across processes, and the deaths
-// of producers and consumers.
+// of producers and consumers. Every test with a child runs under each start method.
 #include <sys/syscall.h>
 
 #include <chrono>
@@ -17,13 +17,20 @@
 #include "mp/sharedctypes.hpp"
 #include "mp/synchronize.hpp"
 #include "support/leak_check.hpp"
+#include "support/methods.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
+// Tests without a child process.
 class QueueTest : public mp::testing::LeakCheckedTest {};
+
+// Tests whose children receive the queues (and whatever else they share) as arguments, under
+// every start method.
+class QueueProcessTest : public mp::testing::MethodTest {};
+MP_INSTANTIATE_FOR_EVERY_METHOD(QueueProcessTest);
 
 struct Picky {  // refuses negative values when decoded
   int v = 0;
@@ -80,15 +87,33 @@ bool wait_until_in_futex_wait(int pid, std::chrono::seconds timeout) {
   return false;
 }
 
-// Makes the calling (child) process SIGKILL itself at the queue's large-message test hook.
+// Makes the calling (child) process SIGKILL itself at the queue's large-message test hook. The
+// child sets it itself: a spawned child does not see the parent's globals.
 void die_at_large_get_hook() {
   mp::detail::large_get_hook = []() noexcept { std::raise(SIGKILL); };
 }
 
-TEST_F(QueueTest, ProducerAndConsumerProcesses) {
+// Messages that the parent and a child both build, from their index alone.
+std::string lettered(std::size_t i, std::size_t size) {
+  std::string m(size, static_cast<char>('a' + i));
+  m[size / 2] = '!';
+  return m;
+}
+std::string odd_sized(int i) {
+  return std::to_string(i) + std::string(static_cast<std::size_t>(i % 997), '.');
+}
+std::string victim_message(int i) {
+  return "victim-" + std::to_string(i) + std::string(static_cast<std::size_t>(i % 5000), '.');
+}
+std::string twenty_k(int i) {
+  return std::to_string(i) + std::string(20'000, static_cast<char>('a' + i % 26));
+}
+
+TEST_P(QueueProcessTest, ProducerAndConsumerProcesses) {
   mp::Queue<std::string> q;
-  mp::Process producer([q]() mutable { q.put("Hello from producer"); });
-  mp::Process consumer([q]() mutable { std::exit(q.get(10s) == "Hello from producer" ? 0 : 1); });
+  auto producer = ctx().Process([](mp::Queue<std::string> q) { q.put("Hello from producer"); }, q);
+  auto consumer = ctx().Process(
+      [](mp::Queue<std::string> q) { std::exit(q.get(10s) == "Hello from producer" ? 0 : 1); }, q);
   producer.start();
   consumer.start();
   join_ok(producer);
@@ -129,37 +154,43 @@ TEST_F(QueueTest, TimeoutsAreBounded) {
   EXPECT_TRUE(q.try_put(3));
 }
 
-TEST_F(QueueTest, BoundedPutWaitsForAConsumer) {
+TEST_P(QueueProcessTest, BoundedPutWaitsForAConsumer) {
   mp::Queue<int> q(1);
-  mp::Process consumer([q]() mutable {
-    for (int i = 0; i < 100; ++i) {
-      if (q.get(10s) != i) std::exit(1);
-    }
-  });
+  auto consumer = ctx().Process(
+      [](mp::Queue<int> q) {
+        for (int i = 0; i < 100; ++i) {
+          if (q.get(10s) != i) std::exit(1);
+        }
+      },
+      q);
   consumer.start();
   for (int i = 0; i < 100; ++i) q.put(i, 10s);
   join_ok(consumer);
 }
 
-TEST_F(QueueTest, FourProducersTwoConsumersEveryItemOnce) {
+TEST_P(QueueProcessTest, FourProducersTwoConsumersEveryItemOnce) {
   constexpr int kProducers = 4, kPerProducer = 25'000, kTotal = kProducers * kPerProducer;
   mp::Queue<int> q;
   mp::RawArray<int> seen(kTotal);
   std::vector<mp::Process> ps;
   for (int p = 0; p < kProducers; ++p) {
-    ps.emplace_back([q, p]() mutable {
-      for (int i = 0; i < kPerProducer; ++i) q.put(p * kPerProducer + i);
-    });
+    ps.push_back(ctx().Process(
+        [](mp::Queue<int> q, int first, int n) {
+          for (int i = 0; i < n; ++i) q.put(first + i);
+        },
+        q, p * kPerProducer, kPerProducer));
   }
   for (int c = 0; c < 2; ++c) {
-    ps.emplace_back([q, seen]() mutable {
-      // Consumers stop at a sentinel (-1), one per consumer.
-      for (;;) {
-        int v = q.get(30s);
-        if (v < 0) return;
-        std::atomic_ref<int>(seen[static_cast<std::size_t>(v)]).fetch_add(1);
-      }
-    });
+    ps.push_back(ctx().Process(
+        [](mp::Queue<int> q, mp::RawArray<int> seen) {
+          // Consumers stop at a sentinel (-1), one per consumer.
+          for (;;) {
+            int v = q.get(30s);
+            if (v < 0) return;
+            std::atomic_ref<int>(seen[static_cast<std::size_t>(v)]).fetch_add(1);
+          }
+        },
+        q, seen));
   }
   for (auto& p : ps) p.start();
   for (int p = 0; p < kProducers; ++p) join_ok(ps[static_cast<std::size_t>(p)]);
@@ -172,15 +203,17 @@ TEST_F(QueueTest, FourProducersTwoConsumersEveryItemOnce) {
   EXPECT_TRUE(q.empty());
 }
 
-TEST_F(QueueTest, SixtyFourMebibyteMessagesRoundTrip) {
+TEST_P(QueueProcessTest, SixtyFourMebibyteMessagesRoundTrip) {
   // One queue each way, so that nobody can take back its own message.
   using Bytes = std::vector<std::uint8_t>;
   mp::Queue<Bytes> there, back;
   Bytes big(64 << 20);
   for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<std::uint8_t>(i * 31 + 7);
-  mp::Process echo([there, back]() mutable {
-    for (int i = 0; i < 2; ++i) back.put(there.get(30s), 30s);
-  });
+  auto echo = ctx().Process(
+      [](mp::Queue<Bytes> there, mp::Queue<Bytes> back) {
+        for (int i = 0; i < 2; ++i) back.put(there.get(30s), 30s);
+      },
+      there, back);
   echo.start();
   there.put(big, 30s);
   there.put(Bytes{1, 2, 3}, 30s);  // small after large: order and content kept both ways
@@ -191,11 +224,15 @@ TEST_F(QueueTest, SixtyFourMebibyteMessagesRoundTrip) {
   EXPECT_TRUE(back.empty());
 }
 
-TEST_F(QueueTest, ManyMessagesLargerThanTheRing) {
+TEST_P(QueueProcessTest, ManyMessagesLargerThanTheRing) {
   mp::Queue<std::string> q(0, mp::QueueOptions{.capacity = 64 << 10});
-  mp::Process producer([q]() mutable {
-    for (int i = 0; i < 50; ++i) q.put(std::string(100'000 + i, static_cast<char>('a' + i % 26)));
-  });
+  auto producer = ctx().Process(
+      [](mp::Queue<std::string> q) {
+        for (int i = 0; i < 50; ++i) {
+          q.put(std::string(100'000 + i, static_cast<char>('a' + i % 26)));
+        }
+      },
+      q);
   producer.start();
   for (int i = 0; i < 50; ++i) {
     ASSERT_EQ(q.get(30s), std::string(100'000 + i, static_cast<char>('a' + i % 26)));
@@ -203,64 +240,64 @@ TEST_F(QueueTest, ManyMessagesLargerThanTheRing) {
   join_ok(producer);
 }
 
-TEST_F(QueueTest, ReusedBodiesCarryEachMessageIntact) {
+TEST_P(QueueProcessTest, ReusedBodiesCarryEachMessageIntact) {
   // In lock step, so that every body is free again when the next large message is written:
   // the producer reuses its bodies and the consumer its mappings of them, through sizes that
   // shrink and grow.
   const std::vector<std::size_t> sizes{200'000, 50'000, 300'000, 300'000, 20'000, 1'000'000};
-  auto message = [](std::size_t i, std::size_t size) {
-    std::string m(size, static_cast<char>('a' + i));
-    m[size / 2] = '!';
-    return m;
-  };
   mp::Queue<std::string> q(0, mp::QueueOptions{.capacity = 64 << 10});
   mp::Queue<int> ack;
-  mp::Process producer([q, ack, sizes, message]() mutable {
-    for (std::size_t i = 0; i < sizes.size(); ++i) {
-      q.put(message(i, sizes[i]));
-      ack.get(30s);
-    }
-  });
+  auto producer = ctx().Process(
+      [](mp::Queue<std::string> q, mp::Queue<int> ack, std::vector<std::size_t> sizes) {
+        for (std::size_t i = 0; i < sizes.size(); ++i) {
+          q.put(lettered(i, sizes[i]));
+          ack.get(30s);
+        }
+      },
+      q, ack, sizes);
   producer.start();
   for (std::size_t i = 0; i < sizes.size(); ++i) {
-    ASSERT_EQ(q.get(30s), message(i, sizes[i])) << "message " << i;
+    ASSERT_EQ(q.get(30s), lettered(i, sizes[i])) << "message " << i;
     ack.put(1);
   }
   join_ok(producer);
 }
 
-TEST_F(QueueTest, ManyLapsOfOddSizedMessagesArriveIntact) {
+TEST_P(QueueProcessTest, ManyLapsOfOddSizedMessagesArriveIntact) {
   // Every length modulo the record alignment, wrapping the ring many times: padding records and
   // record boundaries must agree at both ends.
   constexpr int kMessages = 50'000;
-  auto message = [](int i) {
-    return std::to_string(i) + std::string(static_cast<std::size_t>(i % 997), '.');
-  };
   mp::Queue<std::string> q(0, mp::QueueOptions{.capacity = 1 << 14});
-  mp::Process producer([q, message]() mutable {
-    for (int i = 0; i < kMessages; ++i) q.put(message(i));
-  });
+  auto producer = ctx().Process(
+      [](mp::Queue<std::string> q, int n) {
+        for (int i = 0; i < n; ++i) q.put(odd_sized(i));
+      },
+      q, kMessages);
   producer.start();
-  for (int i = 0; i < kMessages; ++i) ASSERT_EQ(q.get(30s), message(i));
+  for (int i = 0; i < kMessages; ++i) ASSERT_EQ(q.get(30s), odd_sized(i));
   join_ok(producer);
 }
 
-TEST_F(QueueTest, ProducerKilledMidStreamLeavesTheQueueWorking) {
+TEST_P(QueueProcessTest, ProducerKilledMidStreamLeavesTheQueueWorking) {
   mp::Queue<std::string> q(0, mp::QueueOptions{.capacity = 1 << 16});
   mp::Queue<int> progress;
-  mp::Process victim([q, progress]() mutable {
-    for (int i = 0;; ++i) {
-      q.put("victim-" + std::to_string(i) + std::string(static_cast<std::size_t>(i % 5000), '.'));
-      if (i == 100) progress.put(i);  // it has produced; it goes on until the ring is full
-    }
-  });
+  auto victim = ctx().Process(
+      [](mp::Queue<std::string> q, mp::Queue<int> progress) {
+        for (int i = 0;; ++i) {
+          q.put(victim_message(i));
+          if (i == 100) progress.put(i);  // it has produced; it goes on until the ring is full
+        }
+      },
+      q, progress);
   victim.start();
   ASSERT_EQ(progress.get(30s), 100) << "the victim never produced";
   victim.kill();  // it fills the ring and blocks, or is mid-put
   join_killed(victim);
-  mp::Process survivor([q]() mutable {
-    for (int i = 0; i < 1000; ++i) q.put("survivor-" + std::to_string(i), 30s);
-  });
+  auto survivor = ctx().Process(
+      [](mp::Queue<std::string> q) {
+        for (int i = 0; i < 1000; ++i) q.put("survivor-" + std::to_string(i), 30s);
+      },
+      q);
   survivor.start();
   // The victim's messages all come first (it died before the survivor started), in order.
   int victims = 0, survivors = 0;
@@ -268,8 +305,7 @@ TEST_F(QueueTest, ProducerKilledMidStreamLeavesTheQueueWorking) {
     auto s = q.get(30s);
     if (s.rfind("victim-", 0) == 0) {
       ASSERT_EQ(survivors, 0) << "a victim's message after a survivor's";
-      ASSERT_EQ(s, "victim-" + std::to_string(victims) +
-                       std::string(static_cast<std::size_t>(victims % 5000), '.'));
+      ASSERT_EQ(s, victim_message(victims));
       ++victims;
     } else {
       ASSERT_EQ(s, "survivor-" + std::to_string(survivors));
@@ -281,15 +317,17 @@ TEST_F(QueueTest, ProducerKilledMidStreamLeavesTheQueueWorking) {
   EXPECT_FALSE(q.try_get());
 }
 
-TEST_F(QueueTest, ConsumerKilledWhileBlockedInGetLeavesTheQueueWorking) {
+TEST_P(QueueProcessTest, ConsumerKilledWhileBlockedInGetLeavesTheQueueWorking) {
   // The reader dies holding the get lock, asleep in get on an empty queue.
   mp::Queue<std::string> q;
   mp::Event about_to_get;
-  mp::Process reader([q, about_to_get]() mutable {
-    about_to_get.set();
-    q.get(60s);
-    std::exit(3);  // nothing is ever put before it is killed
-  });
+  auto reader = ctx().Process(
+      [](mp::Queue<std::string> q, mp::Event about_to_get) {
+        about_to_get.set();
+        q.get(60s);
+        std::exit(3);  // nothing is ever put before it is killed
+      },
+      q, about_to_get);
   reader.start();
   ASSERT_TRUE(about_to_get.wait_for(30s));
   // After the Event, the only sleep the reader reaches is get's wait for data.
@@ -298,24 +336,27 @@ TEST_F(QueueTest, ConsumerKilledWhileBlockedInGetLeavesTheQueueWorking) {
   join_killed(reader);
   q.put("after", 10s);
   EXPECT_EQ(q.get(10s), "after");
-  mp::Process next([q]() mutable { std::exit(q.get(30s) == "for the next" ? 0 : 1); });
+  auto next = ctx().Process(
+      [](mp::Queue<std::string> q) { std::exit(q.get(30s) == "for the next" ? 0 : 1); }, q);
   next.start();
   q.put("for the next", 10s);
   join_ok(next);
 }
 
-TEST_F(QueueTest, ConsumerKilledMidMessageLeavesItForTheNext) {
+TEST_P(QueueProcessTest, ConsumerKilledMidMessageLeavesItForTheNext) {
   mp::Queue<std::string> q;
   constexpr int kMessages = 4;
   for (int i = 0; i < kMessages; ++i) q.put(std::string(24 << 20, static_cast<char>('A' + i)));
   mp::RawValue<char> taken(0);
-  mp::Process reader([q, taken]() mutable {
-    taken.store(q.get(30s).front());
-    // Dies inside its second get: the body read, the head not yet published.
-    die_at_large_get_hook();
-    q.get(30s);
-    std::exit(3);
-  });
+  auto reader = ctx().Process(
+      [](mp::Queue<std::string> q, mp::RawValue<char> taken) {
+        taken.store(q.get(30s).front());
+        // Dies inside its second get: the body read, the head not yet published.
+        die_at_large_get_hook();
+        q.get(30s);
+        std::exit(3);
+      },
+      q, taken);
   reader.start();
   join_killed(reader);
   EXPECT_EQ(taken.load(), 'A');
@@ -328,40 +369,39 @@ TEST_F(QueueTest, ConsumerKilledMidMessageLeavesItForTheNext) {
   EXPECT_FALSE(q.try_get());
 }
 
-TEST_F(QueueTest, LargeBodyIsNotReusedBeforeItsGetCompletes) {
+TEST_P(QueueProcessTest, LargeBodyIsNotReusedBeforeItsGetCompletes) {
   // A consumer killed after reading a large message's body but before publishing the head
   // leaves the message to the next consumer: its body must not have been handed back to the
   // producer (which would write the next large message into it) nor its descriptor taken.
   mp::Queue<std::string> q(0, mp::QueueOptions{.capacity = 64 << 10});
-  auto message = [](char c) {
-    std::string m(100'000, c);
-    m[50'000] = '!';
-    return m;
-  };
-  q.put(message('A'), 10s);
-  mp::Process victim([q]() mutable {
-    die_at_large_get_hook();
-    q.get(30s);
-    std::exit(3);
-  });
+  q.put(lettered(0, 100'000), 10s);
+  auto victim = ctx().Process(
+      [](mp::Queue<std::string> q) {
+        die_at_large_get_hook();
+        q.get(30s);
+        std::exit(3);
+      },
+      q);
   victim.start();
   join_killed(victim);
-  q.put(message('B'), 10s);  // into a spare body, if one is marked free
-  EXPECT_EQ(q.get(10s), message('A'));
-  EXPECT_EQ(q.get(10s), message('B'));
+  q.put(lettered(1, 100'000), 10s);  // into a spare body, if one is marked free
+  EXPECT_EQ(q.get(10s), lettered(0, 100'000));
+  EXPECT_EQ(q.get(10s), lettered(1, 100'000));
   EXPECT_FALSE(q.try_get());
 }
 
 // A producer killed after counting its item and before publishing it: the item was never
 // acknowledged and is dropped, and the count must not keep it, or join() waits for ever.
-TEST_F(QueueTest, AProducerKilledBeforePublishingLeavesJoinNothingToWaitFor) {
+TEST_P(QueueProcessTest, AProducerKilledBeforePublishingLeavesJoinNothingToWaitFor) {
   mp::JoinableQueue<int> q;
   q.put(1, 10s);
-  mp::Process victim([q]() mutable {
-    mp::detail::put_publish_hook = []() noexcept { std::raise(SIGKILL); };
-    q.put(2, 30s);
-    std::exit(3);
-  });
+  auto victim = ctx().Process(
+      [](mp::JoinableQueue<int> q) {
+        mp::detail::put_publish_hook = []() noexcept { std::raise(SIGKILL); };
+        q.put(2, 30s);
+        std::exit(3);
+      },
+      q);
   victim.start();
   join_killed(victim);
   EXPECT_EQ(q.get(10s), 1);
@@ -379,15 +419,17 @@ TEST_F(QueueTest, AProducerKilledBeforePublishingLeavesJoinNothingToWaitFor) {
 
 // A consumer killed after counting its get and before publishing the head leaves the message
 // to the next consumer, which must count it once, not twice.
-TEST_F(QueueTest, AConsumerKilledBeforePublishingIsNotCountedTwice) {
+TEST_P(QueueProcessTest, AConsumerKilledBeforePublishingIsNotCountedTwice) {
   mp::Queue<int> q;
   q.put(1, 10s);
   q.put(2, 10s);
-  mp::Process victim([q]() mutable {
-    mp::detail::get_publish_hook = []() noexcept { std::raise(SIGKILL); };
-    q.get(30s);
-    std::exit(3);
-  });
+  auto victim = ctx().Process(
+      [](mp::Queue<int> q) {
+        mp::detail::get_publish_hook = []() noexcept { std::raise(SIGKILL); };
+        q.get(30s);
+        std::exit(3);
+      },
+      q);
   victim.start();
   join_killed(victim);
   EXPECT_EQ(q.get(10s), 1) << "the dead consumer's message is the next one's";
@@ -396,38 +438,38 @@ TEST_F(QueueTest, AConsumerKilledBeforePublishingIsNotCountedTwice) {
   EXPECT_EQ(q.qsize(), 0u);
 }
 
-TEST_F(QueueTest, PutsHonourTheirTimeoutsWhenLargeMessagesFillTheQueue) {
+TEST_P(QueueProcessTest, PutsHonourTheirTimeoutsWhenLargeMessagesFillTheQueue) {
   // Large messages travel as descriptors over a socket beside the ring. With no consumer that
   // socket fills (a few hundred messages) long before a 64 KiB ring of 24-byte records does;
   // a put must then fail in time, not block in the socket. Run in a child so that a put that
   // blocks shows up as a hung child, not a hung test.
   mp::Queue<std::string> q(0, mp::QueueOptions{.capacity = 64 << 10});
-  auto message = [](int i) {
-    return std::to_string(i) + std::string(20'000, static_cast<char>('a' + i % 26));
-  };
   mp::RawValue<int> count(0);
   mp::RawArray<long long> took_ms(2);
-  mp::Process producer([q, count, took_ms, message]() mutable {
-    int n = 0;
-    while (q.try_put(message(n))) {
-      count.store(++n);
-      if (n == 100'000) std::exit(2);  // never full
-    }
-    auto t0 = Clock::now();
-    try {
-      q.put_nowait(message(n));
-      std::exit(3);
-    } catch (const mp::Full&) {
-    }
-    took_ms[0] = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
-    t0 = Clock::now();
-    try {
-      q.put(message(n), 200ms);
-      std::exit(4);
-    } catch (const mp::Full&) {
-    }
-    took_ms[1] = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
-  });
+  auto producer = ctx().Process(
+      [](mp::Queue<std::string> q, mp::RawValue<int> count, mp::RawArray<long long> took_ms) {
+        using std::chrono::duration_cast, std::chrono::milliseconds;
+        int n = 0;
+        while (q.try_put(twenty_k(n))) {
+          count.store(++n);
+          if (n == 100'000) std::exit(2);  // never full
+        }
+        auto t0 = Clock::now();
+        try {
+          q.put_nowait(twenty_k(n));
+          std::exit(3);
+        } catch (const mp::Full&) {
+        }
+        took_ms[0] = duration_cast<milliseconds>(Clock::now() - t0).count();
+        t0 = Clock::now();
+        try {
+          q.put(twenty_k(n), 200ms);
+          std::exit(4);
+        } catch (const mp::Full&) {
+        }
+        took_ms[1] = duration_cast<milliseconds>(Clock::now() - t0).count();
+      },
+      q, count, took_ms);
   producer.start();
   join_ok(producer);
   const int n = count.load();
@@ -436,10 +478,10 @@ TEST_F(QueueTest, PutsHonourTheirTimeoutsWhenLargeMessagesFillTheQueue) {
   EXPECT_GE(took_ms[1], 200) << "put(200ms) returned early";
   EXPECT_LT(took_ms[1], 5000) << "put(200ms)";
   // Still usable: everything put arrives, intact and in order, and nothing else.
-  for (int i = 0; i < n; ++i) ASSERT_EQ(q.get(30s), message(i)) << "message " << i;
+  for (int i = 0; i < n; ++i) ASSERT_EQ(q.get(30s), twenty_k(i)) << "message " << i;
   EXPECT_FALSE(q.try_get());
-  q.put(message(n), 10s);
-  EXPECT_EQ(q.get(10s), message(n));
+  q.put(twenty_k(n), 10s);
+  EXPECT_EQ(q.get(10s), twenty_k(n));
 }
 
 TEST_F(QueueTest, MaxsizeBoundsLargeMessages) {
@@ -469,27 +511,31 @@ TEST_F(QueueTest, EncodeBufferShrinksAfterALargeMessage) {
   EXPECT_EQ(q.get(10s), std::vector<std::uint8_t>(100, 9));
 }
 
-TEST_F(QueueTest, ExitingProducerDoesNotHang) {
+TEST_P(QueueProcessTest, ExitingProducerDoesNotHang) {
   mp::Queue<int> q;
-  mp::Process p([q]() mutable {
-    for (int i = 0; i < 1000; ++i) q.put(i);
-  });
+  auto p = ctx().Process(
+      [](mp::Queue<int> q) {
+        for (int i = 0; i < 1000; ++i) q.put(i);
+      },
+      q);
   p.start();
   ASSERT_TRUE(p.join(10s));  // nobody has read: Python's feeder thread would hang here
   EXPECT_EQ(q.qsize(), 1000u);
 }
 
-TEST_F(QueueTest, JoinableQueueTaskDone) {
+TEST_P(QueueProcessTest, JoinableQueueTaskDone) {
   mp::JoinableQueue<int> q;
   EXPECT_THROW(q.task_done(), mp::ValueError);
   for (int i = 0; i < 10; ++i) q.put(i);
   EXPECT_FALSE(q.join(50ms));
-  mp::Process worker([q]() mutable {
-    for (int i = 0; i < 10; ++i) {
-      q.get(10s);
-      q.task_done();
-    }
-  });
+  auto worker = ctx().Process(
+      [](mp::JoinableQueue<int> q) {
+        for (int i = 0; i < 10; ++i) {
+          q.get(10s);
+          q.task_done();
+        }
+      },
+      q);
   worker.start();
   const bool joined = q.join(10s);
   EXPECT_TRUE(joined);
@@ -498,14 +544,16 @@ TEST_F(QueueTest, JoinableQueueTaskDone) {
   EXPECT_THROW(q.task_done(), mp::ValueError);
 }
 
-TEST_F(QueueTest, JoinableQueueJoinsAfterAProducerIsKilledMidStream) {
+TEST_P(QueueProcessTest, JoinableQueueJoinsAfterAProducerIsKilledMidStream) {
   // Only published items count as unfinished: whatever the producer was doing when killed,
   // join() returns once every item that arrived is done.
   for (int round = 0; round < 5; ++round) {
     mp::JoinableQueue<int> q(8);
-    mp::Process victim([q]() mutable {
-      for (int i = 0;; ++i) q.put(i);  // blocks in put() whenever the queue is full
-    });
+    auto victim = ctx().Process(
+        [](mp::JoinableQueue<int> q) {
+          for (int i = 0;; ++i) q.put(i);  // blocks in put() whenever the queue is full
+        },
+        q);
     victim.start();
     ASSERT_TRUE(q.try_get(30s)) << "the producer never started";
     q.task_done();
