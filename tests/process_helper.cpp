@@ -105,6 +105,14 @@ int main(int argc, char** argv) {
   mp::freeze_support();
   std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "exit-handlers") return exit_handlers();
+  if (mode == "uncaught") {
+    mp::Process p([] { throw std::runtime_error("boom"); });
+    p.set_name("Worker-9");
+    p.start();
+    if (!p.join(30s)) return 4;
+    std::printf("exit code %d\n", *p.exitcode());
+    return 0;
+  }
   if (mode == "print-start-method") {
     std::printf("%s\n", mp::to_string(mp::get_start_method()));
     return 0;

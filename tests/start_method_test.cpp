@@ -256,6 +256,38 @@ TEST_P(StartMethodTest, ClosingTheParentsEndOfAPipeGivesTheChildEOF) {
   EXPECT_EQ(p.exitcode(), 0);
 }
 
+void fill_dict(mp::DictProxy<std::string, int> d, mp::ListProxy<std::string> l) {
+  d["from child"] = 7;
+  l.append(mp::current_process().name());
+}
+
+TEST_P(StartMethodTest, ManagerProxiesGivenAsArgumentsReachTheSameObject) {
+  mp::Manager manager;
+  auto d = manager.dict<std::string, int>();
+  auto l = manager.list<std::string>();
+  auto p = ctx().Process(fill_dict, d, l);
+  p.set_name("filler");
+  p.start();
+  ASSERT_TRUE(p.join(30s));
+  EXPECT_EQ(p.exitcode(), 0);
+  EXPECT_EQ(d.get("from child"), 7);
+  EXPECT_EQ(l.copy(), std::vector<std::string>{"filler"});
+  EXPECT_THROW(mp::DictProxy<std::string, int>().size(), mp::ValueError);
+}
+
+// An uncaught exception prints Python's report under every method: "Process <name>:" and the
+// error, on stderr; the exit code is 1.
+TEST_P(StartMethodTest, AnUncaughtExceptionIsReportedAsPythonDoes) {
+  auto r = mp::testing::run_command(
+      {"/usr/bin/env", std::string("MP_START_METHOD=") + mp::to_string(GetParam()),
+       MP_PROCESS_HELPER, "uncaught"},
+      30s);
+  ASSERT_FALSE(r.timed_out);
+  EXPECT_NE(r.err.find("Process Worker-9:\nstd::runtime_error: boom\n"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.out.rfind("exit code 1\n", 0), 0u) << r.out;
+}
+
 // --- spawn and forkserver only ------------------------------------------------------------------
 
 // A child running another build (here: another program) refuses the target, naming both builds.

@@ -164,6 +164,7 @@ class ItemRef {
 template <class Object>
 class ProxyBase {
  protected:
+  ProxyBase() = default;
   explicit ProxyBase(ObjectRef ref) : ref_(std::move(ref)) {}
   template <class R, auto Fn, class... Args>
   R call(const Args&... args) const {
@@ -287,6 +288,14 @@ class DictProxy : private detail::ProxyBase<detail::OrderedDict<K, V>> {
  private:
   friend class Manager;
   explicit DictProxy(detail::ObjectRef ref) : Base(std::move(ref)) {}
+
+ public:
+  // An unbound proxy (every call fails): what a decoder makes before it reads one.
+  DictProxy() = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(this->ref_);
+  }
 };
 
 // A proxy to a list kept by a Manager. Indices may be negative, as in Python.
@@ -322,6 +331,14 @@ class ListProxy : private detail::ProxyBase<std::vector<T>> {
  private:
   friend class Manager;
   explicit ListProxy(detail::ObjectRef ref) : Base(std::move(ref)) {}
+
+ public:
+  // An unbound proxy (every call fails): what a decoder makes before it reads one.
+  ListProxy() = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(this->ref_);
+  }
 };
 
 class Manager {

@@ -1,8 +1,9 @@
 // runtime/code_ref.cpp — naming code by (build id, offset) and finding it again.
 //
-// The table of loaded objects is read once and replaced when an address or a build is not in it
-// (a library loaded since). Tables are never freed: a reader may still hold an old one, and
-// there are as many as there were misses, a handful in a program's life.
+// The table of loaded objects is read once and read again when an address or a build is not in
+// it (a library loaded since). A table that replaced another is kept, never freed: a reader may
+// still hold the old one. Only a changed table replaces the current one, so the tables kept are
+// as many as the times libraries were loaded, however often lookups miss.
 #include "mp/detail/code_ref.hpp"
 
 #include <algorithm>
@@ -63,6 +64,13 @@ const Table* read_table() {
 
 std::atomic<const Table*> g_table{nullptr};
 std::mutex g_refresh;
+std::vector<std::unique_ptr<const Table>>* g_retired = nullptr;  // guarded by g_refresh
+
+bool same_objects(const Table& a, const Table& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const Object& x, const Object& y) {
+    return x.build == y.build && x.base == y.base && x.code.size() == y.code.size();
+  });
+}
 
 const Table& table() {
   const Table* t = g_table.load(std::memory_order_acquire);
@@ -77,7 +85,13 @@ const Table& table() {
 const Table& refresh(const Table* seen) {
   std::lock_guard lock(g_refresh);
   const Table* t = g_table.load(std::memory_order_relaxed);
-  if (t == seen) g_table.store(t = read_table(), std::memory_order_release);
+  if (t != seen) return *t;
+  std::unique_ptr<const Table> fresh(read_table());
+  if (same_objects(*fresh, *t)) return *t;  // nothing was loaded: the miss is a real one
+  if (g_retired == nullptr) g_retired = new std::vector<std::unique_ptr<const Table>>();
+  g_retired->emplace_back(t);
+  t = fresh.release();
+  g_table.store(t, std::memory_order_release);
   return *t;
 }
 

@@ -41,6 +41,10 @@ class ForkServer {
   // Stops the server; children it started go on (their exit codes are then unknown).
   void stop() noexcept;
 
+  // Whether launch() can work: always for the start method's server (it restarts); for a
+  // zygote, while it runs.
+  bool usable();
+
  private:
   void ensure_started();   // the start method's server only; holds mutex_
   void forget() noexcept;  // in a fork child: the parent's server is not ours

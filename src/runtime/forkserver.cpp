@@ -35,9 +35,11 @@ void reply(int sock, std::int32_t value) {
 
 void serve_forkserver(int control) noexcept {
   const int self = sys::this_pid();
-  // Die with the program that started us; ignore Ctrl-C, which its whole process group gets:
-  // the program decides what happens to its children, and needs us to report their ends.
-  if (!sys::die_with_parent(::getppid()) || ::getppid() == 1) sys::exit_now(0);
+  // We end when the control socket does: when the program closes it, or dies (the kernel closes
+  // it; its fork children closed their copies at fork). Not by a death signal, which would
+  // follow the thread that started us rather than the program. Ctrl-C, which the program's
+  // whole process group gets, is ignored: the program decides what happens to its children,
+  // and needs us to report their ends.
   ::signal(SIGINT, SIG_IGN);
   std::vector<Child> children;
   std::vector<pollfd> fds;

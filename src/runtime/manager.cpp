@@ -288,6 +288,8 @@ std::vector<std::byte> round_trip(const ObjectRef& ref, std::uint64_t id, const 
 
 std::vector<std::byte> call_object(const ObjectRef& ref, ServerOp op,
                                    std::span<const std::byte> args) {
+  // Id 0 is the manager itself, whose requests make objects: a proxy never names it.
+  if (ref.id == 0) throw ValueError("mp: this proxy is not bound to a manager object");
   return round_trip(ref, ref.id, code_ref_of(op), args);
 }
 

@@ -176,7 +176,9 @@ struct PoolCore::State {
     if (method != StartMethod::fork)
       return get_context(method).Process(worker_main, std::move(spec));
     Process p = get_context(StartMethod::forkserver).Process(worker_main, std::move(spec));
-    ProcessAccess::state(p).server = zygote;
+    // Without its zygote (killed from outside), a fork pool's replacements come from the
+    // forkserver: as safe, though they do not see the program's state as it was at fork.
+    if (zygote && zygote->usable()) ProcessAccess::state(p).server = zygote;
     return p;
   }
 

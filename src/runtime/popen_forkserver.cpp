@@ -14,6 +14,8 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <array>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
@@ -39,9 +41,41 @@ constexpr std::chrono::nanoseconds kGrace = std::chrono::seconds(1);
 
 }  // namespace
 
-// A fork child must not talk to its parent's server, nor keep it alive: the descriptors are
-// dropped without touching the mutex (another thread may have held it at fork).
+namespace {
+
+// The control sockets of this process's servers. A server exits when its control socket reaches
+// EOF, which needs every copy closed: a fork child closes its copies at once, from this table
+// (lock-free: another thread may have held any lock at fork).
+constexpr std::size_t kMaxServers = 64;
+std::array<std::atomic<int>, kMaxServers> g_control_fds = [] {
+  std::array<std::atomic<int>, kMaxServers> a;
+  for (auto& fd : a) fd.store(-1);
+  return a;
+}();
+
+void note_control(int fd) noexcept {
+  for (auto& slot : g_control_fds) {
+    int empty = -1;
+    if (slot.compare_exchange_strong(empty, fd)) return;
+  }
+  // Full: that server then lives until its last copy closes, at worst until its parent exits.
+}
+
+void forget_control(int fd) noexcept {
+  for (auto& slot : g_control_fds) {
+    int expected = fd;
+    if (slot.compare_exchange_strong(expected, -1)) return;
+  }
+}
+
+}  // namespace
+
+// A fork child must not talk to its parent's servers, nor keep them alive.
 void forget_servers_in_fork_child() {
+  for (auto& slot : g_control_fds) {
+    const int fd = slot.exchange(-1);
+    if (fd >= 0) ::close(fd);
+  }
   ForkServer::for_start_method().forget();
 }
 
@@ -70,6 +104,9 @@ std::shared_ptr<ForkServer> ForkServer::fork_zygote(const std::string& name) {
   const int served = theirs.get();
   Process zygote([control, served] {
     ::close(control);
+    // A daemon, so that it is terminated at exit; but it must not die with the thread that
+    // made the pool (the death signal follows threads): it ends when its control socket does.
+    sys::keep_after_parent();
     serve_forkserver(served);
   });
   zygote.set_name(name);
@@ -78,6 +115,7 @@ std::shared_ptr<ForkServer> ForkServer::fork_zygote(const std::string& name) {
   zygote.start();
   auto server = std::make_shared<ForkServer>();
   server->owner_pid_ = sys::this_pid();
+  note_control(ours.get());
   server->control_ = std::move(ours);
   server->zygote_ = std::move(zygote);
   return server;
@@ -88,7 +126,7 @@ ForkServer::~ForkServer() {
 }
 
 void ForkServer::forget() noexcept {
-  if (control_) ::close(control_.release());
+  control_.release();  // closed by forget_servers_in_fork_child, with every other server's
   if (pidfd_) ::close(pidfd_.release());
   owner_pid_ = 0;
 }
@@ -96,6 +134,7 @@ void ForkServer::forget() noexcept {
 void ForkServer::stop() noexcept {
   std::lock_guard lock(mutex_);
   if (owner_pid_ != sys::this_pid()) return;
+  forget_control(control_.get());
   control_.reset();  // EOF: the server exits
   if (zygote_) {
     // Processes forked from ours since may hold the control socket too: no EOF to wait for.
@@ -140,6 +179,8 @@ void ForkServer::ensure_started() {
   }
   pid_ = pid;
   pidfd_ = sys::pidfd_open(pid);
+  if (control_) forget_control(control_.get());
+  note_control(mine.get());
   control_ = std::move(mine);
   owner_pid_ = sys::this_pid();
 }
@@ -165,7 +206,10 @@ void ForkServer::launch(const std::shared_ptr<ProcessState>& state) {
     std::span<std::byte> out(reinterpret_cast<std::byte*>(&pid), sizeof pid);
     if (err == 0) err = sys::recv_exact(ours.get(), out, got, sys::Deadline::after(kReply));
     if (err != 0 || got != sizeof pid || pid <= 0) {
-      if (spawned_) control_.reset();  // a server that fails us is replaced next time
+      if (spawned_) {  // a server that fails us is replaced next time
+        forget_control(control_.get());
+        control_.reset();
+      }
       throw ProcessError("mp: the fork server did not start the process" +
                          (err != 0 ? ": " + std::generic_category().message(err) : ""));
     }
@@ -185,6 +229,12 @@ void ForkServer::launch(const std::shared_ptr<ProcessState>& state) {
     // The child died before reading: its exit code, from the server, says why.
   }
   state->status = std::move(ours);
+}
+
+bool ForkServer::usable() {
+  std::lock_guard lock(mutex_);
+  if (spawned_) return true;
+  return owner_pid_ == sys::this_pid() && control_ && zygote_ && zygote_->is_alive();
 }
 
 void launch_forkserver(const std::shared_ptr<ProcessState>& state) {

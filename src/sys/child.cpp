@@ -87,6 +87,10 @@ bool die_with_parent(int parent_pid) noexcept {
   return ::getppid() == parent_pid;
 }
 
+void keep_after_parent() noexcept {
+  ::prctl(PR_SET_PDEATHSIG, 0);
+}
+
 int thread_count() noexcept {
   // Called at every start(). glibc keeps a flag that stays set until the first thread is
   // created: most programs never pay for reading /proc.

@@ -38,6 +38,9 @@ std::optional<int> reap(int pid, bool block, int& err) noexcept;
 // `parent_pid` is already gone (the race the prctl alone cannot close).
 bool die_with_parent(int parent_pid) noexcept;
 
+// Undoes die_with_parent (and an inherited death signal): this process outlives its parent.
+void keep_after_parent() noexcept;
+
 // Threads of this process, from /proc/self/stat; 0 if unknown.
 int thread_count() noexcept;
 

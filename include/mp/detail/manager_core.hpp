@@ -27,6 +27,13 @@ struct ObjectRef {
   std::string address;
   std::string authkey;
   std::uint64_t id = 0;
+
+  // A proxy travels as its reference (as a Python proxy pickles to its token): a process
+  // started by any method, or one that receives it over a Connection, reaches the same object.
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(address, authkey, id);
+  }
 };
 
 // Runs `op` on the object in the server; returns the result's bytes. An exception thrown by the
