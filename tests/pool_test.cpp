@@ -52,6 +52,9 @@ std::string repeat(std::string s, int times) {
 int my_pid(int) {
   return static_cast<int>(::getpid());
 }
+int my_parent(int) {
+  return static_cast<int>(::getppid());
+}
 int my_pid_slowly(int ms) {
   std::this_thread::sleep_for(std::chrono::milliseconds(ms));
   return static_cast<int>(::getpid());
@@ -343,6 +346,25 @@ TEST_F(PoolTest, CloseJoinAndTerminate) {
     mp::Pool pool(2);
     pool.apply_async(sleep_ms, 20'000);
   }  // the destructor terminates, as Python's `with`
+}
+
+// A fork pool's first workers are forked by the caller's thread; replacements are forked by the
+// pool's zygote (a copy made before the pool's thread existed), never by the pool's thread. If
+// the zygote is killed, replacements come from the forkserver.
+TEST_F(PoolTest, AForkPoolReplacesWorkersFromItsZygoteThenFromTheForkserver) {
+  mp::Pool pool(1, mp::PoolOptions{.context = mp::get_context(mp::StartMethod::fork)});
+  const int self = static_cast<int>(::getpid());
+  EXPECT_EQ(pool.apply(my_parent, 0), self);
+  EXPECT_THROW(pool.apply(die_on_seven, 7), mp::WorkerCrashed);
+  const int zygote = pool.apply(my_parent, 0);
+  EXPECT_NE(zygote, self) << "the replacement was forked by the pool's process";
+  EXPECT_EQ(pool.apply(square, 6), 36);
+  ASSERT_EQ(::kill(zygote, SIGKILL), 0);
+  EXPECT_THROW(pool.apply(die_on_seven, 7), mp::WorkerCrashed);
+  const int server = pool.apply(my_parent, 0);
+  EXPECT_NE(server, self);
+  EXPECT_NE(server, zygote);
+  EXPECT_EQ(pool.apply(square, 7), 49);
 }
 
 }  // namespace

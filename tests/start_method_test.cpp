@@ -272,7 +272,8 @@ TEST_P(StartMethodTest, ManagerProxiesGivenAsArgumentsReachTheSameObject) {
   EXPECT_EQ(p.exitcode(), 0);
   EXPECT_EQ(d.get("from child"), 7);
   EXPECT_EQ(l.copy(), std::vector<std::string>{"filler"});
-  EXPECT_THROW(mp::DictProxy<std::string, int>().size(), mp::ValueError);
+  using UnboundDict = mp::DictProxy<std::string, int>;
+  EXPECT_THROW(UnboundDict().size(), mp::ValueError);
 }
 
 // An uncaught exception prints Python's report under every method: "Process <name>:" and the

@@ -47,24 +47,20 @@ namespace {
 // EOF, which needs every copy closed: a fork child closes its copies at once, from this table
 // (lock-free: another thread may have held any lock at fork).
 constexpr std::size_t kMaxServers = 64;
-std::array<std::atomic<int>, kMaxServers> g_control_fds = [] {
-  std::array<std::atomic<int>, kMaxServers> a;
-  for (auto& fd : a) fd.store(-1);
-  return a;
-}();
+std::array<std::atomic<int>, kMaxServers> g_control_fds{};  // fd + 1; 0: a free slot
 
 void note_control(int fd) noexcept {
   for (auto& slot : g_control_fds) {
-    int empty = -1;
-    if (slot.compare_exchange_strong(empty, fd)) return;
+    int empty = 0;
+    if (slot.compare_exchange_strong(empty, fd + 1)) return;
   }
   // Full: that server then lives until its last copy closes, at worst until its parent exits.
 }
 
 void forget_control(int fd) noexcept {
   for (auto& slot : g_control_fds) {
-    int expected = fd;
-    if (slot.compare_exchange_strong(expected, -1)) return;
+    int expected = fd + 1;
+    if (slot.compare_exchange_strong(expected, 0)) return;
   }
 }
 
@@ -73,7 +69,7 @@ void forget_control(int fd) noexcept {
 // A fork child must not talk to its parent's servers, nor keep them alive.
 void forget_servers_in_fork_child() {
   for (auto& slot : g_control_fds) {
-    const int fd = slot.exchange(-1);
+    const int fd = slot.exchange(0) - 1;
     if (fd >= 0) ::close(fd);
   }
   ForkServer::for_start_method().forget();
