@@ -200,5 +200,3 @@ BENCHMARK(queue_100mb_raw_memcpy)
     ->UseRealTime();
 BENCHMARK(pipe_roundtrip_mp)->Name("pipe_roundtrip/mp")->UseRealTime();
 BENCHMARK(pipe_roundtrip_raw_socketpair)->Name("pipe_roundtrip/raw_socketpair")->UseRealTime();
-
-BENCHMARK_MAIN();

@@ -70,12 +70,3 @@ BENCHMARK(pool_start_terminate<mp::StartMethod::spawn>)
     ->Name("pool_start_terminate_spawn/mp")
     ->UseRealTime();
 BENCHMARK(executor_submit_result)->Name("executor_submit_result/mp")->UseRealTime();
-
-// spawn and forkserver re-execute this program: the one line every such main needs.
-int main(int argc, char** argv) {
-  mp::freeze_support();
-  benchmark::Initialize(&argc, argv);
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

@@ -43,12 +43,3 @@ BENCHMARK(mp_process_start_join<mp::StartMethod::forkserver>)
 BENCHMARK(mp_process_start_join<mp::StartMethod::spawn>)
     ->Name("process_start_join_spawn/mp")
     ->UseRealTime();
-
-// spawn and forkserver re-execute this program: the one line every such main needs.
-int main(int argc, char** argv) {
-  mp::freeze_support();
-  benchmark::Initialize(&argc, argv);
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

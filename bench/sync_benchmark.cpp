@@ -195,5 +195,3 @@ BENCHMARK(event_wakeup_mp)->Name("event_wakeup_one_way/mp")->UseRealTime();
 BENCHMARK(event_wakeup_raw_futex)->Name("event_wakeup_one_way/raw_futex")->UseRealTime();
 BENCHMARK(condition_wakeup_mp)->Name("condition_wakeup_one_way/mp")->UseRealTime();
 BENCHMARK(event_wakeup_raw_futex)->Name("condition_wakeup_one_way/raw_futex")->UseRealTime();
-
-BENCHMARK_MAIN();
