@@ -152,12 +152,15 @@ TEST_F(HandleTransferTest, ConditionEventBarrierRoundTrip) {
   EXPECT_FALSE(cond.try_lock());  // one lock under both
   cond2.unlock();
   // A waiter asleep on one handle is woken by a notify through the other.
-  bool ready = false, woken = false;
+  // Atomic: the two handles map the lock at two addresses, which ThreadSanitizer takes for two
+  // mutexes, so it would not see the lock ordering these accesses.
+  std::atomic<bool> ready{false};
+  bool woken = false;
   std::atomic<int> waiter_tid{0};
   std::thread waiter([&] {
     waiter_tid = static_cast<int>(::gettid());
     std::unique_lock g(cond);
-    woken = cond.wait_for(30s, [&] { return ready; });
+    woken = cond.wait_for(30s, [&] { return ready.load(); });
   });
   while (waiter_tid == 0) std::this_thread::yield();
   EXPECT_TRUE(mp::testing::wait_until_asleep_in_futex(waiter_tid, 10s));
