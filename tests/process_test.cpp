@@ -243,31 +243,6 @@ TEST_F(ProcessTest, BufferedOutputIsNotPrintedTwice) {
   EXPECT_EQ(out.restore(), "before;child;after;");
 }
 
-TEST_F(ProcessTest, AtexitHandlersAndStaticDestructorsRunOnce) {
-  auto r = mp::testing::run_command({MP_PROCESS_HELPER, "exit-handlers"}, 20s);
-  ASSERT_FALSE(r.timed_out);
-  EXPECT_EQ(r.exitcode, 0) << r.err;
-  EXPECT_EQ(r.out,
-            "child returns\nchild calls exit\ncodes 0 3\natexit handler\nstatic destructor\n");
-}
-
-TEST_F(ProcessTest, DaemonDiesWhenParentIsKilled) {
-  mp::testing::RunningCommand helper({MP_PROCESS_HELPER, "daemon-orphan"});
-  std::string line = helper.read_line(10s);
-  ASSERT_FALSE(line.empty());
-  int daemon_pid = std::stoi(line);
-  ASSERT_FALSE(mp::testing::pid_gone(daemon_pid));
-  helper.kill(SIGKILL);
-  EXPECT_EQ(helper.wait(10s), -SIGKILL);
-  auto deadline = Clock::now() + 10s;
-  while (!mp::testing::pid_gone(daemon_pid) && Clock::now() < deadline) {
-    std::this_thread::sleep_for(5ms);
-  }
-  EXPECT_TRUE(mp::testing::pid_gone(daemon_pid))
-      << "daemon " << daemon_pid << " outlived its parent";
-  if (!mp::testing::pid_gone(daemon_pid)) ::kill(daemon_pid, SIGKILL);
-}
-
 // tests/support arranges that the children a test binary forks from its main thread get SIGKILL
 // when it dies (ctest kills a binary that times out; its children must not linger), and that a
 // child forked from a short-lived thread is not killed when that thread ends.

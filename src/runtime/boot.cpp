@@ -16,6 +16,7 @@
 
 #include "mp/codec.hpp"
 #include "mp/detail/fd_transfer.hpp"
+#include "runtime/framing.hpp"
 #include "runtime/process_state.hpp"
 #include "sys/child.hpp"
 #include "sys/socket.hpp"
@@ -82,14 +83,7 @@ void check_not_booting() noexcept {
 }
 
 void send_boot(int sock, const BootSpec& spec, std::span<const int> fds) {
-  std::vector<std::byte> bytes = mp::encode(spec);
-  const std::uint64_t size = bytes.size();
-  const std::span<const std::byte> head(reinterpret_cast<const std::byte*>(&size), sizeof size);
-  int err = sys::send_with_fds(sock, head, fds);
-  if (err == 0) err = sys::send_all(sock, bytes, {});
-  if (err != 0) {
-    throw std::system_error(err, std::generic_category(), "sending a process its target");
-  }
+  runtime::write_frame(sock, mp::encode(spec), fds);
 }
 
 BootSpec make_boot_spec(const ProcessState& state, std::vector<int>& fds) {
@@ -129,22 +123,14 @@ void run_boot_child(int sock, int death_parent) noexcept {
   BootSpec spec;
   ReceivedFds fds;
   try {
-    std::uint64_t size = 0;
-    std::size_t got = 0;
-    std::span<std::byte> head(reinterpret_cast<std::byte*>(&size), sizeof size);
+    std::vector<std::byte> bytes;
     std::vector<sys::UniqueFd> received;
-    bool truncated = false;
-    const int err =
-        sys::recv_exact_with_fds(sock, head, got, received, truncated, sys::Deadline::never());
+    const runtime::FrameStatus status =
+        runtime::read_frame(sock, bytes, runtime::kUnlimited, sys::Deadline::never(), &received);
     for (auto& fd : received) fds.adopt(fd.release());
-    if (err != 0 || got != sizeof size) {
-      sys::exit_now(1);  // the parent is gone before telling us anything: nothing to run
-    }
-    if (truncated) throw ProtocolError("more descriptors than a message may carry");
-    std::vector<std::byte> bytes(size);
-    if (sys::recv_exact(sock, bytes, got, sys::Deadline::never()) != 0 || got != size) {
-      sys::exit_now(1);
-    }
+    // The parent is gone before telling us anything: nothing to run.
+    if (status == runtime::FrameStatus::eof) sys::exit_now(1);
+    if (status != runtime::FrameStatus::ok) throw ProtocolError("bad descriptors");
     spec = mp::decode<BootSpec>(bytes);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mp: a new process could not read what to run: %s\n", e.what());

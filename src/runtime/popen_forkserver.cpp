@@ -210,21 +210,14 @@ void ForkServer::launch(const std::shared_ptr<ProcessState>& state) {
                          (err != 0 ? ": " + std::generic_category().message(err) : ""));
     }
   }
-  Registry& reg = registry();
-  {
-    std::lock_guard lock(reg.mutex);
-    reg.children.push_back(state);
-  }
-  std::unique_lock lock(state->mutex);
-  state->started = true;
-  state->pid = pid;
-  state->pidfd = sys::pidfd_open(pid);  // not our child, but a pidfd watches any process
+  // Not our child, but a pidfd watches any process; the exit code comes on `ours`.
+  const int sock = ours.get();
+  auto lock = note_started(state, pid, sys::pidfd_open(pid), std::move(ours));
   try {
-    send_boot(ours.get(), spec, fds);
+    send_boot(sock, spec, fds);
   } catch (const std::system_error&) {
     // The child died before reading: its exit code, from the server, says why.
   }
-  state->status = std::move(ours);
 }
 
 bool ForkServer::usable() {

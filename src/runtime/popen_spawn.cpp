@@ -30,34 +30,21 @@ void launch_spawn(const std::shared_ptr<ProcessState>& state) {
   }
   sys::flush_stdio(/*all_streams=*/true);  // keeps output in the order it was written
 
-  Registry& reg = registry();
-  {
-    std::lock_guard lock(reg.mutex);
-    reg.children.push_back(state);
-  }
-  std::unique_lock lock(state->mutex);
-  state->started = true;
   int pid = 0;
-  int err = run_program("spawn", theirs.get(), pid);
-  if (err == 0) {
-    state->pid = pid;
-    state->pidfd = sys::pidfd_open(pid);
-    if (!state->pidfd) err = errno;
+  if (int err = run_program("spawn", theirs.get(), pid); err != 0) {
+    throw std::system_error(err, std::generic_category(), "spawn");
   }
-  if (err != 0) {
-    if (pid != 0) {
-      sys::send_signal(-1, pid, SIGKILL);
-      int ignored = 0;
-      sys::reap(pid, true, ignored);
-    }
-    state->started = false;
-    state->pid = 0;
-    lock.unlock();
-    std::lock_guard reg_lock(reg.mutex);
-    std::erase(reg.children, state);
+  sys::UniqueFd pidfd = sys::pidfd_open(pid);
+  if (!pidfd) {
+    // Without a pidfd there is no sentinel; kill the child rather than leave it unwatched.
+    const int err = errno;
+    sys::send_signal(-1, pid, SIGKILL);
+    int ignored = 0;
+    sys::reap(pid, true, ignored);
     throw std::system_error(err, std::generic_category(), "spawn");
   }
   theirs.reset();
+  auto lock = note_started(state, pid, std::move(pidfd), {});
   try {
     send_boot(ours.get(), spec, fds);
   } catch (const std::system_error&) {

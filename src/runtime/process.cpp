@@ -119,9 +119,9 @@ std::optional<int> ProcessState::poll_status(std::unique_lock<std::mutex>& lock,
   // A forkserver child is the server's child: the server reaps it and writes its exit code,
   // promptly, so a blocking read needs only a generous bound against a server that hangs.
   constexpr std::chrono::nanoseconds kServerReply = std::chrono::seconds(30);
-  if (!sys::wait_readable(
-          status.get(), sys::Deadline::after(block ? kServerReply : std::chrono::nanoseconds(0)))) {
-    if (!block) return std::nullopt;
+  if (!block &&
+      !sys::wait_readable(status.get(), sys::Deadline::after(std::chrono::nanoseconds(0)))) {
+    return std::nullopt;
   }
   std::int32_t code = 0;
   std::size_t got = 0;
@@ -133,6 +133,21 @@ std::optional<int> ProcessState::poll_status(std::unique_lock<std::mutex>& lock,
   lock.unlock();
   erase_child(this);
   return exitcode;
+}
+
+std::unique_lock<std::mutex> note_started(const std::shared_ptr<ProcessState>& state, int pid,
+                                          sys::UniqueFd pidfd, sys::UniqueFd status) {
+  Registry& reg = registry();
+  {
+    std::lock_guard lock(reg.mutex);
+    reg.children.push_back(state);
+  }
+  std::unique_lock lock(state->mutex);
+  state->started = true;
+  state->pid = pid;
+  state->pidfd = std::move(pidfd);
+  state->status = std::move(status);
+  return lock;
 }
 
 void note_boot_child(const BootSpec& spec) noexcept {

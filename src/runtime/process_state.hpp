@@ -79,6 +79,13 @@ void launch_fork(const std::shared_ptr<ProcessState>& state);
 void launch_spawn(const std::shared_ptr<ProcessState>& state);
 void launch_forkserver(const std::shared_ptr<ProcessState>& state);
 
+// Records a child started without fork (spawn, forkserver) as started and ours to watch: its
+// pid, a pidfd, and for a forkserver child the socket its exit code comes on. Returns the
+// state's lock, held: the caller sends the child its BootSpec before anyone may poll it.
+[[nodiscard]] std::unique_lock<std::mutex> note_started(const std::shared_ptr<ProcessState>& state,
+                                                        int pid, sys::UniqueFd pidfd,
+                                                        sys::UniqueFd status);
+
 // Stops this process's forkserver, if it started one (at exit, after the children).
 void stop_forkserver() noexcept;
 
