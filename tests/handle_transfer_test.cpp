@@ -29,6 +29,8 @@
 #include "mp/sharedctypes.hpp"
 #include "mp/synchronize.hpp"
 #include "support/leak_check.hpp"
+#include "sys/fd.hpp"
+#include "sys/socket.hpp"
 
 namespace {
 
@@ -420,6 +422,18 @@ TEST_F(HandleTransferTest, HandlesTravelOverAPipe) {
   EXPECT_EQ(b.recv<int>(), 42);
   a.send(std::string("plain"));
   EXPECT_EQ(b.recv<std::string>(), "plain");
+}
+
+// A message with descriptors goes out in two sends (header, then payload with the descriptors).
+// Once the payload is all out there is nothing more to send: a receiver that reads it and
+// closes at once must not turn the sender's success into EPIPE (a zero-length send would).
+TEST_F(HandleTransferTest, NothingLeftToSendIsNotSentToAClosedPeer) {
+  mp::sys::UniqueFd a, b;
+  ASSERT_EQ(mp::sys::socket_pair(false, a, b), 0);
+  b.reset();
+  EXPECT_EQ(mp::sys::send_all(a.get(), {}, {}), 0);
+  const std::byte one[1] = {std::byte{1}};
+  EXPECT_EQ(mp::sys::send_all(a.get(), {}, one), EPIPE);  // something to send still fails
 }
 
 TEST_F(HandleTransferTest, RecvBytesClosesDescriptorsItCannotUse) {

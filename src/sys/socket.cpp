@@ -33,7 +33,14 @@ int send_all(int fd, std::span<const std::byte> first, std::span<const std::byte
                   {const_cast<std::byte*>(second.data()), second.size()}};
   int n = 2;
   iovec* v = iov;
-  while (n > 0) {
+  for (;;) {
+    // Nothing left is nothing to send: a zero-length sendmsg would still fail with EPIPE once
+    // the peer, having read every byte, has closed.
+    while (n > 0 && v->iov_len == 0) {
+      ++v;
+      --n;
+    }
+    if (n == 0) break;
     msghdr msg{};
     msg.msg_iov = v;
     msg.msg_iovlen = static_cast<size_t>(n);
