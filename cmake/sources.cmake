@@ -33,8 +33,6 @@ set(MP_SOURCES
   src/runtime/codec.cpp
   src/runtime/framing.cpp
   src/runtime/auth.cpp
-  src/runtime/pool_core.cpp
-  src/runtime/manager.cpp
   src/runtime/resource_tracker.cpp
   # ipc: the user-visible shared objects
   src/ipc/segment.cpp
@@ -47,4 +45,10 @@ set(MP_SOURCES
   src/ipc/wait.cpp
   src/ipc/message_body.cpp
   src/ipc/queue_core.cpp
+  # services: above the IPC layer, what a program asks for by name (pools, managers)
+  src/services/pool_core.cpp
+  src/services/manager/objects.cpp
+  src/services/manager/server.cpp
+  src/services/manager/serve.cpp
+  src/services/manager/client.cpp
 )

@@ -32,6 +32,7 @@ class Error : public std::runtime_error {
 
 MP_DEFINE_ERROR(ProcessError, Error);  // misuse of a Process, or a failed start
 MP_DEFINE_ERROR(ValueError, Error);    // an invalid argument or state (Python's ValueError)
+MP_DEFINE_ERROR(TypeError, Error);     // a value of the wrong type (Python's TypeError)
 MP_DEFINE_ERROR(AuthenticationError, ProcessError);
 MP_DEFINE_ERROR(TimeoutError, Error);
 MP_DEFINE_ERROR(Empty, Error);     // queue.Empty

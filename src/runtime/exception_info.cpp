@@ -67,6 +67,20 @@ std::exception_ptr rebuild_exception(const ExceptionInfo& info) {
   for (const auto& [name, factory] : kStandard) {
     if (info.type == name) return factory(info.what);
   }
+  // mp's own errors keep their type across processes (a manager's Empty, a task's ValueError).
+  static const std::pair<std::string_view, Factory> kOurs[] = {
+      {"mp::ValueError", make<ValueError>},
+      {"mp::TypeError", make<TypeError>},
+      {"mp::TimeoutError", make<TimeoutError>},
+      {"mp::Empty", make<Empty>},
+      {"mp::Full", make<Full>},
+      {"mp::EOFError", make<EOFError>},
+      {"mp::BrokenBarrierError", make<BrokenBarrierError>},
+      {"mp::ProtocolError", make<ProtocolError>},
+  };
+  for (const auto& [name, factory] : kOurs) {
+    if (info.type == name) return factory(info.what);
+  }
   if (info.type == "std::bad_alloc") return std::make_exception_ptr(std::bad_alloc());
   return std::make_exception_ptr(RemoteError(info.type, info.what));
 }

@@ -1,0 +1,115 @@
+// services/manager/serve.cpp — a manager's server on a Listener: a thread per connection, so a
+// call that blocks (a queue's get, a lock's acquire) holds up only its own caller.
+//
+// A connection whose first request is a hello is a client process's anchor: it carries no
+// calls, and its end (the process exited, crashed or was killed) tells the server that the
+// client is gone (Server::client_gone).
+#include "services/manager/serve.hpp"
+
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "mp/connection.hpp"
+#include "mp/errors.hpp"
+#include "runtime/exception_info.hpp"
+#include "runtime/outcome.hpp"
+#include "services/manager/server.hpp"
+#include "sys/fd.hpp"
+#include "sys/socket.hpp"
+
+namespace mp::detail::manager {
+
+namespace {
+
+void serve_connection(Server& server, Connection c, int wake_fd) {
+  std::uint64_t anchor_of = 0;
+  for (;;) {
+    std::vector<std::byte> bytes;
+    try {
+      bytes = c.recv_bytes();
+    } catch (const std::exception&) {
+      break;  // EOF, or a frame that cannot be read: the connection is done
+    }
+    Request r;
+    Reply reply;
+    runtime::ExceptionInfo error;
+    bool ok = true;
+    try {
+      r = decode<Request>(bytes);
+      if (r.op == Op::hello && r.client != 0) anchor_of = r.client;
+      reply = server.handle(r);
+    } catch (...) {
+      ok = false;
+      error = runtime::describe_current_exception();
+    }
+    std::vector<std::byte> response;
+    std::vector<std::byte> result;
+    if (ok) encode_payload_into(reply, result);
+    runtime::append_outcome(response, ok ? nullptr : &error, result);
+    try {
+      c.send_bytes(response);
+    } catch (const std::exception&) {
+      // The caller is gone: an item it took must not be lost with it.
+      if (ok && r.op == Op::get_item && !reply.values.empty()) {
+        server.undo_get(r, std::move(reply.values.front()));
+      }
+      break;
+    }
+    if (ok && r.op == Op::shutdown) {
+      const char byte = 1;
+      (void)!::write(wake_fd, &byte, 1);
+      break;
+    }
+  }
+  if (anchor_of != 0) server.client_gone(anchor_of);
+}
+
+}  // namespace
+
+void serve(Listener& listener, const ServerOptions& options) {
+  ::signal(SIGINT, SIG_IGN);  // Ctrl-C is for the program; the manager ends with it, by shutdown
+  ::signal(SIGPIPE, SIG_IGN);
+  // Never destroyed: connection threads may still be finishing their last reply when the
+  // server's process exits.
+  auto* server = new Server(options);
+  sys::UniqueFd wake_read, wake_write;
+  if (int err = sys::socket_pair(false, wake_read, wake_write); err != 0) {
+    throw std::system_error(err, std::generic_category(), "socketpair");
+  }
+  const int wake_fd = wake_write.release();
+  for (;;) {
+    auto ready = connection::wait({listener.fileno(), wake_read.get()});
+    bool stop = false;
+    for (const auto& w : ready) {
+      if (w.fd() == wake_read.get()) stop = true;
+    }
+    if (stop || server->stopping()) return;
+    try {
+      Connection c = listener.accept(std::chrono::seconds(5));
+      std::thread(serve_connection, std::ref(*server), std::move(c), wake_fd).detach();
+    } catch (const std::exception&) {
+      // A client that failed its handshake (a wrong key): the listener dropped it.
+    }
+  }
+}
+
+void run_server(std::string address, std::string authkey, Connection ready, std::int64_t grace_ns) {
+  std::unique_ptr<Listener> listener;
+  try {
+    listener = std::make_unique<Listener>(address, authkey);
+  } catch (const std::exception& e) {
+    ready.send(std::string("error: ") + e.what());
+    return;
+  }
+  ready.send(std::string("ok ") + listener->address());
+  ready.close();
+  ServerOptions options;
+  options.grace = std::chrono::nanoseconds(grace_ns);
+  serve(*listener, options);
+}
+
+}  // namespace mp::detail::manager
