@@ -220,23 +220,20 @@ bool blocks(Op op) {
 // One request and its reply on a borrowed connection.
 Reply round_trip(const ObjectRef& ref, const Request& r) {
   std::vector<std::byte> bytes = encode(r);
-  std::optional<std::chrono::nanoseconds> limit = std::chrono::nanoseconds(ref.timeout_ns);
-  if (blocks(r.op)) {
-    if (r.timeout_ns < 0) {
-      limit.reset();  // as long as it takes; a server that dies ends it with EOF
-    } else {
-      *limit += std::chrono::nanoseconds(r.timeout_ns);
-    }
-  }
+  // As long as it takes for a blocking call without a timeout (a server that dies ends it
+  // with EOF); else the manager's timeout, plus the call's own.
+  const bool forever = blocks(r.op) && r.timeout_ns < 0;
+  const std::chrono::nanoseconds limit(
+      ref.timeout_ns + (blocks(r.op) ? std::max<std::int64_t>(r.timeout_ns, 0) : 0));
   std::vector<std::byte> response;
   {
     Lease lease(ref);
     Connection& c = lease.connection();
     c.send_bytes(bytes);
-    if (limit && !c.poll(*limit)) {
+    if (!forever && !c.poll(limit)) {
       throw TimeoutError(
           "the manager at " + ref.address + " did not answer within " +
-          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(*limit).count()) +
+          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(limit).count()) +
           " ms");
     }
     try {

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <optional>
@@ -38,7 +39,14 @@ class OrderedBytesDict {
  private:
   void compact();
   std::vector<std::optional<std::pair<Bytes, Bytes>>> slots_;
-  std::map<Bytes, std::size_t> index_;
+  // By size, then bytes: a total order, cheaper than lexicographic for unequal sizes.
+  struct Less {
+    bool operator()(const Bytes& a, const Bytes& b) const noexcept {
+      if (a.size() != b.size()) return a.size() < b.size();
+      return !a.empty() && std::memcmp(a.data(), b.data(), a.size()) < 0;
+    }
+  };
+  std::map<Bytes, std::size_t, Less> index_;
 };
 
 // Who holds a lock: a thread of a client process.
