@@ -388,7 +388,10 @@ std::unique_ptr<ManagerCore> ManagerCore::connect(const std::string& address,
                                                   std::chrono::nanoseconds timeout) {
   std::unique_ptr<ManagerCore> m(new ManagerCore());
   m->self_ = {address, authkey, 0, timeout.count()};
-  ensure_anchor(m->self_);  // a wrong key or a missing server fails here
+  // A wrong key or a missing server fails here, even when this process is already a client
+  // of that server with the right key.
+  Lease::open(m->self_).close();
+  ensure_anchor(m->self_);
   return m;
 }
 

@@ -157,9 +157,9 @@ Reply Server::handle(std::span<const std::byte> bytes) {
 
 Reply Server::handle(const Request& r) {
   Lock lock(mutex_);
-  free_expired();
   for (auto id : r.increfs) incref(r.client, id);
   for (auto id : r.decrefs) decref(r.client, id);
+  free_expired();
   if (r.op == Op::hello) return {};
   if (r.op == Op::create) return create(r, lock);
   if (r.op == Op::shutdown) {
