@@ -390,7 +390,12 @@ std::unique_ptr<ManagerCore> ManagerCore::connect(const std::string& address,
   m->self_ = {address, authkey, 0, timeout.count()};
   // A wrong key or a missing server fails here, even when this process is already a client
   // of that server with the right key.
-  Lease::open(m->self_).close();
+  try {
+    Lease::open(m->self_).close();
+  } catch (const AuthenticationError& e) {
+    throw AuthenticationError("the manager at " + address + " refused the authkey (" +
+                              e.what() + ")");
+  }
   ensure_anchor(m->self_);
   return m;
 }

@@ -71,7 +71,6 @@ void serve_connection(Server& server, Connection c, int wake_fd) {
 }  // namespace
 
 void serve(Listener& listener, const ServerOptions& options) {
-  ::signal(SIGINT, SIG_IGN);  // Ctrl-C is for the program; the manager ends with it, by shutdown
   ::signal(SIGPIPE, SIG_IGN);
   // Never destroyed: connection threads may still be finishing their last reply when the
   // server's process exits.
