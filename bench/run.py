@@ -41,7 +41,7 @@ def run_cpp(binary, min_time, pattern):
             continue
         # A case that performs several operations per iteration says how many in counter "ops".
         seconds = b["real_time"] * UNIT_SCALE[b["time_unit"]] / b.get("ops", 1)
-        name = re.sub(r"/(real_time|iterations:\d+|min_time:[\d.]+)", "", b["name"])
+        name = re.sub(r"/(real_time|manual_time|iterations:\d+|min_time:[\d.]+)", "", b["name"])
         results[name] = {
             "seconds": seconds, **{k: v for k, v in b.items() if k.endswith("_per_second")}}
     return results
