@@ -682,7 +682,9 @@ Reply Server::on_condition(Object& o, const Request& r, Lock& lock) {
       // Taken back whatever the outcome, as Python's Condition.wait does.
       Request again = r;
       again.timeout_ns = -1;
-      wait(o, lock, again, [&] { return o.count == 0; });
+      if (!wait(o, lock, again, [&] { return o.count == 0; })) {
+        throw TimeoutError("the condition's lock was not free again in time");
+      }
       o.owner = me;
       o.count = depth;
       return found(notified);
