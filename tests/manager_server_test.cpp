@@ -433,6 +433,26 @@ TEST_F(ManagerServerTest, NamedObjectsAreSharedThroughConnect) {
   ::rmdir(dir.c_str());
 }
 
+// Over TCP: port 0 picks a free port, and address() says which.
+TEST_F(ManagerServerTest, AManagerServesOverTcp) {
+  mp::ManagerOptions options;
+  options.address = "127.0.0.1:0";
+  options.authkey = "tcp-key";
+  mp::Manager served(options);
+  ASSERT_EQ(served.address().rfind("127.0.0.1:", 0), 0u) << served.address();
+  ASSERT_NE(served.address(), "127.0.0.1:0");
+  auto counter = served.value<int>("counter", 0);
+  mp::Process other([address = served.address()] {
+    auto remote = mp::Manager::connect(address, "tcp-key");
+    auto counter = remote.value<int>("counter", 0);
+    for (int i = 0; i < 100; ++i) counter += 1;
+  });
+  other.start();
+  for (int i = 0; i < 100; ++i) counter += 1;
+  join_ok(other);
+  EXPECT_EQ(counter.get(), 200);
+}
+
 TEST_F(ManagerServerTest, MalformedRequestsGetAnErrorAndTheServerKeepsServing) {
   mp::Manager m;
   auto d = m.dict<int, int>();
