@@ -120,6 +120,8 @@ class ItemRef {
   ItemRef& operator|=(const Value& x) { return apply('|', x); }
   ItemRef& operator^=(const Value& x) { return apply('^', x); }
 
+  friend bool operator==(const ItemRef& r, const Value& v) { return r.get() == v; }
+
   friend std::ostream& operator<<(std::ostream& os, const ItemRef& r) {
     if constexpr (requires { os << std::declval<const Value&>(); }) {
       os << r.get();
