@@ -1,4 +1,4 @@
-// runtime/pool_core.cpp — workers, the task and result queues, and the pool's thread.
+// services/pool_core.cpp — workers, the task and result queues, and the pool's thread.
 //
 //   submit: [id|invoker|payload] → task queue ──→ a worker: runs invoker(payload)
 //                                                   │
