@@ -77,10 +77,12 @@ constexpr std::uint64_t type_tag() {
 }
 
 // Travels as its bytes: trivially copyable and holding no address (bool excepted, so that a
-// decoded bool is checked to be 0 or 1).
+// decoded bool is checked to be 0 or 1), unless it has serialization functions of its own.
 template <class T>
 inline constexpr bool memcpy_encodable =
-    std::is_trivially_copyable_v<T> && !holds_address_v<T> && !std::is_same_v<T, bool>;
+    std::is_trivially_copyable_v<T> && !holds_address_v<T> && !std::is_same_v<T, bool> &&
+    !(std::is_class_v<T> &&
+      (has_own_serialization<T, OutputArchive> || has_own_serialization<T, InputArchive>));
 
 inline constexpr std::size_t kTagSize = sizeof(std::uint64_t);
 

@@ -36,15 +36,9 @@
 #include "mp/detail/task.hpp"
 #include "mp/errors.hpp"
 #include "mp/futures.hpp"
+#include "mp/pool_options.hpp"
 
 namespace mp {
-
-struct ExecutorOptions {
-  void (*initializer)() = nullptr;      // run once in each worker
-  std::size_t max_tasks_per_child = 0;  // 0: workers live as long as the executor
-  std::optional<Context> mp_context;    // how workers start (Python's mp_context); default:
-                                        // mp::get_context()
-};
 
 namespace detail {
 template <class R>
@@ -144,7 +138,7 @@ class ProcessPoolExecutor {
     bool joined = false;
 
     State(std::size_t n, const ExecutorOptions& o)
-        : core(n, PoolOptions{o.initializer, o.max_tasks_per_child, o.mp_context}),
+        : core(n, PoolOptions{o.initializer, o.max_tasks_per_child, o.task_timeout, o.mp_context}),
           window(core.processes() + 1) {}
 
     // Hands pending tasks to the workers while the window has room; skips cancelled ones.
@@ -201,6 +195,9 @@ class ProcessPoolExecutor {
     {
       std::lock_guard lock(state_->mutex);
       if (state_->shut) throw Error("cannot schedule new futures after shutdown");
+      if (state_->core.broken()) {
+        throw BrokenProcessPool("a worker's initializer failed: the executor cannot run tasks");
+      }
       state_->queue.push_back(std::move(item));
     }
     state_->feed();

@@ -39,6 +39,8 @@
 #include "mp/detail/pool_core.hpp"
 #include "mp/detail/task.hpp"
 #include "mp/errors.hpp"
+#include "mp/partial.hpp"
+#include "mp/pool_options.hpp"
 
 namespace mp {
 

@@ -37,7 +37,8 @@ namespace mp::detail {
 
 namespace {
 
-constexpr std::uint64_t kStop = 0;  // the task id that tells a worker to exit
+constexpr std::uint64_t kStop = 0;                        // the task id that tells a worker to exit
+constexpr std::uint64_t kInitFailed = ~std::uint64_t{0};  // a result: a worker's initializer threw
 constexpr auto kPoll = std::chrono::milliseconds(20);
 
 struct TaskHeader {
@@ -57,10 +58,23 @@ std::string describe_exit(int pid, int code) {
 // Takes tasks until told to stop (or until `maxtasks`, when not 0): the loop of every worker,
 // whichever way it was started.
 void serve_tasks(QueueCore& tasks, QueueCore& results, RawArray<std::uint64_t>& running,
-                 std::size_t index, void (*initializer)(), std::size_t maxtasks) {
-  if (initializer != nullptr) initializer();
-  std::atomic_ref<std::uint64_t> slot(running[index]);
+                 std::size_t index, Invoker initializer, std::span<const std::byte> init_args,
+                 std::size_t maxtasks) {
   std::vector<std::byte> task, out, reply;
+  if (initializer != nullptr) {
+    try {
+      initializer(init_args, out);
+    } catch (...) {
+      // The pool is broken (see PoolCore::broken): say why, and take no task.
+      const runtime::ExceptionInfo error = runtime::describe_current_exception();
+      reply.resize(sizeof kInitFailed);
+      std::memcpy(reply.data(), &kInitFailed, sizeof kInitFailed);
+      runtime::append_outcome(reply, &error, {});
+      results.put(reply, std::nullopt);
+      return;
+    }
+  }
+  std::atomic_ref<std::uint64_t> slot(running[index]);
   CodeRef invoker_ref;  // the last task's invoker, resolved once for a run of the same call
   Invoker invoker = nullptr;
   for (std::size_t done = 0;;) {
@@ -109,25 +123,29 @@ struct WorkerSpec {
   RawArray<std::uint64_t> running{1};
   std::uint64_t index = 0;
   std::uint64_t maxtasks = 0;
-  std::optional<CodeRef> initializer;
+  std::optional<CodeRef> initializer;  // its invoker
+  std::vector<std::byte> init_args;    // the initializer and its arguments
 
   void save(OutputArchive& ar) const {
     tasks.save_handle(ar, "pool task queue");
     results.save_handle(ar, "pool result queue");
-    ar(running, index, maxtasks, initializer);
+    ar(running, index, maxtasks, initializer, init_args);
   }
   void load(InputArchive& ar) {
     tasks.load_handle(ar, fnv1a("mp.pool.task"));
     results.load_handle(ar, fnv1a("mp.pool.result"));
-    ar(running, index, maxtasks, initializer);
+    ar(running, index, maxtasks, initializer, init_args);
     if (index >= running.size()) throw ProtocolError("pool worker index out of range");
   }
 };
 
 void worker_main(WorkerSpec spec) {
-  void (*initializer)() = nullptr;
-  if (spec.initializer) initializer = resolve_function<void()>(*spec.initializer);
-  serve_tasks(spec.tasks, spec.results, spec.running, spec.index, initializer, spec.maxtasks);
+  Invoker initializer = nullptr;
+  if (spec.initializer) {
+    initializer = resolve_function<std::remove_pointer_t<Invoker>>(*spec.initializer);
+  }
+  serve_tasks(spec.tasks, spec.results, spec.running, spec.index, initializer, spec.init_args,
+              spec.maxtasks);
 }
 
 }  // namespace
@@ -146,6 +164,10 @@ struct PoolCore::State {
   std::uint64_t next_id = 0;
   bool closed = false;
   bool finished = false;  // joined or terminated
+  std::string broken;     // why, once a worker's initializer failed
+
+  // The pool thread's own: per worker, the task it was last seen running, and since when.
+  std::vector<std::pair<std::uint64_t, std::chrono::steady_clock::time_point>> seen;
 
   std::atomic<bool> stop{false};
   std::thread thread;
@@ -162,7 +184,8 @@ struct PoolCore::State {
   // A copy of this process: the worker serves straight from the copied state.
   Process fork_worker(std::size_t index) {
     Process p([this, index] {
-      serve_tasks(tasks, results, running, index, options.initializer, options.maxtasksperchild);
+      serve_tasks(tasks, results, running, index, options.initializer.invoker(),
+                  options.initializer.payload(), options.maxtasksperchild);
     });
     get_context(StartMethod::fork).bind(p);
     return p;
@@ -171,8 +194,11 @@ struct PoolCore::State {
   // Not a copy of this process (spawn, forkserver, a fork pool's zygote): the worker gets
   // handles to the queues.
   Process exec_worker(std::size_t index) {
-    WorkerSpec spec{tasks, results, running, index, options.maxtasksperchild, std::nullopt};
-    if (options.initializer != nullptr) spec.initializer = code_ref_of(options.initializer);
+    WorkerSpec spec{tasks, results, running, index, options.maxtasksperchild, std::nullopt, {}};
+    if (options.initializer) {
+      spec.initializer = code_ref_of(options.initializer.invoker());
+      spec.init_args = options.initializer.payload();
+    }
     if (method != StartMethod::fork)
       return get_context(method).Process(worker_main, std::move(spec));
     Process p = get_context(StartMethod::forkserver).Process(worker_main, std::move(spec));
@@ -215,8 +241,67 @@ struct PoolCore::State {
     } catch (const ProtocolError&) {
       return true;  // not from a worker of ours: dropped
     }
-    finish(id, outcome.result, outcome.error);
+    if (id == kInitFailed) {
+      break_pool(outcome.error);
+    } else {
+      finish(id, outcome.result, outcome.error);
+    }
     return true;
+  }
+
+  // A worker's initializer failed: no worker can be trusted to run tasks (Python's executor
+  // breaks the same way; its Pool would start workers forever). Every task, pending or to come,
+  // fails with BrokenProcessPool naming the error; the workers are stopped.
+  void break_pool(std::exception_ptr error) {
+    std::string why = "a worker's initializer failed";
+    try {
+      if (error) std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      why += std::string(" (") + e.what() + ")";
+    } catch (...) {
+    }
+    why += ": the pool cannot run tasks";
+    std::map<std::uint64_t, Done> left;
+    {
+      std::lock_guard lock(mutex);
+      if (!broken.empty()) return;
+      broken = why;
+      left.swap(pending);
+    }
+    for (auto& w : workers) w.kill();
+    for (auto& [id, done] : left) done({}, std::make_exception_ptr(BrokenProcessPool(why)));
+    std::lock_guard lock(mutex);
+    idle.notify_all();
+  }
+
+  bool is_broken() {
+    std::lock_guard lock(mutex);
+    return !broken.empty();
+  }
+
+  // A task past options.task_timeout: failed with TimeoutError, its worker killed (and
+  // replaced by replace_dead_workers, which then finds the task already finished).
+  void stop_overdue_tasks() {
+    if (!options.task_timeout) return;
+    const auto now = std::chrono::steady_clock::now();
+    seen.resize(workers.size());
+    for (std::size_t i = 0; i < workers.size(); ++i) {
+      const std::uint64_t id =
+          std::atomic_ref<std::uint64_t>(running[i]).load(std::memory_order_acquire);
+      if (id != seen[i].first) {
+        seen[i] = {id, now};
+        continue;
+      }
+      if (id == kStop || now - seen[i].second < *options.task_timeout) continue;
+      const auto ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(*options.task_timeout).count();
+      finish(id, {},
+             std::make_exception_ptr(
+                 TimeoutError("the task ran longer than the pool's task_timeout (" +
+                              std::to_string(ms) + " ms); its worker was killed")));
+      workers[i].kill();
+      seen[i] = {kStop, now};
+    }
   }
 
   void finish(std::uint64_t id, std::span<const std::byte> result, std::exception_ptr error) {
@@ -234,6 +319,7 @@ struct PoolCore::State {
   }
 
   void replace_dead_workers() {
+    if (is_broken()) return;  // the workers were stopped on purpose
     for (std::size_t i = 0; i < workers.size(); ++i) {
       if (workers[i].is_alive()) continue;
       const int code = workers[i].exitcode().value_or(0);
@@ -241,6 +327,7 @@ struct PoolCore::State {
       while (deliver_one(std::chrono::nanoseconds(0))) {
         // A result the worker sent before it died is still a result.
       }
+      if (is_broken()) return;  // what it sent was its initializer's failure
       std::atomic_ref<std::uint64_t> slot(running[i]);
       if (const std::uint64_t id = slot.exchange(0); id != kStop) {
         finish(id, {}, std::make_exception_ptr(WorkerCrashed(pid, code, describe_exit(pid, code))));
@@ -253,6 +340,7 @@ struct PoolCore::State {
     while (!stop.load(std::memory_order_acquire)) {
       try {
         deliver_one(kPoll);
+        stop_overdue_tasks();
         replace_dead_workers();
       } catch (const std::exception& e) {
         // A result that cannot be read or a worker that cannot be forked right now (EAGAIN):
@@ -300,11 +388,16 @@ std::size_t PoolCore::processes() const noexcept {
   return state_->processes;
 }
 
+bool PoolCore::broken() const {
+  return state_->is_broken();
+}
+
 void PoolCore::submit(Invoker invoker, std::vector<std::byte> payload, Done done) {
   State& s = *state_;
   std::uint64_t id;
   {
     std::lock_guard lock(s.mutex);
+    if (!s.broken.empty()) throw BrokenProcessPool(s.broken);
     if (s.closed) throw ValueError("Pool not running");
     id = ++s.next_id;
     s.pending.emplace(id, std::move(done));

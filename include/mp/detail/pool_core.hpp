@@ -12,19 +12,9 @@
 
 #include "mp/context.hpp"
 #include "mp/detail/task.hpp"
+#include "mp/pool_options.hpp"
 
 namespace mp {
-
-struct PoolOptions {
-  // Run once in each worker before its first task (Python's initializer).
-  void (*initializer)() = nullptr;
-  // A worker is replaced after this many tasks; 0: never (Python's maxtasksperchild).
-  std::size_t maxtasksperchild = 0;
-  // How workers are started (Python's context argument); default: mp::get_context(). Under
-  // spawn and forkserver, tasks and the initializer must be what such a child can run (see
-  // mp/context.hpp); workers that die are replaced the same way.
-  std::optional<Context> context;
-};
 
 namespace detail {
 
@@ -48,6 +38,8 @@ class PoolCore {
   void terminate();  // stops the workers now; unfinished tasks fail with BrokenProcessPool
 
   std::size_t processes() const noexcept;
+  // Whether a worker's initializer failed: then every task fails with BrokenProcessPool.
+  bool broken() const;
 
  private:
   struct State;

@@ -11,18 +11,12 @@
 #include <vector>
 
 #include "mp/detail/segment.hpp"
+#include "mp/queue_options.hpp"
 
 namespace mp {
 namespace shm {
 struct RingState;
 }
-
-// Tuning for a queue.
-struct QueueOptions {
-  // Bytes of ring buffer (rounded up to a power of two). Memory is committed as it is used.
-  // Messages larger than a quarter of it travel out of the ring, in memory of their own.
-  std::size_t capacity = std::size_t{4} << 20;
-};
 
 namespace detail {
 
