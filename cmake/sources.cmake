@@ -9,6 +9,7 @@ set(MP_SOURCES
   src/sys/socket.cpp
   src/sys/poll.cpp
   src/sys/loaded_objects.cpp
+  src/sys/terminal.cpp
   # shm: what lives in shared memory
   src/shm/robust_lock.cpp
   src/shm/biased_lock.cpp
@@ -47,6 +48,7 @@ set(MP_SOURCES
   src/ipc/queue_core.cpp
   # services: above the IPC layer, what a program asks for by name (pools, managers)
   src/services/pool_core.cpp
+  src/services/progress.cpp
   src/services/manager/objects.cpp
   src/services/manager/server.cpp
   src/services/manager/serve.cpp
