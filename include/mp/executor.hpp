@@ -14,6 +14,7 @@
 // pending, and can be cancelled.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <deque>
@@ -33,6 +34,7 @@
 #include "mp/codec.hpp"
 #include "mp/detail/chunked_results.hpp"
 #include "mp/detail/pool_core.hpp"
+#include "mp/detail/progress_reporter.hpp"
 #include "mp/detail/task.hpp"
 #include "mp/errors.hpp"
 #include "mp/futures.hpp"
@@ -42,8 +44,9 @@ namespace mp {
 
 namespace detail {
 template <class R>
-std::vector<R> future_values(Future<std::vector<R>>& f) {
-  return f.result();
+std::vector<R> future_values(Future<std::vector<R>>& f, Deadline deadline) {
+  if (!deadline) return f.result();
+  return f.result(left_until(*deadline));
 }
 }  // namespace detail
 
@@ -75,25 +78,15 @@ class ProcessPoolExecutor {
   // `chunksize` items), the results awaited as the returned range is iterated.
   template <class F, std::ranges::input_range Range>
   auto map(F f, Range&& xs, std::size_t chunksize = 1) {
-    detail::check_pool_callable<F>();
-    using Item = std::ranges::range_value_t<Range>;
-    using R = typename detail::MapElement<F, Item, false>::type;
-    static_assert(!std::is_same_v<R, detail::Unit>,
-                  "mp: ProcessPoolExecutor::map needs a function that returns a value");
-    if (chunksize == 0) throw ValueError("chunksize must be >= 1");
-    std::vector<Future<std::vector<R>>> chunks;
-    std::vector<Item> chunk;
-    auto flush = [&] {
-      chunks.push_back(enqueue<std::vector<R>>(&detail::invoke_chunk<F, Item, false>,
-                                               detail::encode_chunk(f, std::move(chunk))));
-      chunk.clear();
-    };
-    for (auto&& x : xs) {
-      chunk.push_back(static_cast<Item>(x));
-      if (chunk.size() == chunksize) flush();
-    }
-    if (!chunk.empty()) flush();
-    return MapResults<R>(std::move(chunks));
+    return map_impl(f, std::forward<Range>(xs), chunksize, std::nullopt);
+  }
+  // As map; iterating throws TimeoutError once `timeout` has passed since this call and the next
+  // result has not come (Python's map(..., timeout=)).
+  template <class F, std::ranges::input_range Range, class Rep, class Period>
+  auto map(F f, Range&& xs, std::chrono::duration<Rep, Period> timeout, std::size_t chunksize = 1) {
+    return map_impl(f, std::forward<Range>(xs), chunksize,
+                    std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::nanoseconds>(timeout));
   }
 
   // No more submissions. With `wait`, returns once every task has finished and the workers
@@ -137,9 +130,13 @@ class ProcessPoolExecutor {
     bool shut = false;
     bool joined = false;
 
+    Progress progress;
+
     State(std::size_t n, const ExecutorOptions& o)
-        : core(n, PoolOptions{o.initializer, o.max_tasks_per_child, o.task_timeout, o.mp_context}),
-          window(core.processes() + 1) {}
+        : core(n,
+               PoolOptions{o.initializer, o.max_tasks_per_child, o.task_timeout, {}, o.mp_context}),
+          window(core.processes() + 1),
+          progress(o.progress) {}
 
     // Hands pending tasks to the workers while the window has room; skips cancelled ones.
     void feed() {
@@ -179,9 +176,38 @@ class ProcessPoolExecutor {
     }
   };
 
+  template <class F, class Range>
+  auto map_impl(F f, Range&& xs, std::size_t chunksize, detail::Deadline deadline) {
+    detail::check_pool_callable<F>();
+    using Item = std::ranges::range_value_t<Range>;
+    using R = typename detail::MapElement<F, Item, false>::type;
+    static_assert(!std::is_same_v<R, detail::Unit>,
+                  "mp: ProcessPoolExecutor::map needs a function that returns a value");
+    if (chunksize == 0) throw ValueError("chunksize must be >= 1");
+    std::vector<Item> items;
+    for (auto&& x : xs) items.push_back(static_cast<Item>(x));
+    std::shared_ptr<detail::ProgressReporter> progress;
+    if (state_->progress) {
+      progress = std::make_shared<detail::ProgressReporter>(state_->progress, items.size());
+    }
+    std::vector<Future<std::vector<R>>> chunks;
+    for (std::size_t begin = 0; begin < items.size(); begin += chunksize) {
+      const std::size_t end = std::min(items.size(), begin + chunksize);
+      std::vector<Item> chunk(std::make_move_iterator(items.begin() + begin),
+                              std::make_move_iterator(items.begin() + end));
+      chunks.push_back(enqueue<std::vector<R>>(&detail::invoke_chunk<F, Item, false>,
+                                               detail::encode_chunk(f, std::move(chunk))));
+      if (progress) {
+        chunks.back().add_done_callback(
+            [progress, n = end - begin](Future<std::vector<R>>&) { progress->advance(n); });
+      }
+    }
+    return MapResults<R>(std::move(chunks), deadline);
+  }
+
   template <class R>
   Future<R> enqueue(detail::Invoker invoker, std::vector<std::byte> payload) {
-    Future<R> future;
+    Future<R> future(std::in_place);
     Item item{invoker, std::move(payload), [future]() mutable { return future.set_running(); },
               [future]() mutable { future.cancel(); },
               [future](std::span<const std::byte> bytes, std::exception_ptr e) mutable {

@@ -22,6 +22,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <ranges>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -36,6 +38,15 @@ class ProcessPoolExecutor;
 template <class T>
 class Future {
  public:
+  // An empty future, to fill a container: every call but valid() and assignment throws
+  // ValueError until a real one is assigned.
+  using value_type = T;
+  Future() = default;
+  bool valid() const noexcept { return state_ != nullptr; }
+  // Copies are the same future: equal, with equal hashes (std::hash), as Python's futures in a
+  // dict or set.
+  friend bool operator==(const Future& a, const Future& b) noexcept { return a.state_ == b.state_; }
+
   // Waits; returns the value or rethrows the task's exception (CancelledError if cancelled).
   T result() {
     wait_done(std::nullopt);
@@ -51,9 +62,9 @@ class Future {
   // Waits; the task's exception, or nullptr if it succeeded. CancelledError if cancelled.
   std::exception_ptr exception() {
     wait_done(std::nullopt);
-    std::lock_guard lock(state_->mutex);
-    if (state_->status == Status::cancelled) throw CancelledError("the future was cancelled");
-    return state_->error;
+    std::lock_guard lock(s().mutex);
+    if (s().status == Status::cancelled) throw CancelledError("the future was cancelled");
+    return s().error;
   }
 
   bool done() const { return status() >= Status::finished; }
@@ -64,13 +75,13 @@ class Future {
   bool cancel() {
     std::vector<Callback> callbacks;
     {
-      std::lock_guard lock(state_->mutex);
-      if (state_->status == Status::cancelled) return true;
-      if (state_->status != Status::pending) return false;
-      state_->status = Status::cancelled;
-      callbacks.swap(state_->callbacks);
+      std::lock_guard lock(s().mutex);
+      if (s().status == Status::cancelled) return true;
+      if (s().status != Status::pending) return false;
+      s().status = Status::cancelled;
+      callbacks.swap(s().callbacks);
     }
-    state_->cv.notify_all();
+    s().cv.notify_all();
     run(callbacks);
     return true;
   }
@@ -79,9 +90,9 @@ class Future {
   // it. An exception from a callback is ignored, as in Python (which logs it).
   void add_done_callback(std::function<void(Future&)> cb) {
     {
-      std::lock_guard lock(state_->mutex);
-      if (state_->status < Status::finished) {
-        state_->callbacks.push_back(std::move(cb));
+      std::lock_guard lock(s().mutex);
+      if (s().status < Status::finished) {
+        s().callbacks.push_back(std::move(cb));
         return;
       }
     }
@@ -94,13 +105,13 @@ class Future {
 
   // Waits until done; true once it is (for wait() and as_completed()).
   bool wait_done(std::optional<std::chrono::nanoseconds> timeout) const {
-    std::unique_lock lock(state_->mutex);
-    auto is_done = [&] { return state_->status >= Status::finished; };
+    std::unique_lock lock(s().mutex);
+    auto is_done = [&] { return s().status >= Status::finished; };
     if (!timeout) {
-      state_->cv.wait(lock, is_done);
+      s().cv.wait(lock, is_done);
       return true;
     }
-    return state_->cv.wait_for(lock, *timeout, is_done);
+    return s().cv.wait_for(lock, *timeout, is_done);
   }
 
  private:
@@ -116,12 +127,19 @@ class Future {
     std::vector<Callback> callbacks;
   };
 
-  Future() : state_(std::make_shared<State>()) {}
+  explicit Future(std::in_place_t) : state_(std::make_shared<State>()) {}
   explicit Future(std::shared_ptr<State> s) : state_(std::move(s)) {}
+  template <class>
+  friend struct std::hash;
+
+  State& s() const {
+    if (!state_) throw ValueError("mp::Future: empty (default-constructed, never assigned a task)");
+    return *state_;
+  }
 
   Status status() const {
-    std::lock_guard lock(state_->mutex);
-    return state_->status;
+    std::lock_guard lock(s().mutex);
+    return s().status;
   }
 
   // pending -> running; false if it was cancelled meanwhile.
@@ -157,7 +175,7 @@ class Future {
   }
 
   T value() const {
-    std::lock_guard lock(state_->mutex);
+    std::lock_guard lock(s().mutex);
     if (state_->status == Status::cancelled) throw CancelledError("the future was cancelled");
     if (state_->error) std::rethrow_exception(state_->error);
     if constexpr (!std::is_void_v<T>) return *state_->value;
@@ -216,30 +234,38 @@ WaitResult<T> wait_futures(const std::vector<Future<T>>& futures,
 }
 }  // namespace detail
 
-// Waits until `when` holds for `futures` (or the timeout passes); splits them into done and
-// not done.
-template <class T>
-WaitResult<T> wait(const std::vector<Future<T>>& futures,
-                   ReturnWhen when = ReturnWhen::all_completed) {
-  return detail::wait_futures(futures, std::nullopt, when);
+template <class Range>
+using FutureOf = std::ranges::range_value_t<Range>;
+
+// Waits until `when` holds for `futures` (any range of Futures: a vector, a set, the keys of a
+// map), or the timeout passes; splits them into done and not done.
+template <std::ranges::input_range Range, class T = typename FutureOf<Range>::value_type>
+WaitResult<T> wait(const Range& futures, ReturnWhen when = ReturnWhen::all_completed) {
+  return detail::wait_futures(
+      std::vector<Future<T>>(std::ranges::begin(futures), std::ranges::end(futures)), std::nullopt,
+      when);
 }
-template <class T, class Rep, class Period>
-WaitResult<T> wait(const std::vector<Future<T>>& futures,
-                   std::chrono::duration<Rep, Period> timeout,
+template <std::ranges::input_range Range, class Rep, class Period,
+          class T = typename FutureOf<Range>::value_type>
+WaitResult<T> wait(const Range& futures, std::chrono::duration<Rep, Period> timeout,
                    ReturnWhen when = ReturnWhen::all_completed) {
-  return detail::wait_futures(futures,
-                              std::chrono::duration_cast<std::chrono::nanoseconds>(timeout), when);
+  return detail::wait_futures(
+      std::vector<Future<T>>(std::ranges::begin(futures), std::ranges::end(futures)),
+      std::chrono::duration_cast<std::chrono::nanoseconds>(timeout), when);
 }
 
-// The futures in the order they finish, as an input range of references into `futures`
-// (which must outlive it); each step waits for the next one to finish.
+// The futures in the order they finish, as an input range (of copies: a future is a handle);
+// each step waits for the next one to finish. With a timeout, a step throws TimeoutError once
+// it has passed since as_completed() was called (Python's as_completed(fs, timeout)).
 template <class T>
 class AsCompleted {
  public:
-  explicit AsCompleted(std::vector<Future<T>>& futures) : futures_(futures) {
+  AsCompleted(std::vector<Future<T>> futures,
+              std::optional<std::chrono::steady_clock::time_point> deadline)
+      : futures_(std::move(futures)), deadline_(deadline) {
     auto order = order_;
-    for (std::size_t i = 0; i < futures.size(); ++i) {
-      futures[i].add_done_callback([order, i](Future<T>&) {
+    for (std::size_t i = 0; i < futures_.size(); ++i) {
+      futures_[i].add_done_callback([order, i](Future<T>&) {
         {
           std::lock_guard lock(order->mutex);
           order->finished.push_back(i);
@@ -272,7 +298,14 @@ class AsCompleted {
       }
       auto& order = *owner_->order_;
       std::unique_lock lock(order.mutex);
-      order.cv.wait(lock, [&] { return order.finished.size() > owner_->taken_; });
+      auto ready = [&] { return order.finished.size() > owner_->taken_; };
+      if (!owner_->deadline_) {
+        order.cv.wait(lock, ready);
+      } else if (!order.cv.wait_until(lock, *owner_->deadline_, ready)) {
+        throw TimeoutError(std::to_string(owner_->futures_.size() - owner_->taken_) + " (of " +
+                           std::to_string(owner_->futures_.size()) +
+                           ") futures unfinished when the timeout passed");
+      }
       index_ = order.finished[owner_->taken_++];
     }
     AsCompleted* owner_ = nullptr;
@@ -288,14 +321,31 @@ class AsCompleted {
     std::condition_variable cv;
     std::vector<std::size_t> finished;
   };
-  std::vector<Future<T>>& futures_;
+  std::vector<Future<T>> futures_;
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
   std::shared_ptr<Order> order_ = std::make_shared<Order>();
   std::size_t taken_ = 0;
 };
 
-template <class T>
-AsCompleted<T> as_completed(std::vector<Future<T>>& futures) {
-  return AsCompleted<T>(futures);
+template <std::ranges::input_range Range, class T = typename FutureOf<Range>::value_type>
+AsCompleted<T> as_completed(const Range& futures) {
+  return AsCompleted<T>(
+      std::vector<Future<T>>(std::ranges::begin(futures), std::ranges::end(futures)), std::nullopt);
+}
+template <std::ranges::input_range Range, class Rep, class Period,
+          class T = typename FutureOf<Range>::value_type>
+AsCompleted<T> as_completed(const Range& futures, std::chrono::duration<Rep, Period> timeout) {
+  return AsCompleted<T>(
+      std::vector<Future<T>>(std::ranges::begin(futures), std::ranges::end(futures)),
+      std::chrono::steady_clock::now() +
+          std::chrono::duration_cast<std::chrono::nanoseconds>(timeout));
 }
 
 }  // namespace mp
+
+template <class T>
+struct std::hash<mp::Future<T>> {
+  std::size_t operator()(const mp::Future<T>& f) const noexcept {
+    return std::hash<const void*>()(f.state_.get());
+  }
+};

@@ -23,6 +23,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdio>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -37,6 +38,7 @@
 #include "mp/codec.hpp"
 #include "mp/detail/chunked_results.hpp"
 #include "mp/detail/pool_core.hpp"
+#include "mp/detail/progress_reporter.hpp"
 #include "mp/detail/task.hpp"
 #include "mp/errors.hpp"
 #include "mp/partial.hpp"
@@ -45,6 +47,73 @@
 namespace mp {
 
 class Pool;
+
+// Python's callback and error_callback, for apply_async, map_async and starmap_async:
+//
+//   pool.apply_async(square, 7, mp::callbacks([](int r) { ... }, [](const std::exception& e) { ...
+//   })); pool.map_async(square, xs, 0, mp::callbacks(on_values));
+//
+// As in Python they run on the pool's result thread, before the result becomes ready (so get()
+// returning means the callback has run), and they must be quick: the next results wait for
+// them. `callback` receives the value (nothing for a void task); `error_callback` the exception,
+// as `const std::exception&` or `std::exception_ptr`. What a callback throws is printed to stderr
+// and dropped.
+template <class OnValue = std::nullptr_t, class OnError = std::nullptr_t>
+struct Callbacks {
+  OnValue callback{};
+  OnError error_callback{};
+};
+template <class OnValue, class OnError = std::nullptr_t>
+Callbacks<OnValue, OnError> callbacks(OnValue callback, OnError error_callback = nullptr) {
+  return {std::move(callback), std::move(error_callback)};
+}
+
+namespace detail {
+
+template <class T>
+inline constexpr bool is_callbacks = false;
+template <class A, class B>
+inline constexpr bool is_callbacks<Callbacks<A, B>> = true;
+
+template <class... Ts>
+inline constexpr bool ends_with_callbacks = false;
+template <class T, class... Ts>
+inline constexpr bool ends_with_callbacks<T, Ts...> = sizeof...(Ts) == 0
+                                                          ? is_callbacks<std::decay_t<T>>
+                                                          : ends_with_callbacks<Ts...>;
+
+// Runs the callback that fits: `value` on success, else `error`.
+template <class T, class A, class B>
+void notify(Callbacks<A, B>& c, const T* value, std::exception_ptr error) noexcept {
+  try {
+    if (error) {
+      if constexpr (!std::is_same_v<B, std::nullptr_t>) {
+        if constexpr (std::is_invocable_v<B&, std::exception_ptr>) {
+          c.error_callback(error);
+        } else {
+          try {
+            std::rethrow_exception(error);
+          } catch (const std::exception& e) {
+            c.error_callback(e);
+          } catch (...) {
+          }
+        }
+      }
+    } else if constexpr (!std::is_same_v<A, std::nullptr_t>) {
+      if constexpr (std::is_invocable_v<A&, const T&>) {
+        c.callback(*value);
+      } else {
+        c.callback();
+      }
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mp: pool: a callback threw: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "mp: pool: a callback threw\n");
+  }
+}
+
+}  // namespace detail
 
 // The result of a task that may not have finished (Python's AsyncResult).
 template <class T>
@@ -118,7 +187,7 @@ class Pool {
  public:
   // `processes` workers; 0: cpu_count().
   explicit Pool(std::size_t processes = 0, const PoolOptions& options = {})
-      : core_(processes, options) {}
+      : core_(processes, options), progress_(options.progress) {}
   ~Pool() = default;  // terminate(), as Python's `with` block
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
@@ -130,18 +199,20 @@ class Pool {
   auto apply(F f, Args&&... args) {
     return apply_async(f, std::forward<Args>(args)...).get();
   }
+  // f(args...) in a worker; a last argument mp::callbacks(...) gives Python's callback and
+  // error_callback (see Callbacks above).
   template <class F, class... Args>
-  AsyncResult<std::invoke_result_t<F&, std::decay_t<Args>&...>> apply_async(F f, Args&&... args) {
-    detail::check_pool_callable<F>();
-    using R = std::invoke_result_t<F&, std::decay_t<Args>&...>;
-    AsyncResult<R> result;
-    auto payload =
-        detail::encode_call(f, std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...));
-    core_.submit(&detail::invoke_call<F, std::decay_t<Args>...>, std::move(payload),
-                 [state = result.state_](std::span<const std::byte> bytes, std::exception_ptr e) {
-                   finish_one<R>(*state, bytes, e);
-                 });
-    return result;
+  auto apply_async(F f, Args&&... args) {
+    if constexpr (detail::ends_with_callbacks<Args...>) {
+      auto all = std::forward_as_tuple(std::forward<Args>(args)...);
+      return [&]<std::size_t... I>(std::index_sequence<I...>) {
+        return apply_async_impl(f, std::get<sizeof...(Args) - 1>(all),
+                                std::get<I>(std::move(all))...);
+      }
+      (std::make_index_sequence<sizeof...(Args) - 1>{});
+    } else {
+      return apply_async_impl(f, Callbacks<>{}, std::forward<Args>(args)...);
+    }
   }
 
   // [f(x) for x in xs], in order; the items travel in chunks of `chunksize` (0: Python's
@@ -150,10 +221,11 @@ class Pool {
   auto map(F f, Range&& xs, std::size_t chunksize = 0) {
     return map_async(f, std::forward<Range>(xs), chunksize).get();
   }
-  template <class F, std::ranges::input_range Range>
-  auto map_async(F f, Range&& xs, std::size_t chunksize = 0) {
+  template <class F, std::ranges::input_range Range, class A = std::nullptr_t,
+            class B = std::nullptr_t>
+  auto map_async(F f, Range&& xs, std::size_t chunksize = 0, Callbacks<A, B> on = {}) {
     using Item = std::ranges::range_value_t<Range>;
-    return map_impl<F, Item, false>(f, std::forward<Range>(xs), chunksize);
+    return map_impl<F, Item, false>(f, std::forward<Range>(xs), chunksize, std::move(on));
   }
 
   // [f(a, b, ...) for (a, b, ...) in xs]: the items are tuples (or pairs) of arguments.
@@ -161,10 +233,11 @@ class Pool {
   auto starmap(F f, Range&& xs, std::size_t chunksize = 0) {
     return starmap_async(f, std::forward<Range>(xs), chunksize).get();
   }
-  template <class F, std::ranges::input_range Range>
-  auto starmap_async(F f, Range&& xs, std::size_t chunksize = 0) {
+  template <class F, std::ranges::input_range Range, class A = std::nullptr_t,
+            class B = std::nullptr_t>
+  auto starmap_async(F f, Range&& xs, std::size_t chunksize = 0, Callbacks<A, B> on = {}) {
     using Item = std::ranges::range_value_t<Range>;
-    return map_impl<F, Item, true>(f, std::forward<Range>(xs), chunksize);
+    return map_impl<F, Item, true>(f, std::forward<Range>(xs), chunksize, std::move(on));
   }
 
   // Lazily, in order: a range whose iteration waits for each result (Python's imap; chunks of
@@ -187,16 +260,35 @@ class Pool {
   void terminate() { core_.terminate(); }  // stops the workers now
 
  private:
-  template <class R>
+  template <class F, class A, class B, class... Args>
+  auto apply_async_impl(F f, Callbacks<A, B> on, Args&&... args) {
+    detail::check_pool_callable<F>();
+    using R = std::invoke_result_t<F&, std::decay_t<Args>&...>;
+    AsyncResult<R> result;
+    auto payload =
+        detail::encode_call(f, std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...));
+    core_.submit(&detail::invoke_call<F, std::decay_t<Args>...>, std::move(payload),
+                 [state = result.state_, on = std::move(on)](std::span<const std::byte> bytes,
+                                                             std::exception_ptr e) mutable {
+                   finish_one<R>(*state, bytes, e, on);
+                 });
+    return result;
+  }
+
+  template <class R, class A, class B>
   static void finish_one(typename AsyncResult<R>::State& state, std::span<const std::byte> bytes,
-                         std::exception_ptr error) {
+                         std::exception_ptr error, Callbacks<A, B>& on) {
     using Stored = detail::Returned<R>;
-    if (error) return state.finish(std::nullopt, error);
-    try {
-      state.finish(detail::decode_payload<Stored>(bytes), nullptr);
-    } catch (...) {
-      state.finish(std::nullopt, std::current_exception());
+    std::optional<Stored> value;
+    if (!error) {
+      try {
+        value = detail::decode_payload<Stored>(bytes);
+      } catch (...) {
+        error = std::current_exception();
+      }
     }
+    detail::notify<Stored>(on, value ? &*value : nullptr, error);
+    state.finish(std::move(value), error);
   }
 
   template <class F, class Item, bool Star>
@@ -248,8 +340,8 @@ class Pool {
     };
   }
 
-  template <class F, class Item, bool Star>
-  auto map_impl(F f, auto&& xs, std::size_t chunksize) {
+  template <class F, class Item, bool Star, class A, class B>
+  auto map_impl(F f, auto&& xs, std::size_t chunksize, Callbacks<A, B> on) {
     using E = Element<F, Item, Star>;
     AsyncResult<std::vector<E>> result;
     auto items = materialize<Item>(xs);
@@ -264,19 +356,25 @@ class Pool {
       std::vector<E> values;
       std::size_t chunks_left = 0;
       std::exception_ptr error;
+      Callbacks<A, B> on;
+      std::optional<detail::ProgressReporter> progress;
     };
     auto gather = std::make_shared<Gather>();
     gather->values.resize(n);
     gather->chunks_left = (n + chunksize - 1) / chunksize;
+    gather->on = std::move(on);
+    if (progress_) gather->progress.emplace(progress_, n);
     submit_chunks<F, Item, Star>(
         f, std::move(items), chunksize,
         [gather, state = result.state_](std::size_t begin, std::size_t end) {
-          return chunk_done<E>(end - begin, [gather, state, begin](std::vector<E> part,
-                                                                   std::exception_ptr e) {
+          return chunk_done<E>(end - begin, [gather, state, begin, end](std::vector<E> part,
+                                                                        std::exception_ptr e) {
             std::lock_guard lock(gather->mutex);  // also for vector<bool>, whose bits share words
             if (e && !gather->error) gather->error = e;
             if (!e) std::move(part.begin(), part.end(), gather->values.begin() + begin);
+            if (gather->progress) gather->progress->advance(end - begin);
             if (--gather->chunks_left != 0) return;
+            detail::notify<std::vector<E>>(gather->on, &gather->values, gather->error);
             if (gather->error) {
               state->finish(std::nullopt, gather->error);
             } else {
@@ -292,16 +390,24 @@ class Pool {
     using E = Element<F, Item, false>;
     using Chunk = AsyncResult<std::vector<E>>;
     std::vector<Chunk> chunks;
+    auto items = materialize<Item>(xs);
+    auto progress = reporter(items.size());
     submit_chunks<F, Item, false>(
-        f, materialize<Item>(xs), chunksize, [&](std::size_t begin, std::size_t end) {
+        f, std::move(items), chunksize, [&](std::size_t begin, std::size_t end) {
           Chunk& c = chunks.emplace_back(Chunk());
-          return chunk_done<E>(end - begin,
-                               [state = c.state_](std::vector<E> part, std::exception_ptr e) {
-                                 if (e) return state->finish(std::nullopt, e);
-                                 state->finish(std::move(part), nullptr);
-                               });
+          return chunk_done<E>(end - begin, [state = c.state_, progress, n = end - begin](
+                                                std::vector<E> part, std::exception_ptr e) {
+            if (progress) progress->advance(n);
+            if (e) return state->finish(std::nullopt, e);
+            state->finish(std::move(part), nullptr);
+          });
         });
     return detail::OrderedResults<Chunk, E, &chunk_values<E>>(std::move(chunks));
+  }
+
+  std::shared_ptr<detail::ProgressReporter> reporter(std::size_t total) const {
+    if (!progress_) return nullptr;
+    return std::make_shared<detail::ProgressReporter>(progress_, total);
   }
 
   template <class F, class Item>
@@ -310,9 +416,12 @@ class Pool {
     auto items = materialize<Item>(xs);
     auto arrivals = std::make_shared<detail::Arrivals<E>>();
     arrivals->outstanding = (items.size() + chunksize - 1) / chunksize;
+    auto progress = reporter(items.size());
     submit_chunks<F, Item, false>(
-        f, std::move(items), chunksize, [arrivals](std::size_t begin, std::size_t end) {
-          return chunk_done<E>(end - begin, [arrivals](std::vector<E> part, std::exception_ptr e) {
+        f, std::move(items), chunksize, [arrivals, progress](std::size_t begin, std::size_t end) {
+          return chunk_done<E>(end - begin, [arrivals, progress, n = end - begin](
+                                                std::vector<E> part, std::exception_ptr e) {
+            if (progress) progress->advance(n);
             arrivals->arrive(std::move(part), e);
           });
         });
@@ -320,11 +429,14 @@ class Pool {
   }
 
   template <class E>
-  static std::vector<E> chunk_values(AsyncResult<std::vector<E>>& chunk) {
-    return chunk.get();
+  static std::vector<E> chunk_values(AsyncResult<std::vector<E>>& chunk,
+                                     detail::Deadline deadline) {
+    if (!deadline) return chunk.get();
+    return chunk.get(detail::left_until(*deadline));
   }
 
   detail::PoolCore core_;
+  Progress progress_;
 };
 
 }  // namespace mp

@@ -16,6 +16,7 @@
 #include "mp/context.hpp"
 #include "mp/detail/task.hpp"
 #include "mp/partial.hpp"
+#include "mp/progress.hpp"
 
 namespace mp {
 
@@ -55,6 +56,9 @@ struct PoolOptions {
   // A task running longer is stopped: its worker is killed (and replaced) and the task fails
   // with TimeoutError; other tasks are untouched. Checked every 20 ms or so.
   std::optional<std::chrono::nanoseconds> task_timeout;
+  // Progress of map, starmap, imap and their async forms: mp::Progress::bar() on stderr, or
+  // mp::Progress::callback(f); off by default (mp/progress.hpp).
+  Progress progress;
   // How workers are started (Python's context argument); default: mp::get_context(). Under
   // spawn and forkserver, tasks and the initializer must be what such a child can run (see
   // mp/context.hpp); workers that die are replaced the same way.
@@ -65,6 +69,7 @@ struct ExecutorOptions {
   Initializer initializer;              // run once in each worker (with initargs, see above)
   std::size_t max_tasks_per_child = 0;  // 0: workers live as long as the executor
   std::optional<std::chrono::nanoseconds> task_timeout;  // as PoolOptions::task_timeout
+  Progress progress;                                     // of map (mp/progress.hpp); off by default
   std::optional<Context> mp_context;  // how workers start (Python's mp_context); default:
                                       // mp::get_context()
 };

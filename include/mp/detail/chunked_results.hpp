@@ -2,6 +2,8 @@
 // (Pool::imap, ProcessPoolExecutor::map) or as they come (Pool::imap_unordered).
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -9,6 +11,7 @@
 #include <iterator>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -48,24 +51,34 @@ class ChunkIterator {
   std::size_t index_ = 0;
 };
 
-// Iterating waits for each chunk in turn (`Take(chunk)` returns its values or throws).
+using Deadline = std::optional<std::chrono::steady_clock::time_point>;
+
+// Iterating waits for each chunk in turn (`Take(chunk, deadline)` returns its values, or throws
+// its error, or TimeoutError once the deadline has passed).
 template <class Chunk, class R, auto Take>
 class OrderedResults {
  public:
-  explicit OrderedResults(std::vector<Chunk> chunks) : chunks_(std::move(chunks)) {}
+  explicit OrderedResults(std::vector<Chunk> chunks, Deadline deadline = std::nullopt)
+      : chunks_(std::move(chunks)), deadline_(deadline) {}
   ChunkIterator<R, OrderedResults> begin() { return ChunkIterator<R, OrderedResults>(this); }
   std::default_sentinel_t end() const { return {}; }
 
   bool next(std::vector<R>& out) {
     if (next_ == chunks_.size()) return false;
-    out = Take(chunks_[next_++]);
+    out = Take(chunks_[next_++], deadline_);
     return true;
   }
 
  private:
   std::vector<Chunk> chunks_;
   std::size_t next_ = 0;
+  Deadline deadline_;
 };
+
+// What is left until `deadline`, for a wait bounded by it.
+inline std::chrono::nanoseconds left_until(std::chrono::steady_clock::time_point deadline) {
+  return std::max(std::chrono::nanoseconds(0), deadline - std::chrono::steady_clock::now());
+}
 
 // Where chunks land as they finish, for UnorderedResults.
 template <class R>
