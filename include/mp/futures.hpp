@@ -48,19 +48,19 @@ class Future {
   friend bool operator==(const Future& a, const Future& b) noexcept { return a.state_ == b.state_; }
 
   // Waits; returns the value or rethrows the task's exception (CancelledError if cancelled).
-  T result() {
+  T result() const {
     wait_done(std::nullopt);
     return value();
   }
   template <class Rep, class Period>
-  T result(std::chrono::duration<Rep, Period> timeout) {
+  T result(std::chrono::duration<Rep, Period> timeout) const {
     if (!wait_done(std::chrono::duration_cast<std::chrono::nanoseconds>(timeout))) {
       throw TimeoutError("the future has not finished");
     }
     return value();
   }
   // Waits; the task's exception, or nullptr if it succeeded. CancelledError if cancelled.
-  std::exception_ptr exception() {
+  std::exception_ptr exception() const {
     wait_done(std::nullopt);
     std::lock_guard lock(s().mutex);
     if (s().status == Status::cancelled) throw CancelledError("the future was cancelled");

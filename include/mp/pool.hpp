@@ -356,13 +356,13 @@ class Pool {
       std::vector<E> values;
       std::size_t chunks_left = 0;
       std::exception_ptr error;
-      Callbacks<A, B> on;
+      std::optional<Callbacks<A, B>> on;  // optional: a lambda cannot be assigned, only made
       std::optional<detail::ProgressReporter> progress;
     };
     auto gather = std::make_shared<Gather>();
     gather->values.resize(n);
     gather->chunks_left = (n + chunksize - 1) / chunksize;
-    gather->on = std::move(on);
+    gather->on.emplace(std::move(on));
     if (progress_) gather->progress.emplace(progress_, n);
     submit_chunks<F, Item, Star>(
         f, std::move(items), chunksize,
@@ -374,7 +374,7 @@ class Pool {
             if (!e) std::move(part.begin(), part.end(), gather->values.begin() + begin);
             if (gather->progress) gather->progress->advance(end - begin);
             if (--gather->chunks_left != 0) return;
-            detail::notify<std::vector<E>>(gather->on, &gather->values, gather->error);
+            detail::notify<std::vector<E>>(*gather->on, &gather->values, gather->error);
             if (gather->error) {
               state->finish(std::nullopt, gather->error);
             } else {
