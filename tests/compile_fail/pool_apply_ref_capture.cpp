@@ -1,6 +1,7 @@
 // A lambda that captures by reference cannot run in a pool worker.
 // expect-error: static assertion failed: mp: a pool runs
 // expect-error: a lambda that captures cannot be sent
+// expect-error: bind values with mp::partial
 #include <vector>
 
 #include "mp/pool.hpp"

@@ -46,7 +46,8 @@ constexpr void check_pool_callable() {
   static_assert(PoolCallable<F>,
                 "mp: a pool runs a function pointer, a captureless lambda, or a function object "
                 "that is empty or encodable (a cereal serialize function): a lambda that "
-                "captures cannot be sent to another process");
+                "captures cannot be sent to another process; bind values with "
+                "mp::partial(f, values...) instead (mp/partial.hpp)");
 }
 
 // How F travels.
