@@ -30,6 +30,10 @@ void serve_connection(Server& server, Connection c, int wake_fd) {
   for (;;) {
     std::vector<std::byte> bytes;
     try {
+      // Sleeps until a request comes, without recv()'s spin: the next request is the client's
+      // business and may be far off, and spinning server threads (one per connection) would
+      // take the CPUs from the clients and the threads that have work.
+      connection::wait({&c});
       bytes = c.recv_bytes();
     } catch (const std::exception&) {
       break;  // EOF, or a frame that cannot be read: the connection is done
