@@ -6,6 +6,7 @@ from twin import per_op
 
 WORKERS = 2
 ITEMS = 10_000
+ITEMS_CHUNKSIZE1 = 100_000
 CALLS = 200
 
 
@@ -17,6 +18,14 @@ def pool_map_small(min_time):
     with mp.Pool(WORKERS) as pool:
         xs = list(range(ITEMS))
         return per_op(lambda: pool.map(square, xs), ITEMS, min_time)
+
+
+def pool_map_chunksize1(min_time):
+    with mp.Pool(WORKERS) as pool:
+        xs = list(range(ITEMS_CHUNKSIZE1))
+        def batch():  # bounded: a stuck pool fails the case instead of hanging the run
+            pool.map_async(square, xs, chunksize=1).get(timeout=600)
+        return per_op(batch, ITEMS_CHUNKSIZE1, min_time)
 
 
 def pool_apply_roundtrip(min_time):
@@ -36,7 +45,7 @@ def pool_start_terminate(method, min_time):
     return per_op(batch, 1, min_time)
 
 
-def executor_submit_result(min_time):
+def executor_submit_roundtrip(min_time):
     with ProcessPoolExecutor(WORKERS) as ex:
         def batch():
             for i in range(CALLS):
@@ -50,8 +59,9 @@ def setup():
 
 CASES = {
     "pool_map_small/cpython": pool_map_small,
+    "pool_map_chunksize1/cpython": pool_map_chunksize1,
     "pool_apply_roundtrip/cpython": pool_apply_roundtrip,
     **{f"pool_start_terminate_{m}/cpython": (lambda t, m=m: pool_start_terminate(m, t))
        for m in ("fork", "forkserver", "spawn")},
-    "executor_submit_result/cpython": executor_submit_result,
+    "executor_submit_roundtrip/cpython": executor_submit_roundtrip,
 }

@@ -85,8 +85,9 @@ def main():
     ap.add_argument("--write", help="update this Markdown file between its results markers")
     args = ap.parse_args()
 
+    # scaling_benchmark is not a Google Benchmark program; bench/scaling.py runs it.
     units = sorted(f[: -len("_benchmark.cpp")] for f in os.listdir(HERE)
-                   if f.endswith("_benchmark.cpp"))
+                   if f.endswith("_benchmark.cpp") and f != "scaling_benchmark.cpp")
     groups = {}
     for unit in units:
         binary = os.path.join(args.build, "bench", f"{unit}_benchmark")
