@@ -95,6 +95,25 @@ class ProxyBase {
     return invoke(std::move(r));
   }
 
+  // Every element, decoded (list, array copies).
+  template <class T>
+  std::vector<T> decoded_items() const {
+    auto r = invoke(Op::items);
+    std::vector<T> out;
+    out.reserve(r.values.size());
+    for (const auto& v : r.values) out.push_back(decode<T>(v));
+    return out;
+  }
+  // l[i] op= x on the server (list, array).
+  void apply_at(std::ptrdiff_t i, char op, Bytes x) const {
+    Request r;
+    r.op = Op::apply;
+    r.values = {std::move(x)};
+    r.number = i;
+    r.count = op;
+    invoke(std::move(r));
+  }
+
   std::shared_ptr<const Holder> holder_;
 };
 
@@ -337,13 +356,7 @@ class ListProxy : public detail::manager::ProxyBase {
   void clear() { invoke(Op::clear); }
   std::size_t size() const { return static_cast<std::size_t>(invoke(Op::size).number); }
   bool empty() const { return size() == 0; }
-  std::vector<T> copy() const {
-    auto r = invoke(Op::items);
-    std::vector<T> out;
-    out.reserve(r.values.size());
-    for (const auto& v : r.values) out.push_back(decode<T>(v));
-    return out;
-  }
+  std::vector<T> copy() const { return decoded_items<T>(); }
 
   // l[i] = x sets; reading l[i] gets; l[i] += x is atomic.
   detail::manager::ItemRef<ListProxy, std::ptrdiff_t, T> operator[](std::ptrdiff_t i) {
@@ -360,14 +373,7 @@ class ListProxy : public detail::manager::ProxyBase {
     return os;
   }
 
-  void apply_op(std::ptrdiff_t i, char op, const T& x) {
-    Request r;
-    r.op = Op::apply;
-    r.values = {encode(x)};
-    r.number = i;
-    r.count = op;
-    invoke(std::move(r));
-  }
+  void apply_op(std::ptrdiff_t i, char op, const T& x) { apply_at(i, op, encode(x)); }
 
  private:
   using Op = detail::manager::Op;
@@ -385,12 +391,7 @@ class ArrayProxy : public detail::manager::ProxyBase {
   T get(std::ptrdiff_t i) const { return decode<T>(invoke(Op::get, {}, i).values.at(0)); }
   void set(std::ptrdiff_t i, const T& x) { invoke(Op::set, {encode(x)}, i); }
   std::size_t size() const { return static_cast<std::size_t>(invoke(Op::size).number); }
-  std::vector<T> copy() const {
-    auto r = invoke(Op::items);
-    std::vector<T> out;
-    for (const auto& v : r.values) out.push_back(decode<T>(v));
-    return out;
-  }
+  std::vector<T> copy() const { return decoded_items<T>(); }
   detail::manager::ItemRef<ArrayProxy, std::ptrdiff_t, T> operator[](std::ptrdiff_t i) {
     return {*this, i};
   }
@@ -398,14 +399,7 @@ class ArrayProxy : public detail::manager::ProxyBase {
     detail::repr_sequence(os, a.copy(), '[', ']');
     return os;
   }
-  void apply_op(std::ptrdiff_t i, char op, const T& x) {
-    Request r;
-    r.op = Op::apply;
-    r.values = {encode(x)};
-    r.number = i;
-    r.count = op;
-    invoke(std::move(r));
-  }
+  void apply_op(std::ptrdiff_t i, char op, const T& x) { apply_at(i, op, encode(x)); }
 
  private:
   using Op = detail::manager::Op;
