@@ -227,6 +227,9 @@ TEST_F(ManagerServerTest, ValuesArraysAndNamespaces) {
   EXPECT_TRUE(v.compare_and_set(7.0, 8.0));
   EXPECT_FALSE(v.compare_and_set(7.0, 9.0));
   EXPECT_EQ(v.get(), 8.0);
+  auto big = m.value<int>(2147483647);
+  EXPECT_THROW(big += 1, mp::ValueError) << "an overflow is refused, not undefined in the server";
+  EXPECT_EQ(big.get(), 2147483647);
 
   auto a = m.array<int>(3);
   EXPECT_EQ(a.size(), 3u);

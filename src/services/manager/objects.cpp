@@ -1,6 +1,7 @@
 #include "services/manager/objects.hpp"
 
 #include <cmath>
+#include <limits>
 #include <type_traits>
 
 #include "mp/errors.hpp"
@@ -66,38 +67,49 @@ T apply_op(char op, T a, T b, const std::string& type) {
   if constexpr (std::is_same_v<T, std::string>) {
     if (op == '+') return a + b;
     return unsupported();
-  } else {
+  } else if constexpr (std::is_floating_point_v<T>) {
     switch (op) {
       case '+':
-        return static_cast<T>(a + b);
+        return a + b;
       case '-':
-        return static_cast<T>(a - b);
+        return a - b;
       case '*':
-        return static_cast<T>(a * b);
+        return a * b;
       case '/':
-        if constexpr (std::is_integral_v<T>) {
-          if (b == 0) throw ValueError("ZeroDivisionError: integer division by zero");
-        }
-        return static_cast<T>(a / b);
+        return a / b;
       default:
-        break;
+        return unsupported();
     }
-    if constexpr (std::is_integral_v<T>) {
-      switch (op) {
-        case '%':
-          if (b == 0) throw ValueError("ZeroDivisionError: integer modulo by zero");
-          return static_cast<T>(a % b);
-        case '&':
-          return static_cast<T>(a & b);
-        case '|':
-          return static_cast<T>(a | b);
-        case '^':
-          return static_cast<T>(a ^ b);
-        default:
-          break;
-      }
+  } else {
+    // A result the type cannot hold is an error, not undefined behaviour in the server.
+    T out{};
+    auto overflow = [&]() -> T {
+      throw ValueError(std::string("OverflowError: the result of ") + op + "= does not fit in " +
+                       type);
+    };
+    switch (op) {
+      case '+':
+        return __builtin_add_overflow(a, b, &out) ? overflow() : out;
+      case '-':
+        return __builtin_sub_overflow(a, b, &out) ? overflow() : out;
+      case '*':
+        return __builtin_mul_overflow(a, b, &out) ? overflow() : out;
+      case '/':
+      case '%':
+        if (b == 0) throw ValueError("ZeroDivisionError: integer division or modulo by zero");
+        if constexpr (std::is_signed_v<T>) {
+          if (a == std::numeric_limits<T>::min() && b == T(-1)) return overflow();
+        }
+        return op == '/' ? static_cast<T>(a / b) : static_cast<T>(a % b);
+      case '&':
+        return static_cast<T>(a & b);
+      case '|':
+        return static_cast<T>(a | b);
+      case '^':
+        return static_cast<T>(a ^ b);
+      default:
+        return unsupported();
     }
-    return unsupported();
   }
 }
 
