@@ -34,6 +34,9 @@
 namespace mp {
 
 class ProcessPoolExecutor;
+namespace mpi {
+class PoolExecutor;
+}
 
 template <class T>
 class Future {
@@ -116,6 +119,7 @@ class Future {
 
  private:
   friend class ProcessPoolExecutor;
+  friend class mpi::PoolExecutor;
   enum class Status { pending, running, finished, cancelled };
   using Callback = std::function<void(Future&)>;
   struct State {
