@@ -65,8 +65,10 @@ int size();  // the number of ranks; 1 before init
 std::size_t workers();
 
 struct Options {
-  // Tasks handed to a rank at once: those beyond wait on rank 0, pending (cancellable).
-  std::size_t tasks_per_rank = 32;
+  // Tasks handed to each rank at once, at most: those beyond wait on rank 0, pending
+  // (cancellable). 0: as many as make about 5 ms of work at the pace of the rank's recent tasks
+  // (2 for long tasks, up to 1024 for tiny ones).
+  std::size_t tasks_per_rank = 0;
 };
 
 namespace detail {
@@ -74,6 +76,8 @@ using Done = std::function<void(std::span<const std::byte> result, std::exceptio
 // Sends a task to a serving rank; `done` runs once, on rank 0's communication thread, with the
 // result's bytes or the error (the task's exception, or WorkerCrashed if its rank was lost).
 void submit(mp::detail::Invoker invoker, std::vector<std::byte> payload, Done done);
+// The tasks the live ranks take at once now, together (their windows follow their pace).
+std::size_t capacity();
 }  // namespace detail
 
 class PoolExecutor {
@@ -135,16 +139,15 @@ class PoolExecutor {
   };
 
   struct State : std::enable_shared_from_this<State> {
-    std::size_t window;  // tasks handed to the ranks at most at once
+    std::size_t fixed_window;  // tasks handed to the ranks at most at once; 0: their capacity()
     std::mutex mutex;
     std::condition_variable drained;
     std::deque<Item> queue;
     std::size_t in_flight = 0;
     bool shut = false;
 
-    explicit State(const Options& o)
-        : window(workers() * std::max<std::size_t>(1, o.tasks_per_rank)) {
-      if (window == 0) {
+    explicit State(const Options& o) : fixed_window(workers() * o.tasks_per_rank) {
+      if (workers() == 0) {
         throw ValueError(
             "mp::mpi::PoolExecutor: no rank serves tasks (call mp::mpi::init first, and run "
             "under mpirun -n N with N >= 2)");
@@ -157,6 +160,7 @@ class PoolExecutor {
         Item item;
         {
           std::lock_guard lock(mutex);
+          const std::size_t window = fixed_window != 0 ? fixed_window : detail::capacity();
           if (in_flight >= window || queue.empty()) {
             if (queue.empty() && in_flight == 0) drained.notify_all();
             return;

@@ -44,11 +44,15 @@ using Clock = std::chrono::steady_clock;
 using mp::detail::CodeRef;
 using mp::detail::Invoker;
 
-constexpr int kTaskTag = 1;                // rank 0 -> r: [id, build, offset, size, payload]...
-constexpr int kResultTag = 2;              // r -> rank 0: [id, size, outcome]...
-constexpr int kStopTag = 3;                // rank 0 -> r: serve no more
-constexpr int kHeartbeatTag = 4;           // r -> rank 0: alive
-constexpr std::size_t kRankWindow = 1024;  // a rank's in-flight tasks, at most (executors: less)
+constexpr int kTaskTag = 1;       // rank 0 -> r: [id, build, offset, size, payload]...
+constexpr int kResultTag = 2;     // r -> rank 0: [id, size, outcome]...
+constexpr int kStopTag = 3;       // rank 0 -> r: serve no more
+constexpr int kHeartbeatTag = 4;  // r -> rank 0: alive
+// A rank is handed about kQueuedWork of tasks at a time, as its recent tasks took: enough that it
+// never waits on rank 0 (whose threads may wait a time slice for a core), few enough that long
+// tasks spread over the ranks. Between 2 (one running, one ready) and kRankWindow tasks.
+constexpr std::size_t kRankWindow = 1024;
+constexpr double kQueuedWork = 5e6;  // ns
 constexpr auto kHeartbeat = std::chrono::milliseconds(100);
 constexpr auto kFlushAfter = std::chrono::microseconds(200);  // a long batch answers in parts
 
@@ -107,6 +111,8 @@ class Backoff {
                                     ? std::chrono::microseconds(50)
                                     : std::chrono::microseconds(500));
   }
+  // How long since the first pause() after a reset(); zero if none.
+  Clock::duration idle() const { return idle_ ? Clock::now() - since_ : Clock::duration{}; }
 
  private:
   bool idle_ = false;
@@ -141,6 +147,7 @@ Global g;
   CodeRef ref{};
   Invoker invoker = nullptr;
   Backoff backoff;
+  bool lost_peer = false;  // rank 0 lost a rank: MPI_Finalize could wait for it forever
   for (;;) {
     MPI_Message msg;
     MPI_Status st;
@@ -155,11 +162,24 @@ Global g;
     MPI_Get_count(&st, MPI_BYTE, &count);
     in.resize(static_cast<std::size_t>(count));
     check(MPI_Mrecv(in.data(), count, MPI_BYTE, &msg, &st), "MPI_Mrecv");
-    if (st.MPI_TAG == kStopTag) break;
+    if (st.MPI_TAG == kStopTag) {
+      lost_peer = !in.empty() && in[0] != std::byte{0};
+      break;
+    }
 
     Reader tasks{in};
     out.clear();
+    put(out, 0);  // the time the tasks below took, in ns (filled in by send)
     auto started = Clock::now();
+    auto send = [&] {
+      const std::uint64_t ns = static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - started).count());
+      std::memcpy(out.data(), &ns, 8);
+      check(MPI_Send(out.data(), static_cast<int>(out.size()), MPI_BYTE, 0, kResultTag, g.comm),
+            "MPI_Send");
+      out.resize(8);
+      started = Clock::now();
+    };
     while (!tasks.empty()) {
       const std::uint64_t id = tasks.u64();
       CodeRef task_ref;
@@ -184,17 +204,9 @@ Global g;
       runtime::append_outcome(out, error ? &*error : nullptr, result);
       const std::uint64_t n = out.size() - size_at - 8;
       std::memcpy(out.data() + size_at, &n, 8);
-      if (!tasks.empty() && Clock::now() - started > kFlushAfter) {
-        check(MPI_Send(out.data(), static_cast<int>(out.size()), MPI_BYTE, 0, kResultTag, g.comm),
-              "MPI_Send");
-        out.clear();
-        started = Clock::now();
-      }
+      if (!tasks.empty() && Clock::now() - started > kFlushAfter) send();
     }
-    if (!out.empty()) {
-      check(MPI_Send(out.data(), static_cast<int>(out.size()), MPI_BYTE, 0, kResultTag, g.comm),
-            "MPI_Send");
-    }
+    if (out.size() > 8) send();
   }
 
   {
@@ -203,6 +215,10 @@ Global g;
   }
   cv.notify_all();
   heartbeat.join();
+  if (lost_peer) {
+    std::fflush(nullptr);
+    _exit(0);
+  }
   MPI_Comm_free(&g.comm);
   MPI_Finalize();
   std::exit(0);
@@ -221,11 +237,13 @@ class Engine {
     const auto now = Clock::now();
     for (int r = 1; r < g.size; ++r) ranks_.push_back(Rank{r, {}, false, now});
     live_ = ranks_.size();
+    update_capacity();
     // Started now, not at the first task: it also takes in the heartbeats of idle ranks.
     thread_ = std::thread([this] { run_or_abort(); });
   }
 
   std::size_t live() const { return live_.load(); }
+  std::size_t capacity() const { return capacity_.load(std::memory_order_relaxed); }
 
   void submit(Invoker invoker, std::vector<std::byte> payload, detail::Done done) {
     {
@@ -238,17 +256,19 @@ class Engine {
     cv_.notify_one();
   }
 
-  // Waits for the tasks in flight, then tells every live rank to stop.
-  void stop() {
+  // Waits for the tasks in flight, then tells every live rank to stop; true if a rank was lost.
+  bool stop() {
     {
       std::lock_guard lock(mutex_);
       stopping_ = true;
     }
     cv_.notify_one();
     if (thread_.joinable()) thread_.join();
+    const std::byte lost{live_ < ranks_.size() ? std::uint8_t{1} : std::uint8_t{0}};
     for (const auto& r : ranks_) {
-      if (!r.lost) MPI_Send(nullptr, 0, MPI_BYTE, r.rank, kStopTag, g.comm);
+      if (!r.lost) MPI_Send(&lost, 1, MPI_BYTE, r.rank, kStopTag, g.comm);
     }
+    return lost != std::byte{0};
   }
 
  private:
@@ -266,6 +286,8 @@ class Engine {
     std::deque<Sent> in_flight;
     bool lost;
     Clock::time_point heard;
+    double ns_per_task = 0;  // recent average; 0: none run yet
+    std::size_t window = 2;
   };
   struct Send {
     MPI_Request request;
@@ -298,7 +320,9 @@ class Engine {
       const bool busy = !local_.empty() || std::any_of(ranks_.begin(), ranks_.end(), [](auto& r) {
         return !r.lost && !r.in_flight.empty();
       });
-      if (busy) {
+      // A program that waits for each result before its next submit comes back within
+      // microseconds: poll a little longer before sleeping, so that the submit need not wake us.
+      if (busy || backoff.idle() < std::chrono::microseconds(200)) {
         backoff.pause();
         continue;
       }
@@ -306,6 +330,7 @@ class Engine {
       std::unique_lock lock(mutex_);
       if (!queue_.empty()) continue;
       if (stopping_) return;
+      backoff.reset();
       sleeping_ = true;
       cv_.wait_for(lock, kHeartbeat, [&] { return !queue_.empty() || stopping_; });
       sleeping_ = false;
@@ -337,16 +362,18 @@ class Engine {
     }
     std::vector<Rank*> open;
     for (auto& r : ranks_) {
-      if (!r.lost && r.in_flight.size() < kRankWindow) open.push_back(&r);
+      if (!r.lost && r.in_flight.size() < r.window) open.push_back(&r);
     }
     if (open.empty()) return false;
-    std::sort(open.begin(), open.end(),
-              [](Rank* a, Rank* b) { return a->in_flight.size() < b->in_flight.size(); });
+    // The least loaded first; among equals the lowest rank, so that a trickle of single tasks
+    // keeps going to the same rank and the others can fall asleep (and leave their cores).
+    std::stable_sort(open.begin(), open.end(),
+                     [](Rank* a, Rank* b) { return a->in_flight.size() < b->in_flight.size(); });
     bool sent = false;
     for (std::size_t i = 0; i < open.size() && !local_.empty(); ++i) {
       Rank& r = *open[i];
       const std::size_t share = (local_.size() + (open.size() - i) - 1) / (open.size() - i);
-      const std::size_t n = std::min(share, kRankWindow - r.in_flight.size());
+      const std::size_t n = std::min(share, r.window - r.in_flight.size());
       Send s{MPI_REQUEST_NULL, {}, r.rank};
       for (std::size_t k = 0; k < n; ++k) {
         Task& t = local_.front();
@@ -390,7 +417,10 @@ class Engine {
       if (st.MPI_TAG != kResultTag) continue;
       any = true;
       Reader results{buffer_};
+      const double busy_ns = static_cast<double>(results.u64());
+      std::size_t answered = 0;
       while (!results.empty()) {
+        ++answered;
         const std::uint64_t id = results.u64();
         auto bytes = results.take(results.u64());
         if (r.in_flight.empty() || r.in_flight.front().id != id) {
@@ -410,7 +440,20 @@ class Engine {
         }
         done(value, error);
       }
+      if (answered > 0) {
+        const double sample = busy_ns / static_cast<double>(answered);
+        r.ns_per_task = r.ns_per_task == 0 ? sample : 0.7 * r.ns_per_task + 0.3 * sample;
+        r.window = static_cast<std::size_t>(std::clamp(kQueuedWork / std::max(r.ns_per_task, 1.0),
+                                                       2.0, static_cast<double>(kRankWindow)));
+        update_capacity();
+      }
     }
+  }
+
+  void update_capacity() {
+    std::size_t total = 0;
+    for (const auto& r : ranks_) total += r.lost ? 0 : r.window;
+    capacity_.store(total, std::memory_order_relaxed);
   }
 
   void reap_sends() {
@@ -434,6 +477,7 @@ class Engine {
       if (r.lost || now - r.heard < timeout_) continue;
       r.lost = true;
       --live_;
+      update_capacity();
       const std::string what =
           "mp::mpi: rank " + std::to_string(r.rank) + " on host " + g.hosts[r.rank] +
           " was lost (no heartbeat for " +
@@ -464,6 +508,7 @@ class Engine {
   bool stopping_ = false;
   std::thread thread_;
   std::atomic<std::size_t> live_{0};
+  std::atomic<std::size_t> capacity_{0};  // the ranks' windows together
 
   // The comm thread's own.
   std::deque<Task> local_;
@@ -520,7 +565,10 @@ void init(int& argc, char**& argv) {
 void finalize() {
   if (engine == nullptr || g.finalized) return;
   g.finalized = true;
-  engine->stop();
+  // Open MPI 4.1's MPI_Finalize ends with a fence over every rank, which may wait forever for a
+  // rank that died under --enable-recovery: after a loss, the survivors exit without it (mpirun
+  // accepts that in recovery mode).
+  if (engine->stop()) return;
   MPI_Comm_free(&g.comm);
   MPI_Finalize();
 }
@@ -534,6 +582,12 @@ int size() {
 std::size_t workers() {
   return engine == nullptr || g.finalized ? 0 : engine->live();
 }
+
+namespace detail {
+std::size_t capacity() {
+  return engine == nullptr || g.finalized ? 0 : engine->capacity();
+}
+}  // namespace detail
 
 namespace detail {
 void submit(Invoker invoker, std::vector<std::byte> payload, Done done) {
