@@ -18,6 +18,15 @@ g++ -O1 "$src/tests/package/main.cpp" -o "$work/pc-consumer" \
 "$work/pc-consumer"
 echo "pkg-config: ok"
 
+if compgen -G "$work/prefix/lib*/cmake/mp/mpMpiTargets.cmake" >/dev/null; then
+  cmake -S "$src/tests/package" -B "$work/find-mpi" -G Ninja -DCMAKE_PREFIX_PATH="$work/prefix" \
+    -DMP_CONSUMER_MPI=ON >/dev/null
+  cmake --build "$work/find-mpi" --target mpi_consumer >/dev/null
+  OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+    mpirun -n 2 --oversubscribe "$work/find-mpi/mpi_consumer"
+  echo "find_package(mp COMPONENTS mpi): ok"
+fi
+
 cmake -S "$src/tests/package" -B "$work/subdir" -G Ninja -DMP_SOURCE_DIR="$src" >/dev/null
 cmake --build "$work/subdir" >/dev/null
 "$work/subdir/consumer"
