@@ -155,6 +155,8 @@ TEST(MpiExecutor, ShutdownCancelsPendingFutures) {
   std::vector<mp::Future<int>> queued;
   for (int i = 0; i < 10; ++i) queued.push_back(ex.submit(square, i));
   EXPECT_FALSE(queued[0].running());
+  // Unless this thread stalled for half a second, the 10 are still pending, all of them.
+  const bool stalled = busy[0].done() || busy[1].done();
   ex.shutdown(true, true);
   for (auto& f : busy) EXPECT_GT(f.result(1s), 0);
   std::size_t cancelled = 0;
@@ -165,7 +167,8 @@ TEST(MpiExecutor, ShutdownCancelsPendingFutures) {
       EXPECT_THROW(f.result(), mp::CancelledError);
     }
   }
-  EXPECT_EQ(cancelled, 10u);
+  if (!stalled) EXPECT_EQ(cancelled, 10u);
+  EXPECT_GE(cancelled, 1u);
   EXPECT_THROW(ex.submit(square, 1), mp::Error);
 }
 
