@@ -90,8 +90,9 @@ struct Reader {
   }
 };
 
-// Waits between polls: spins briefly (a reply is often microseconds away), then yields, then
-// sleeps ever longer (an idle rank must not hold a core that others need).
+// Waits between polls: spins briefly (a reply is often microseconds away), then yields (on an
+// idle machine as quick as spinning; on a busy one it lets a woken thread run), then sleeps ever
+// longer (an idle rank must not hold a core that others need).
 class Backoff {
  public:
   void reset() { idle_ = false; }
@@ -102,7 +103,7 @@ class Backoff {
       since_ = now;
     }
     const auto idle = now - since_;
-    if (idle < std::chrono::microseconds(20)) return;
+    if (idle < std::chrono::microseconds(5)) return;
     if (idle < std::chrono::milliseconds(1)) {
       sched_yield();
       return;
