@@ -158,20 +158,31 @@ class PoolExecutor {
     void feed() {
       for (;;) {
         Item item;
+        bool serving = true;
         {
           std::lock_guard lock(mutex);
+          // No rank left (all lost, or finalize() called): pending tasks would wait forever.
+          serving = workers() > 0;
           const std::size_t window = fixed_window != 0 ? fixed_window : detail::capacity();
-          if (in_flight >= window || queue.empty()) {
+          if ((serving && in_flight >= window) || queue.empty()) {
             if (queue.empty() && in_flight == 0) drained.notify_all();
             return;
           }
           item = std::move(queue.front());
           queue.pop_front();
           if (!item.start()) continue;  // cancelled while pending
-          ++in_flight;
+          if (serving) ++in_flight;
         }
-        auto done = [self = shared_from_this(), d = std::move(item.done)](
-                        std::span<const std::byte> bytes, std::exception_ptr e) {
+        if (!serving) {
+          item.done({}, std::make_exception_ptr(BrokenProcessPool(
+                            "mp::mpi: no rank serves tasks any more (every serving rank was "
+                            "lost, or mp::mpi::finalize() was called)")));
+          continue;
+        }
+        // A copy of `done`: should the hand-over fail (after finalize()), `item.done` still
+        // reports it, to this task's future.
+        auto done = [self = shared_from_this(), d = item.done](std::span<const std::byte> bytes,
+                                                               std::exception_ptr e) {
           d(bytes, e);
           {
             std::lock_guard lock(self->mutex);
@@ -179,7 +190,15 @@ class PoolExecutor {
           }
           self->feed();
         };
-        detail::submit(item.invoker, std::move(item.payload), std::move(done));
+        try {
+          detail::submit(item.invoker, std::move(item.payload), std::move(done));
+        } catch (...) {
+          {
+            std::lock_guard lock(mutex);
+            --in_flight;
+          }
+          item.done({}, std::current_exception());
+        }
       }
     }
   };

@@ -186,6 +186,17 @@ TEST(MpiExecutor, ShutdownWaitsForTheTasksInFlight) {
   }
 }
 
+// Last (GoogleTest runs a file's tests in order): after finalize() no rank serves; a task
+// submitted then fails, and a new executor is refused.
+TEST(MpiZFinalize, AfterFinalizeTasksFail) {
+  mp::mpi::PoolExecutor ex;
+  EXPECT_EQ(ex.submit(square, 3).result(10s), 9);
+  mp::mpi::finalize();
+  EXPECT_EQ(mp::mpi::workers(), 0u);
+  EXPECT_THROW(ex.submit(square, 3).result(10s), mp::BrokenProcessPool);
+  EXPECT_THROW(mp::mpi::PoolExecutor{}, mp::ValueError);
+}
+
 // MP_MPI_LOST_TEST: a task kills its rank. Under mpirun --enable-recovery the tasks on that rank
 // fail with WorkerCrashed once it has been silent for MP_MPI_RANK_TIMEOUT, and the executor goes
 // on with the other rank; without it, Open MPI ends the job (the ctest entry expects that).
@@ -208,6 +219,11 @@ TEST(MpiLost, ALostRankFailsOnlyItsTasks) {
   for (int r : ex.map(rank_of, xs)) ranks.insert(r);
   EXPECT_EQ(ranks.size(), 1u);
   EXPECT_EQ(ex.submit(square, 12).result(10s), 144);
+
+  // The last rank too: then nothing can run, and nothing waits forever.
+  EXPECT_THROW(ex.submit(die, 8).result(30s), mp::WorkerCrashed);
+  EXPECT_EQ(mp::mpi::workers(), 0u);
+  EXPECT_THROW(ex.submit(square, 1).result(10s), mp::BrokenProcessPool);
 }
 
 }  // namespace
