@@ -376,6 +376,9 @@ class Engine {
       const std::size_t share = (local_.size() + (open.size() - i) - 1) / (open.size() - i);
       const std::size_t n = std::min(share, r.window - r.in_flight.size());
       Send s{MPI_REQUEST_NULL, {}, r.rank};
+      std::size_t bytes = 0;
+      for (std::size_t k = 0; k < n; ++k) bytes += 32 + local_[k].payload.size();
+      s.bytes.reserve(bytes);
       for (std::size_t k = 0; k < n; ++k) {
         Task& t = local_.front();
         if (t.invoker != last_invoker_) {
