@@ -70,7 +70,8 @@ class ProcessPoolExecutor {
     detail::check_pool_callable<F>();
     using R = std::invoke_result_t<F&, std::decay_t<Args>&...>;
     auto payload =
-        detail::encode_call(f, std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...));
+        detail::encode_call(f, std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...),
+                            detail::kTaskHeaderSpace);
     return enqueue<R>(&detail::invoke_call<F, std::decay_t<Args>...>, std::move(payload));
   }
 

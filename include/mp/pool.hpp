@@ -266,7 +266,8 @@ class Pool {
     using R = std::invoke_result_t<F&, std::decay_t<Args>&...>;
     AsyncResult<R> result;
     auto payload =
-        detail::encode_call(f, std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...));
+        detail::encode_call(f, std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...),
+                            detail::kTaskHeaderSpace);
     core_.submit(&detail::invoke_call<F, std::decay_t<Args>...>, std::move(payload),
                  [state = result.state_, on = std::move(on)](std::span<const std::byte> bytes,
                                                              std::exception_ptr e) mutable {

@@ -51,7 +51,12 @@ constexpr int kSpins = 100;
 constexpr int kMinPause = 8;
 constexpr int kMaxPause = 128;
 constexpr int kShrinkAfter = 4;
-constexpr int kYields = 20;
+// Spinning stops after this long (100 looks at the widest spacing would take ~400 µs): a
+// spinner holds a CPU the other side may need. Then the waiter sleeps; it never yields: on a
+// busy machine one sched_yield hands the CPU to another program for a whole time slice (3.5 ms
+// seen here), and a Pool round trip of yields took 1 - 5 ms where a blocking pipe took 15 µs,
+// because a sleeper is woken ahead of programs that kept running and a yielder is not.
+constexpr auto kSpinFor = std::chrono::microseconds(20);
 constexpr auto kFirstSleep = std::chrono::milliseconds(1);
 constexpr std::size_t kMinCapacity = 4096;
 constexpr std::uint64_t kHotBytes = 64 << 10;
@@ -65,8 +70,7 @@ std::size_t ring_offset() {
 }
 
 // Waits while `blocked()` holds; false when the deadline passed first. Spinning pays while the
-// other side runs on another CPU; yielding lets it run when it shares this one (a spinning
-// consumer would otherwise hold the CPU its producer needs); then sleep.
+// other side runs on another CPU; then sleep.
 //
 // `seq`'s low bit says "someone sleeps here": a sleeper sets it, and the first notify() to see
 // it clears it and makes the only wake-up call, so a burst of puts wakes a sleeping consumer
@@ -76,7 +80,8 @@ bool wait_while(std::atomic<std::uint32_t>& seq, F blocked, const sys::Deadline&
                 int& pause) {
   if (!blocked()) return true;
   if (deadline.passed()) return false;
-  for (int i = 0; i < kSpins; ++i) {
+  const sys::Deadline stop_spinning = sys::Deadline::after(std::chrono::nanoseconds(kSpinFor));
+  for (int i = 0; i < kSpins && (i < kShrinkAfter || !stop_spinning.passed()); ++i) {
     // Each look at the other side's position pulls its cache line over and stalls the other
     // side's next write to it. So look less often while the other side streams (what was
     // waited for came within one pause) and more often while it is sparse.
@@ -91,10 +96,6 @@ bool wait_while(std::atomic<std::uint32_t>& seq, F blocked, const sys::Deadline&
     }
   }
   pause = kMinPause;
-  for (int i = 0; i < kYields; ++i) {
-    sys::yield_cpu();
-    if (!blocked()) return true;
-  }
   for (bool fresh = true;;) {
     const std::uint32_t s = seq.fetch_or(1, std::memory_order_seq_cst) | 1;
     if (!blocked()) return true;

@@ -38,6 +38,10 @@ void append_outcome(std::vector<std::byte>& out, const ExceptionInfo* error,
   }
 }
 
+void append_success_header(std::vector<std::byte>& out) {
+  append_outcome(out, nullptr, {});
+}
+
 Outcome read_outcome(std::span<const std::byte> bytes) {
   Header h{};
   if (bytes.size() < sizeof h) throw ProtocolError("malformed call outcome");

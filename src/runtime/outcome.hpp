@@ -17,6 +17,9 @@ namespace mp::runtime {
 // Appends an outcome to `out`: a failure when `error` is given, else a success with `result`.
 void append_outcome(std::vector<std::byte>& out, const ExceptionInfo* error,
                     std::span<const std::byte> result);
+// Appends a success's header alone: what is appended after it is the result. Lets a result be
+// encoded in place instead of copied in.
+void append_success_header(std::vector<std::byte>& out);
 
 struct Outcome {
   std::span<const std::byte> result;  // into the bytes read; empty on failure

@@ -18,10 +18,10 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
-#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 
 #include "mp/detail/queue_core.hpp"
@@ -40,11 +40,15 @@ namespace {
 constexpr std::uint64_t kStop = 0;                        // the task id that tells a worker to exit
 constexpr std::uint64_t kInitFailed = ~std::uint64_t{0};  // a result: a worker's initializer threw
 constexpr auto kPoll = std::chrono::milliseconds(20);
+// How often a busy pool thread looks for dead workers and overdue tasks: each look costs a
+// system call per worker, too many to pay per result at a million results a second.
+constexpr auto kCheckEvery = std::chrono::milliseconds(5);
 
 struct TaskHeader {
   std::uint64_t id;
   CodeRef invoker;
 };
+static_assert(sizeof(TaskHeader) == kTaskHeaderSpace);
 
 std::string describe_exit(int pid, int code) {
   std::string how =
@@ -60,7 +64,7 @@ std::string describe_exit(int pid, int code) {
 void serve_tasks(QueueCore& tasks, QueueCore& results, RawArray<std::uint64_t>& running,
                  std::size_t index, Invoker initializer, std::span<const std::byte> init_args,
                  std::size_t maxtasks) {
-  std::vector<std::byte> task, out, reply;
+  std::vector<std::byte> task, out, reply;  // `out`: the initializer's (ignored) result
   if (initializer != nullptr) {
     try {
       initializer(init_args, out);
@@ -93,22 +97,22 @@ void serve_tasks(QueueCore& tasks, QueueCore& results, RawArray<std::uint64_t>& 
         },
         &take, std::nullopt);
     if (take.header.id == kStop) return;
-    out.clear();
-    runtime::ExceptionInfo error;
-    bool ok = true;
+    // The reply is [id][outcome]: the result is encoded straight after a success header, and
+    // replaced by the error should the call throw.
+    reply.resize(sizeof take.header.id);
+    std::memcpy(reply.data(), &take.header.id, sizeof take.header.id);
+    runtime::append_success_header(reply);
     try {
       if (invoker == nullptr || !(take.header.invoker == invoker_ref)) {
         invoker = resolve_function<std::remove_pointer_t<Invoker>>(take.header.invoker);
         invoker_ref = take.header.invoker;
       }
-      invoker(task, out);
+      invoker(task, reply);
     } catch (...) {
-      ok = false;
-      error = runtime::describe_current_exception();
+      const runtime::ExceptionInfo error = runtime::describe_current_exception();
+      reply.resize(sizeof take.header.id);
+      runtime::append_outcome(reply, &error, {});
     }
-    reply.resize(sizeof take.header.id);
-    std::memcpy(reply.data(), &take.header.id, sizeof take.header.id);
-    runtime::append_outcome(reply, ok ? nullptr : &error, out);
     results.put(reply, std::nullopt);
     slot.store(0, std::memory_order_release);
     if (maxtasks != 0 && ++done >= maxtasks) return;
@@ -160,14 +164,16 @@ struct PoolCore::State {
 
   std::mutex mutex;  // guards what follows
   std::condition_variable idle;
-  std::map<std::uint64_t, Done> pending;
+  std::unordered_map<std::uint64_t, Done> pending;
   std::uint64_t next_id = 0;
   bool closed = false;
   bool finished = false;  // joined or terminated
   std::string broken;     // why, once a worker's initializer failed
 
-  // The pool thread's own: per worker, the task it was last seen running, and since when.
+  // The pool thread's own: per worker, the task it was last seen running, and since when; the
+  // bytes of the result it reads.
   std::vector<std::pair<std::uint64_t, std::chrono::steady_clock::time_point>> seen;
+  std::vector<std::byte> inbox;
 
   std::atomic<bool> stop{false};
   std::thread thread;
@@ -227,7 +233,7 @@ struct PoolCore::State {
 
   // Hands one result, if one comes within `timeout`, to its caller; false if none came.
   bool deliver_one(std::chrono::nanoseconds timeout) {
-    std::vector<std::byte> bytes;
+    std::vector<std::byte>& bytes = inbox;
     auto copy = [](void* ctx, std::span<const std::byte> b) {
       static_cast<std::vector<std::byte>*>(ctx)->assign(b.begin(), b.end());
     };
@@ -261,7 +267,7 @@ struct PoolCore::State {
     } catch (...) {
     }
     why += ": the pool cannot run tasks";
-    std::map<std::uint64_t, Done> left;
+    std::unordered_map<std::uint64_t, Done> left;
     {
       std::lock_guard lock(mutex);
       if (!broken.empty()) return;
@@ -306,16 +312,19 @@ struct PoolCore::State {
 
   void finish(std::uint64_t id, std::span<const std::byte> result, std::exception_ptr error) {
     Done done;
+    bool last = false;
     {
       std::lock_guard lock(mutex);
       auto it = pending.find(id);
       if (it == pending.end()) return;  // already failed (see the file's comment)
       done = std::move(it->second);
       pending.erase(it);
+      last = pending.empty();
     }
     done(result, error);
-    std::lock_guard lock(mutex);
-    if (pending.empty()) idle.notify_all();
+    if (!last) return;
+    std::lock_guard lock(mutex);  // join() waits for `pending` to empty and `done` to have run
+    idle.notify_all();
   }
 
   void replace_dead_workers() {
@@ -337,9 +346,14 @@ struct PoolCore::State {
   }
 
   void loop() {
+    auto checked = std::chrono::steady_clock::now();
     while (!stop.load(std::memory_order_acquire)) {
       try {
-        deliver_one(kPoll);
+        // Results as they come; between them, at most every kCheckEvery, the workers' health.
+        const bool delivered = deliver_one(kPoll);
+        const auto now = std::chrono::steady_clock::now();
+        if (delivered && now - checked < kCheckEvery) continue;
+        checked = now;
         stop_overdue_tasks();
         replace_dead_workers();
       } catch (const std::exception& e) {
@@ -393,6 +407,8 @@ bool PoolCore::broken() const {
 }
 
 void PoolCore::submit(Invoker invoker, std::vector<std::byte> payload, Done done) {
+  if (payload.size() < kTaskHeaderSpace)
+    throw ValueError("a pool task without room for its header");
   State& s = *state_;
   std::uint64_t id;
   {
@@ -409,12 +425,10 @@ void PoolCore::submit(Invoker invoker, std::vector<std::byte> payload, Done done
     last_ref = code_ref_of(invoker);
     last = invoker;
   }
-  TaskHeader h{id, last_ref};
-  std::vector<std::byte>& bytes = payload;
-  bytes.insert(bytes.begin(), reinterpret_cast<const std::byte*>(&h),
-               reinterpret_cast<const std::byte*>(&h) + sizeof h);
+  const TaskHeader h{id, last_ref};
+  std::memcpy(payload.data(), &h, sizeof h);
   try {
-    s.tasks.put(bytes, std::nullopt);
+    s.tasks.put(payload, std::nullopt);
   } catch (...) {
     std::lock_guard lock(s.mutex);
     s.pending.erase(id);
@@ -463,7 +477,7 @@ void PoolCore::terminate() {
     }
   }
   s.stop_zygote();
-  std::map<std::uint64_t, Done> left;
+  std::unordered_map<std::uint64_t, Done> left;
   {
     std::lock_guard lock(s.mutex);
     left.swap(s.pending);

@@ -1,7 +1,6 @@
 #include "sys/futex.hpp"
 
 #include <linux/futex.h>
-#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -39,10 +38,6 @@ WaitResult futex_wait(const std::atomic<std::uint32_t>& word, std::uint32_t expe
 int futex_wake(const std::atomic<std::uint32_t>& word, int count) noexcept {
   long rc = ::syscall(SYS_futex, addr(word), FUTEX_WAKE, count, nullptr, nullptr, 0);
   return rc < 0 ? 0 : static_cast<int>(rc);
-}
-
-void yield_cpu() noexcept {
-  ::sched_yield();
 }
 
 }  // namespace mp::sys

@@ -19,9 +19,6 @@ WaitResult futex_wait(const std::atomic<std::uint32_t>& word, std::uint32_t expe
 // Wakes up to `count` sleepers on `word` (INT32_MAX: all); returns how many were woken.
 int futex_wake(const std::atomic<std::uint32_t>& word, int count) noexcept;
 
-// Lets another runnable thread of this CPU go first (sched_yield).
-void yield_cpu() noexcept;
-
 inline void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();

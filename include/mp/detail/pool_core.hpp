@@ -29,8 +29,10 @@ class PoolCore {
   PoolCore(const PoolCore&) = delete;
   PoolCore& operator=(const PoolCore&) = delete;
 
-  // Queues a task. Throws ValueError once the pool is closed or terminated, and the task
-  // queue's errors (std::system_error); when it throws, `done` is never called.
+  // Queues a task: `payload` is the encoding made for it (encode_call with kTaskHeaderSpace,
+  // encode_chunk), whose first kTaskHeaderSpace bytes the pool overwrites. Throws ValueError
+  // once the pool is closed or terminated, and the task queue's errors (std::system_error);
+  // when it throws, `done` is never called.
   void submit(Invoker invoker, std::vector<std::byte> payload, Done done);
 
   void close();      // no more tasks; those queued still run

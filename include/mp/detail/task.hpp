@@ -95,8 +95,12 @@ struct MapElement<F, Item, true> {
   using type = decltype(call(std::declval<F&>(), std::declval<Item&>()));
 };
 
-// Turns a task's bytes into its result's bytes; runs in the worker.
+// Turns a task's bytes into its result's bytes; runs in the worker. Appends to `out`.
 using Invoker = void (*)(std::span<const std::byte> in, std::vector<std::byte>& out);
+
+// The bytes a pool task's encoding leaves free at its front, for the pool's own header (task id
+// and invoker): written in place, the payload is never moved to make room.
+inline constexpr std::size_t kTaskHeaderSpace = 24;
 
 // One call f(args...).
 template <class F, class... Args>
@@ -111,10 +115,11 @@ void invoke_call([[maybe_unused]] std::span<const std::byte> in,
 }
 
 // The callable is checked by check_pool_callable; a refused one is not encoded, so that the only
-// further errors are about the arguments.
+// further errors are about the arguments. The encoding starts after `front` unused bytes.
 template <class F, class... Args>
-std::vector<std::byte> encode_call(const F& f, const std::tuple<Args...>& args) {
-  std::vector<std::byte> out;
+std::vector<std::byte> encode_call(const F& f, const std::tuple<Args...>& args,
+                                   std::size_t front = 0) {
+  std::vector<std::byte> out(front);
   if constexpr (!PoolCallable<F>) {
     check_encodable<std::tuple<Args...>>();
   } else {
@@ -146,9 +151,10 @@ void invoke_chunk([[maybe_unused]] std::span<const std::byte> in,
   }
 }
 
+// A pool task: the encoding leaves kTaskHeaderSpace bytes free at its front.
 template <class F, class Item>
 std::vector<std::byte> encode_chunk(const F& f, std::vector<Item> items) {
-  std::vector<std::byte> out;
+  std::vector<std::byte> out(kTaskHeaderSpace);
   if constexpr (!PoolCallable<F>) {
     check_encodable<std::vector<Item>>();
   } else {
