@@ -73,8 +73,10 @@ struct Options {
 
 namespace detail {
 using Done = std::function<void(std::span<const std::byte> result, std::exception_ptr error)>;
-// Sends a task to a serving rank; `done` runs once, on rank 0's communication thread, with the
-// result's bytes or the error (the task's exception, or WorkerCrashed if its rank was lost).
+// Sends a task to a serving rank: `payload` is an encoded call with mp::detail::kTaskHeaderSpace
+// unused bytes at its front, as encode_chunk leaves them (not sent). `done` runs once, on rank
+// 0's communication thread, with the result's bytes or the error (the task's exception, or
+// WorkerCrashed if its rank was lost).
 void submit(mp::detail::Invoker invoker, std::vector<std::byte> payload, Done done);
 // The tasks the live ranks take at once now, together (their windows follow their pace).
 std::size_t capacity();
@@ -94,7 +96,8 @@ class PoolExecutor {
     mp::detail::check_pool_callable<F>();
     using R = std::invoke_result_t<F&, std::decay_t<Args>&...>;
     auto payload =
-        mp::detail::encode_call(f, std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...));
+        mp::detail::encode_call(f, std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...),
+                                mp::detail::kTaskHeaderSpace);
     return enqueue<R>(&mp::detail::invoke_call<F, std::decay_t<Args>...>, std::move(payload));
   }
 

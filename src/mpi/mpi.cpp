@@ -377,7 +377,7 @@ class Engine {
       const std::size_t n = std::min(share, r.window - r.in_flight.size());
       Send s{MPI_REQUEST_NULL, {}, r.rank};
       std::size_t bytes = 0;
-      for (std::size_t k = 0; k < n; ++k) bytes += 32 + local_[k].payload.size();
+      for (std::size_t k = 0; k < n; ++k) bytes += 32 + local_[k].payload.size();  // an upper bound
       s.bytes.reserve(bytes);
       for (std::size_t k = 0; k < n; ++k) {
         Task& t = local_.front();
@@ -389,8 +389,11 @@ class Engine {
         put(s.bytes, id);
         put(s.bytes, last_ref_.build);
         put(s.bytes, last_ref_.offset);
-        put(s.bytes, t.payload.size());
-        s.bytes.insert(s.bytes.end(), t.payload.begin(), t.payload.end());
+        // The payload's front is the local pool's header space (mp/detail/task.hpp): not sent.
+        const auto call =
+            std::span<const std::byte>(t.payload).subspan(mp::detail::kTaskHeaderSpace);
+        put(s.bytes, call.size());
+        s.bytes.insert(s.bytes.end(), call.begin(), call.end());
         r.in_flight.push_back(Sent{id, std::move(t.done)});
         local_.pop_front();
       }
