@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <set>
@@ -54,7 +55,14 @@ struct Scale {
 
 TEST(MpiExecutor, SubmitReturnsTheResult) {
   mp::mpi::PoolExecutor ex;
-  EXPECT_EQ(ex.submit(square, 7).result(10s), 49);
+  auto f = ex.submit(square, 7);
+  EXPECT_EQ(f.result(10s), 49);
+  EXPECT_TRUE(f.done());
+  EXPECT_FALSE(f.cancelled());
+  EXPECT_EQ(f.exception(), nullptr);
+  auto slow = ex.submit(nap_then_rank, 300);
+  EXPECT_THROW(slow.result(10ms), mp::TimeoutError);
+  EXPECT_GT(slow.result(10s), 0);
   ex.submit(nothing).result(10s);
   EXPECT_EQ(ex.submit(Scale{3}, 5).result(10s), 15);
   EXPECT_EQ(ex.submit([](int a, int b) { return a - b; }, 9, 4).result(10s), 5);
@@ -134,11 +142,21 @@ TEST(MpiExecutor, WaitAndAsCompleted) {
   EXPECT_EQ(done.size(), 10u);
   EXPECT_TRUE(not_done.empty());
 
+  std::atomic<int> called{0};
   std::vector<mp::Future<int>> more;
-  for (int i = 0; i < 10; ++i) more.push_back(ex.submit(square, i));
+  for (int i = 0; i < 10; ++i) {
+    more.push_back(ex.submit(square, i));
+    more.back().add_done_callback([&](mp::Future<int>& g) { called.fetch_add(g.result()); });
+  }
   std::multiset<int> seen;
   for (auto& f : mp::as_completed(more, 20s)) seen.insert(f.result());
   EXPECT_EQ(seen, (std::multiset<int>{0, 1, 4, 9, 16, 25, 36, 49, 64, 81}));
+  // A callback runs just after its future is marked done, on the communication thread.
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (called.load() < 285 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(called.load(), 285);
 
   // A task that sleeps 1 s is not done 50 ms later; first_exception returns at the failure.
   std::vector<mp::Future<int>> slow{ex.submit(nap_then_rank, 1000), ex.submit(fail, 1)};
@@ -154,7 +172,12 @@ TEST(MpiExecutor, ShutdownCancelsPendingFutures) {
   std::vector<mp::Future<int>> busy{ex.submit(nap_then_rank, 500), ex.submit(nap_then_rank, 500)};
   std::vector<mp::Future<int>> queued;
   for (int i = 0; i < 10; ++i) queued.push_back(ex.submit(square, i));
+  // Handed to a rank: running, not cancellable. Beyond the window: pending, cancellable.
+  EXPECT_TRUE(busy[0].running());
+  EXPECT_FALSE(busy[0].cancel());
   EXPECT_FALSE(queued[0].running());
+  EXPECT_TRUE(queued[9].cancel());
+  EXPECT_THROW(queued[9].result(1s), mp::CancelledError);
   // Unless this thread stalled for half a second, the 10 are still pending, all of them.
   const bool stalled = busy[0].done() || busy[1].done();
   ex.shutdown(true, true);
