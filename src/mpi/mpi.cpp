@@ -54,6 +54,10 @@ constexpr int kHeartbeatTag = 4;  // r -> rank 0: alive
 constexpr std::size_t kRankWindow = 1024;
 constexpr double kQueuedWork = 5e6;  // ns
 constexpr auto kHeartbeat = std::chrono::milliseconds(100);
+// MPI counts bytes in an int: a message holds 2 GiB at most. Batches stop at 1 GiB; one task or
+// result alone may not pass 2 GiB (it fails with ValueError).
+constexpr std::size_t kMaxBatch = std::size_t{1} << 30;
+constexpr std::size_t kMaxRecord = std::size_t{2047} << 20;
 constexpr auto kFlushAfter = std::chrono::microseconds(200);  // a long batch answers in parts
 
 void check(int rc, const char* call) {
@@ -199,6 +203,15 @@ Global g;
         error = runtime::describe_current_exception();
         error->what += where;
       }
+      if (!error && result.size() > kMaxRecord) {
+        const std::string what =
+            "mp::mpi: the task's result is over 2 GiB encoded, more than an "
+            "MPI message holds";
+        error = runtime::ExceptionInfo{"mp::ValueError", what + where};
+        result.clear();
+      }
+      const std::size_t record = 64 + result.size() + (error ? error->what.size() : 0);
+      if (out.size() > 8 && out.size() + record > kMaxBatch) send();
       put(out, id);
       const auto size_at = out.size();
       put(out, 0);
@@ -378,9 +391,20 @@ class Engine {
       Send s{MPI_REQUEST_NULL, take_buffer(), r.rank};
       std::size_t bytes = 0;
       for (std::size_t k = 0; k < n; ++k) bytes += 32 + local_[k].payload.size();  // an upper bound
-      s.bytes.reserve(bytes);
+      s.bytes.reserve(std::min(bytes, kMaxBatch));
       for (std::size_t k = 0; k < n; ++k) {
         Task& t = local_.front();
+        // The payload's front is the local pool's header space (mp/detail/task.hpp): not sent.
+        const auto call =
+            std::span<const std::byte>(t.payload).subspan(mp::detail::kTaskHeaderSpace);
+        if (call.size() > kMaxRecord) {
+          auto done = std::move(t.done);
+          local_.pop_front();
+          done({}, std::make_exception_ptr(ValueError(
+                       "mp::mpi: the task is over 2 GiB encoded, more than an MPI message holds")));
+          continue;
+        }
+        if (!s.bytes.empty() && s.bytes.size() + 32 + call.size() > kMaxBatch) break;
         if (t.invoker != last_invoker_) {
           last_ref_ = mp::detail::code_ref_of(t.invoker);
           last_invoker_ = t.invoker;
@@ -389,14 +413,12 @@ class Engine {
         put(s.bytes, id);
         put(s.bytes, last_ref_.build);
         put(s.bytes, last_ref_.offset);
-        // The payload's front is the local pool's header space (mp/detail/task.hpp): not sent.
-        const auto call =
-            std::span<const std::byte>(t.payload).subspan(mp::detail::kTaskHeaderSpace);
         put(s.bytes, call.size());
         s.bytes.insert(s.bytes.end(), call.begin(), call.end());
         r.in_flight.push_back(Sent{id, std::move(t.done)});
         local_.pop_front();
       }
+      if (s.bytes.empty()) continue;  // every task of it refused
       check(MPI_Isend(s.bytes.data(), static_cast<int>(s.bytes.size()), MPI_BYTE, r.rank, kTaskTag,
                       g.comm, &s.request),
             "MPI_Isend");
