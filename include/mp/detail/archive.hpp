@@ -66,6 +66,14 @@ class OutputArchive : public cereal::OutputArchive<OutputArchive, cereal::AllowE
     if (size != 0) std::memcpy(out_.data() + size_, data, size);
     size_ += size;
   }
+  // Room for the next `size` bytes, to be written through the pointer before any other write.
+  std::byte* claim(std::size_t size) {
+    if (size > out_.size() - size_) [[unlikely]]
+      grow(size);
+    std::byte* p = out_.data() + size_;
+    size_ += size;
+    return p;
+  }
 
  private:
   void grow(std::size_t size);  // makes room for `size` more bytes at size_

@@ -107,8 +107,10 @@ std::size_t load_count(InputArchive& ar) {
 
 template <class Traits, class Alloc>
 void CEREAL_SAVE_FUNCTION_NAME(OutputArchive& ar, const std::basic_string<char, Traits, Alloc>& s) {
-  save_count(ar, s.size());
-  ar.saveBinary(s.data(), s.size());
+  const auto size = static_cast<cereal::size_type>(s.size());
+  std::byte* p = ar.claim(sizeof size + s.size());  // one bounds check for both
+  std::memcpy(p, &size, sizeof size);
+  std::memcpy(p + sizeof size, s.data(), s.size());
 }
 
 // Copied straight from the message (cereal's own load resizes first, which writes every byte
@@ -176,6 +178,14 @@ requires(!std::is_same_v<T, bool>) void CEREAL_LOAD_FUNCTION_NAME(InputArchive& 
     reserve_large(v, n);
     v.resize(n);
     if (n != 0) std::memcpy(v.data(), p, n * sizeof(T));
+  } else if constexpr (is_char_string<T>) {  // each string made once, from its bytes
+    v.clear();
+    v.reserve(n);  // at most sizeof(T) / 8 times the bytes left, by load_count
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t size = load_count<char>(ar);
+      const auto* p = reinterpret_cast<const char*>(ar.take(size));
+      v.emplace_back(p, size);
+    }
   } else {
     const std::size_t ahead =
         std::max(kElementsAhead, kBytesAheadFactor * ar.remaining() / sizeof(T));
