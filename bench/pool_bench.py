@@ -20,6 +20,16 @@ def pool_map_small(min_time):
         return per_op(lambda: pool.map(square, xs), ITEMS, min_time)
 
 
+def pool_map_longs(n, min_time):
+    with mp.Pool(WORKERS) as pool:
+        xs = list(range(n))
+        return per_op(lambda: pool.map(twice, xs), n, min_time)
+
+
+def twice(n):
+    return 2 * n
+
+
 def pool_map_chunksize1(min_time):
     with mp.Pool(WORKERS) as pool:
         xs = list(range(ITEMS_CHUNKSIZE1))
@@ -59,6 +69,8 @@ def setup():
 
 CASES = {
     "pool_map_small/cpython": pool_map_small,
+    **{f"pool_map_longs_{name}/cpython": (lambda t, n=n: pool_map_longs(n, t))
+       for name, n in (("1k", 1_000), ("100k", 100_000), ("1m", 1_000_000))},
     "pool_map_chunksize1/cpython": pool_map_chunksize1,
     "pool_apply_roundtrip/cpython": pool_apply_roundtrip,
     **{f"pool_start_terminate_{m}/cpython": (lambda t, m=m: pool_start_terminate(m, t))

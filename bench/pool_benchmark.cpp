@@ -41,6 +41,21 @@ void pool_map_small(benchmark::State& state) {
   state.counters["ops"] = kItems;
 }
 
+// Pool(2).map(f, xs) at the default chunk size over N longs: the cost per item
+// should not depend on how many there are.
+long twice(long n) {
+  return 2 * n;
+}
+
+template <std::size_t N>
+void pool_map_longs(benchmark::State& state) {
+  mp::Pool pool(kWorkers);
+  std::vector<long> xs(N);
+  std::iota(xs.begin(), xs.end(), 0L);
+  for (auto _ : state) benchmark::DoNotOptimize(pool.map(twice, xs));
+  state.counters["ops"] = static_cast<double>(xs.size());
+}
+
 // One task per item: what each task costs the pool, with the pipeline kept full.
 void pool_map_chunksize1(benchmark::State& state) {
   mp::Pool pool(kWorkers);
@@ -120,6 +135,10 @@ void raw_pipe_roundtrip(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(pool_map_small)->Name("pool_map_small/mp")->UseRealTime();
+BENCHMARK(pool_map_longs<1'000>)->Name("pool_map_longs_1k/mp")->UseRealTime();
+BENCHMARK(pool_map_longs<100'000>)->Name("pool_map_longs_100k/mp")->UseRealTime();
+BENCHMARK(pool_map_longs<1'000'000>)->Name("pool_map_longs_1m/mp")->UseRealTime();
+BENCHMARK(pool_map_longs<10'000'000>)->Name("pool_map_longs_10m/mp")->UseRealTime();
 BENCHMARK(pool_map_chunksize1)->Name("pool_map_chunksize1/mp")->UseRealTime();
 BENCHMARK(pool_apply_roundtrip)->Name("pool_apply_roundtrip/mp")->UseRealTime();
 BENCHMARK(raw_pipe_roundtrip)->Name("pool_apply_roundtrip/raw_pipe")->UseRealTime();

@@ -9,6 +9,7 @@ OS baselines and CPython). Timings on a shared machine are noisy; the ratios, me
 same run, are what to read.
 
   bench/run.py --build build/default [--min-time 0.3] [--write bench/RESULTS.md] [--filter RE]
+               [--units codec,sync]
 """
 import argparse
 import datetime
@@ -82,12 +83,15 @@ def main():
     ap.add_argument("--build", default=os.path.join(HERE, "..", "build", "default"))
     ap.add_argument("--min-time", type=float, default=0.3)
     ap.add_argument("--filter", default="")
+    ap.add_argument("--units", help="comma-separated units to run (default: every one), e.g. codec")
     ap.add_argument("--write", help="update this Markdown file between its results markers")
     args = ap.parse_args()
 
     # scaling_benchmark is not a Google Benchmark program; bench/scaling.py runs it.
     units = sorted(f[: -len("_benchmark.cpp")] for f in os.listdir(HERE)
                    if f.endswith("_benchmark.cpp") and f != "scaling_benchmark.cpp")
+    if args.units:
+        units = [u for u in units if u in args.units.split(",")]
     groups = {}
     for unit in units:
         binary = os.path.join(args.build, "bench", f"{unit}_benchmark")

@@ -1,6 +1,7 @@
 // fuzz/codec_fuzz.cpp — libFuzzer target: arbitrary bytes into the codec's decoder.
 // The decoder must throw ProtocolError or return a value; it must never crash, read out of
 // bounds (ASan), hit undefined behaviour (UBSan) or allocate beyond the input's size.
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -8,6 +9,8 @@
 #include <set>
 #include <string>
 #include <tuple>
+#include <unordered_map>
+#include <unordered_set>
 #include <variant>
 #include <vector>
 
@@ -28,6 +31,16 @@ struct Record {
   template <class Archive>
   void serialize(Archive& ar) {
     ar(name, items, index, flag);
+  }
+};
+
+// Large in memory, small on the wire: its vectors are made as their bytes arrive.
+struct Sparse {
+  char pad[4096] = {};
+  int id = 0;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(id);
   }
 };
 
@@ -64,7 +77,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::uint8_t which = data[0];
   ++data;
   --size;
-  switch (which % 6) {
+  switch (which % 11) {
     case 0:
       fuzz_payload<Record>(data, size);
       break;
@@ -79,6 +92,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       break;
     case 4:
       fuzz_payload<std::map<int, std::vector<std::string>>>(data, size);
+      break;
+    // The container fast paths (mp/detail/archive_containers.hpp).
+    case 5:
+      fuzz_payload<std::unordered_map<std::string, int>>(data, size);
+      break;
+    case 6:
+      fuzz_payload<std::vector<Point>>(data, size);
+      break;
+    case 7:
+      fuzz_payload<std::vector<std::array<short, 3>>>(data, size);
+      break;
+    case 8:
+      fuzz_payload<std::unordered_set<std::string>>(data, size);
+      break;
+    case 9:
+      fuzz_payload<std::vector<Sparse>>(data, size);
       break;
     default:  // the raw bytes, tag included
       try_decode<Record>({reinterpret_cast<const std::byte*>(data), size});

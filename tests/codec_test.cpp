@@ -1,6 +1,7 @@
 // tests/codec_test.cpp — round trips of every encodable kind, and hostile input.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <functional>
@@ -15,6 +16,7 @@
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 #include <variant>
 #include <vector>
 
@@ -392,6 +394,192 @@ TEST(Codec, RandomCorruptionDecodesAsTheFormatSaysOrIsRefused) {
   // Both outcomes are exercised, so the agreement above is not vacuous.
   EXPECT_GT(decoded, 1000);
   EXPECT_GT(refused, 1000);
+}
+
+// --- the container fast paths (mp/detail/archive_containers.hpp) ---------------------------------
+
+struct Sparse {  // large in memory, small on the wire: its vector is made as its bytes arrive
+  std::array<char, 4096> pad{};
+  int id = 0;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(id);
+  }
+  bool operator==(const Sparse& o) const { return id == o.id; }
+};
+
+template <class T>
+void expect_round_trip(const T& value) {
+  EXPECT_EQ(round_trip(value), value);
+}
+
+TEST(Codec, ContainerFastPathsRoundTrip) {
+  std::vector<double> doubles(100'000);
+  for (std::size_t i = 0; i < doubles.size(); ++i) doubles[i] = static_cast<double>(i) / 3;
+  expect_round_trip(doubles);
+  expect_round_trip(std::vector<int>{-1, 0, 1});
+  expect_round_trip(std::vector<Point>{{1, 1.5}, {2, -2.5}});
+  expect_round_trip(std::vector<std::array<short, 3>>{{1, 2, 3}, {4, 5, 6}});
+  expect_round_trip(std::vector<std::array<bool, 2>>{{true, false}});  // bools stay checked
+  expect_round_trip(std::vector<Color>{Color::green, Color::red});
+  expect_round_trip(std::vector<std::string>{"", "a", std::string(100, 'x')});
+  expect_round_trip(std::vector<std::vector<int>>{{}, {1}, {2, 3}});
+  expect_round_trip(std::unordered_map<std::string, int>{{"one", 1}, {"two", 2}, {"", 0}});
+  expect_round_trip(std::map<std::string, int>{{"b", 2}, {"a", 1}});
+  expect_round_trip(std::map<int, double>{{3, 0.5}, {-1, 2.0}});
+  expect_round_trip(std::unordered_map<int, std::vector<std::string>>{{1, {"x", "y"}}, {2, {}}});
+  expect_round_trip(std::map<std::string, Person>{{"alice", {"Alice", {1}, std::nullopt}}});
+  expect_round_trip(std::set<std::string>{"b", "a"});
+  expect_round_trip(std::unordered_set<std::string>{"b", "a"});
+  expect_round_trip(std::unordered_set<int>{5, 6});
+  std::unordered_map<std::string, int> words;
+  for (int i = 0; i < 5000; ++i) words.emplace("word" + std::to_string(i), i);
+  expect_round_trip(words);
+}
+
+TEST(Codec, EmptyContainersRoundTrip) {
+  expect_round_trip(std::vector<double>{});
+  expect_round_trip(std::vector<Point>{});
+  expect_round_trip(std::vector<std::array<int, 3>>{});
+  expect_round_trip(std::vector<std::string>{});
+  expect_round_trip(std::vector<Sparse>{});
+  expect_round_trip(std::unordered_map<std::string, int>{});
+  expect_round_trip(std::map<int, std::string>{});
+  expect_round_trip(std::set<int>{});
+  expect_round_trip(std::unordered_set<std::string>{});
+}
+
+TEST(Codec, ElementsLargerInMemoryThanOnTheWireRoundTrip) {
+  // 3000 Sparse take 12 KB on the wire and 12 MB in memory: made 1024 at a time, then doubling.
+  std::vector<Sparse> v(3000);
+  for (int i = 0; i < 3000; ++i) v[static_cast<std::size_t>(i)].id = i;
+  expect_round_trip(v);
+  expect_round_trip(std::vector<Person>(3000, Person{"p", {1, 2}, Point{1, 1.0}}));
+}
+
+// The layout is cereal's, element by element, whichever path wrote it: a u64 count, then each
+// element (a string as a u64 length and its bytes; a trivially copyable type as its bytes).
+TEST(Codec, FastPathsKeepTheWireLayout) {
+  std::vector<std::byte> expected;
+  auto put = [&expected](const auto& v) {
+    const auto* p = reinterpret_cast<const std::byte*>(&v);
+    expected.insert(expected.end(), p, p + sizeof v);
+  };
+  auto body = [](const std::vector<std::byte>& message) {
+    return std::vector<std::byte>(message.begin() + 8, message.end());
+  };
+
+  put(std::uint64_t{1});
+  put(std::uint64_t{2});
+  expected.push_back(std::byte{'a'});
+  expected.push_back(std::byte{'b'});
+  put(std::int32_t{7});
+  EXPECT_EQ(body(mp::encode(std::unordered_map<std::string, int>{{"ab", 7}})), expected);
+
+  expected.clear();
+  const Grid a{1, 2}, b{3, 4};  // no padding: every byte is defined
+  put(std::uint64_t{2});
+  put(a);
+  put(b);
+  EXPECT_EQ(body(mp::encode(std::vector<Grid>{a, b})), expected);
+
+  expected.clear();
+  put(std::uint64_t{1});
+  put(std::array<short, 3>{1, 2, 3});
+  EXPECT_EQ(body(mp::encode(std::vector<std::array<short, 3>>{{1, 2, 3}})), expected);
+
+  EXPECT_EQ(mp::encode(std::string("abc")).size(), 8u + 8u + 3u);  // no slack left behind
+}
+
+TEST(Codec, EncodeIntoAppends) {
+  std::vector<std::byte> buf;
+  mp::encode_into(std::vector<std::string>{"first"}, buf);
+  const std::size_t first = buf.size();
+  mp::encode_into(std::map<int, std::string>{{1, "second"}}, buf);
+  EXPECT_EQ(mp::decode<std::vector<std::string>>(std::span(buf).first(first)),
+            (std::vector<std::string>{"first"}));
+  EXPECT_EQ((mp::decode<std::map<int, std::string>>(std::span(buf).subspan(first))),
+            (std::map<int, std::string>{{1, "second"}}));
+}
+
+template <class T>
+void expect_every_truncation_refused(const T& value) {
+  const auto bytes = mp::encode(value);
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_THROW(mp::decode<T>(std::span(bytes).first(n)), mp::ProtocolError) << "prefix " << n;
+  }
+}
+
+TEST(Codec, EveryTruncationOfAFastPathIsProtocolError) {
+  expect_every_truncation_refused(std::vector<double>{1.0, 2.0, 3.0});
+  expect_every_truncation_refused(std::vector<Point>{{1, 1.0}, {2, 2.0}});
+  expect_every_truncation_refused(std::vector<std::array<short, 3>>{{1, 2, 3}});
+  expect_every_truncation_refused(std::vector<std::string>{"ab", "", "cde"});
+  expect_every_truncation_refused(std::unordered_map<std::string, int>{{"ab", 1}, {"cd", 2}});
+  expect_every_truncation_refused(std::map<int, std::string>{{1, "x"}, {2, "yz"}});
+  expect_every_truncation_refused(std::set<std::string>{"a", "bc"});
+  expect_every_truncation_refused(std::unordered_set<int>{1, 2});
+  expect_every_truncation_refused(std::vector<Sparse>(3));
+}
+
+TEST(Codec, HugeCountInAFastPathIsProtocolError) {
+  const std::uint64_t lie = std::uint64_t{1} << 60;
+  auto refuse = [&lie]<class T>(const T& value) {
+    auto bytes = mp::encode(value);
+    std::memcpy(bytes.data() + 8, &lie, sizeof lie);  // the element count follows the tag
+    EXPECT_THROW(mp::decode<T>(bytes), mp::ProtocolError);
+  };
+  refuse(std::vector<Point>{{1, 1.0}});
+  refuse(std::vector<std::string>{"a"});
+  refuse(std::vector<Sparse>(2));
+  refuse(std::unordered_map<std::string, int>{{"a", 1}});
+  refuse(std::map<int, int>{{1, 1}});
+  refuse(std::unordered_set<std::string>{"a"});
+  // A count each element could meet with one byte, but not with the eight a string needs.
+  auto bytes = mp::encode(std::vector<std::string>{"", "", ""});
+  const std::uint64_t four = 4;  // 24 bytes left: room for three empty strings, not four
+  std::memcpy(bytes.data() + 8, &four, sizeof four);
+  EXPECT_THROW(mp::decode<std::vector<std::string>>(bytes), mp::ProtocolError);
+}
+
+// Counts the bytes a container asks for, to show what a hostile count makes the decoder reserve.
+inline std::size_t g_requested = 0;
+template <class T>
+struct CountingAllocator {
+  using value_type = T;
+  CountingAllocator() = default;
+  template <class U>
+  CountingAllocator(const CountingAllocator<U>&) {}
+  T* allocate(std::size_t n) {
+    g_requested += n * sizeof(T);
+    return std::allocator<T>().allocate(n);
+  }
+  void deallocate(T* p, std::size_t n) { std::allocator<T>().deallocate(p, n); }
+  bool operator==(const CountingAllocator&) const = default;
+};
+
+TEST(Codec, ACountIsCheckedAgainstTheBytesLeftBeforeReserving) {
+  // 8000 strings promised, 8000 bytes left: each needs at least 8, so nothing is reserved.
+  using Strings = std::vector<std::string, CountingAllocator<std::string>>;
+  auto bytes = mp::encode(Strings{});
+  const std::uint64_t count = 8000;
+  std::memcpy(bytes.data() + 8, &count, sizeof count);
+  bytes.resize(bytes.size() + 8000);
+  g_requested = 0;
+  EXPECT_THROW(mp::decode<Strings>(bytes), mp::ProtocolError);
+  EXPECT_EQ(g_requested, 0u);
+
+  // 4000 Sparse promised (4 bytes each on the wire, 4 KiB in memory), 1000 sent: at most 1024
+  // are made ahead of their bytes, not 4000 (16 MB).
+  using Sparses = std::vector<Sparse, CountingAllocator<Sparse>>;
+  auto sparse = mp::encode(Sparses{});
+  const std::uint64_t promised = 4000;
+  std::memcpy(sparse.data() + 8, &promised, sizeof promised);
+  sparse.resize(sparse.size() + 4000);
+  g_requested = 0;
+  EXPECT_THROW(mp::decode<Sparses>(sparse), mp::ProtocolError);
+  EXPECT_LE(g_requested, 1024 * sizeof(Sparse));
+  EXPECT_GT(g_requested, 0u);
 }
 
 }  // namespace

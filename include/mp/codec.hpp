@@ -49,6 +49,7 @@
 #include <vector>
 
 #include "mp/detail/archive.hpp"
+#include "mp/detail/archive_containers.hpp"
 #include "mp/errors.hpp"
 
 namespace mp {

@@ -33,6 +33,7 @@
 
 #include "mp/codec.hpp"
 #include "mp/detail/chunked_results.hpp"
+#include "mp/detail/map_items.hpp"
 #include "mp/detail/pool_core.hpp"
 #include "mp/detail/progress_reporter.hpp"
 #include "mp/detail/task.hpp"
@@ -185,8 +186,7 @@ class ProcessPoolExecutor {
     static_assert(!std::is_same_v<R, detail::Unit>,
                   "mp: ProcessPoolExecutor::map needs a function that returns a value");
     if (chunksize == 0) throw ValueError("chunksize must be >= 1");
-    std::vector<Item> items;
-    for (auto&& x : xs) items.push_back(static_cast<Item>(x));
+    detail::MapItems<Item> items(std::forward<Range>(xs));
     std::shared_ptr<detail::ProgressReporter> progress;
     if (state_->progress) {
       progress = std::make_shared<detail::ProgressReporter>(state_->progress, items.size());
@@ -194,10 +194,8 @@ class ProcessPoolExecutor {
     std::vector<Future<std::vector<R>>> chunks;
     for (std::size_t begin = 0; begin < items.size(); begin += chunksize) {
       const std::size_t end = std::min(items.size(), begin + chunksize);
-      std::vector<Item> chunk(std::make_move_iterator(items.begin() + begin),
-                              std::make_move_iterator(items.begin() + end));
       chunks.push_back(enqueue<std::vector<R>>(&detail::invoke_chunk<F, Item, false>,
-                                               detail::encode_chunk(f, std::move(chunk))));
+                                               detail::encode_chunk(f, items.take(begin, end))));
       if (progress) {
         chunks.back().add_done_callback(
             [progress, n = end - begin](Future<std::vector<R>>&) { progress->advance(n); });

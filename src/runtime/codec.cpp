@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <string>
 
 #include "mp/codec.hpp"
@@ -14,6 +15,13 @@ std::vector<std::byte>& encode_buffer() {
 
 void release_encode_buffer() noexcept {
   std::vector<std::byte>().swap(encode_buffer());
+}
+
+void OutputArchive::grow(std::size_t size) {
+  constexpr std::size_t kFirst = 256;  // one grow covers most small messages
+  const std::size_t want = std::max({size_ + size, 2 * size_, kFirst});
+  reserve_large(out_, want);
+  out_.resize(want);
 }
 
 void prepare_large_buffer(void* p, std::size_t size) noexcept {

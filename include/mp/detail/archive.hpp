@@ -47,21 +47,39 @@ void reserve_large(Container& c, std::size_t n) {
   }
 }
 
+// Writes grow the buffer ahead by doubling (zero-filled, as std::vector must) and the archive
+// trims it to what was written when it goes: a small write is then a bounds check and a memcpy
+// of a constant size, not a resize. Read `out` only after the archive is gone.
 class OutputArchive : public cereal::OutputArchive<OutputArchive, cereal::AllowEmptyClassElision> {
  public:
   explicit OutputArchive(std::vector<std::byte>& out)
-      : cereal::OutputArchive<OutputArchive, cereal::AllowEmptyClassElision>(this), out_(out) {}
+      : cereal::OutputArchive<OutputArchive, cereal::AllowEmptyClassElision>(this),
+        out_(out),
+        size_(out.size()) {}
+  ~OutputArchive() { out_.resize(size_); }
+  OutputArchive(const OutputArchive&) = delete;
+  OutputArchive& operator=(const OutputArchive&) = delete;
 
   void saveBinary(const void* data, std::size_t size) {
-    if (size == 0) return;
-    const std::size_t at = out_.size();
-    if (at + size > out_.capacity()) reserve_large(out_, std::max(at + size, 2 * at));
-    out_.resize(at + size);
-    std::memcpy(out_.data() + at, data, size);
+    if (size > out_.size() - size_) [[unlikely]]
+      grow(size);
+    if (size != 0) std::memcpy(out_.data() + size_, data, size);
+    size_ += size;
+  }
+  // Room for the next `size` bytes, to be written through the pointer before any other write.
+  std::byte* claim(std::size_t size) {
+    if (size > out_.size() - size_) [[unlikely]]
+      grow(size);
+    std::byte* p = out_.data() + size_;
+    size_ += size;
+    return p;
   }
 
  private:
+  void grow(std::size_t size);  // makes room for `size` more bytes at size_
+
   std::vector<std::byte>& out_;
+  std::size_t size_;  // bytes written; out_ may be longer
 };
 
 class InputArchive : public cereal::InputArchive<InputArchive, cereal::AllowEmptyClassElision> {
@@ -144,41 +162,14 @@ void CEREAL_LOAD_FUNCTION_NAME(InputArchive& ar, cereal::BinaryData<T>& bd) {
   ar.loadBinary(bd.data, static_cast<std::size_t>(bd.size));
 }
 
-// Strings are copied straight from the message (cereal's own load resizes first, which writes
-// every byte twice: a measurable cost for large messages). More specialized than cereal's
-// overload, so it is the one chosen.
-template <class Traits, class Alloc>
-void CEREAL_LOAD_FUNCTION_NAME(InputArchive& ar, std::basic_string<char, Traits, Alloc>& str) {
-  cereal::size_type size = 0;
-  ar(cereal::make_size_tag(size));
-  const auto* p = reinterpret_cast<const char*>(ar.take(static_cast<std::size_t>(size)));
-  reserve_large(str, static_cast<std::size_t>(size));
-  str.assign(p, static_cast<std::size_t>(size));
-}
-
-// Vectors of numbers are copied in one piece, into huge pages when large.
-template <class T, class Alloc>
-requires std::is_arithmetic_v<T> &&
-    (!std::is_same_v<T, bool>)void CEREAL_LOAD_FUNCTION_NAME(InputArchive& ar,
-                                                             std::vector<T, Alloc>& v) {
-  cereal::size_type size = 0;
-  ar(cereal::make_size_tag(size));
-  const std::size_t n = static_cast<std::size_t>(size);
-  if (n > ar.remaining() / sizeof(T)) throw ProtocolError("length prefix larger than the message");
-  const std::byte* p = ar.take(n * sizeof(T));
-  reserve_large(v, n);
-  v.resize(n);
-  if (n != 0) std::memcpy(v.data(), p, n * sizeof(T));
-}
-
-// Depth accounting: cereal calls these around every value it loads.
+// Depth accounting: cereal calls these around every value it loads. Numbers cannot nest.
 template <class T>
 void prologue(InputArchive& ar, const T&) {
-  ar.enter();
+  if constexpr (!std::is_arithmetic_v<T>) ar.enter();
 }
 template <class T>
 void epilogue(InputArchive& ar, const T&) {
-  ar.leave();
+  if constexpr (!std::is_arithmetic_v<T>) ar.leave();
 }
 template <class T>
 void prologue(OutputArchive&, const T&) {}
