@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "mp/codec.hpp"
+#include "mp/detail/map_items.hpp"
 #include "mp/detail/task.hpp"
 #include "mp/errors.hpp"
 #include "mp/executor.hpp"
@@ -214,15 +215,13 @@ class PoolExecutor {
     static_assert(!std::is_same_v<R, mp::detail::Unit>,
                   "mp: mpi::PoolExecutor::map needs a function that returns a value");
     if (chunksize == 0) throw ValueError("chunksize must be >= 1");
-    std::vector<X> items;
-    for (auto&& x : xs) items.push_back(static_cast<X>(x));
+    mp::detail::MapItems<X> items(std::forward<Range>(xs));
     std::vector<Future<std::vector<R>>> chunks;
     for (std::size_t begin = 0; begin < items.size(); begin += chunksize) {
       const std::size_t end = std::min(items.size(), begin + chunksize);
-      std::vector<X> chunk(std::make_move_iterator(items.begin() + begin),
-                           std::make_move_iterator(items.begin() + end));
-      chunks.push_back(enqueue<std::vector<R>>(&mp::detail::invoke_chunk<F, X, false>,
-                                               mp::detail::encode_chunk(f, std::move(chunk))));
+      chunks.push_back(
+          enqueue<std::vector<R>>(&mp::detail::invoke_chunk<F, X, false>,
+                                  mp::detail::encode_chunk(f, items.take(begin, end))));
     }
     return MapResults<R>(std::move(chunks), deadline);
   }
