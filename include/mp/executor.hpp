@@ -181,12 +181,12 @@ class ProcessPoolExecutor {
   template <class F, class Range>
   auto map_impl(F f, Range&& xs, std::size_t chunksize, detail::Deadline deadline) {
     detail::check_pool_callable<F>();
-    using Item = std::ranges::range_value_t<Range>;
-    using R = typename detail::MapElement<F, Item, false>::type;
+    using X = std::ranges::range_value_t<Range>;  // not Item: that is a member
+    using R = typename detail::MapElement<F, X, false>::type;
     static_assert(!std::is_same_v<R, detail::Unit>,
                   "mp: ProcessPoolExecutor::map needs a function that returns a value");
     if (chunksize == 0) throw ValueError("chunksize must be >= 1");
-    detail::MapItems<Item> items(std::forward<Range>(xs));
+    detail::MapItems<X> items(std::forward<Range>(xs));
     std::shared_ptr<detail::ProgressReporter> progress;
     if (state_->progress) {
       progress = std::make_shared<detail::ProgressReporter>(state_->progress, items.size());
@@ -194,7 +194,7 @@ class ProcessPoolExecutor {
     std::vector<Future<std::vector<R>>> chunks;
     for (std::size_t begin = 0; begin < items.size(); begin += chunksize) {
       const std::size_t end = std::min(items.size(), begin + chunksize);
-      chunks.push_back(enqueue<std::vector<R>>(&detail::invoke_chunk<F, Item, false>,
+      chunks.push_back(enqueue<std::vector<R>>(&detail::invoke_chunk<F, X, false>,
                                                detail::encode_chunk(f, items.take(begin, end))));
       if (progress) {
         chunks.back().add_done_callback(
