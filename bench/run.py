@@ -87,9 +87,11 @@ def main():
     ap.add_argument("--write", help="update this Markdown file between its results markers")
     args = ap.parse_args()
 
-    # scaling_benchmark is not a Google Benchmark program; bench/scaling.py runs it.
+    # Run elsewhere: scaling_benchmark is not a Google Benchmark program (bench/scaling.py runs
+    # it); mpi_benchmark runs under mpirun beside mpi4py.futures (docs/mpi.md).
     units = sorted(f[: -len("_benchmark.cpp")] for f in os.listdir(HERE)
-                   if f.endswith("_benchmark.cpp") and f != "scaling_benchmark.cpp")
+                   if f.endswith("_benchmark.cpp")
+                   and f not in ("scaling_benchmark.cpp", "mpi_benchmark.cpp"))
     if args.units:
         units = [u for u in units if u in args.units.split(",")]
     groups = {}
