@@ -11,11 +11,14 @@
 #include "mp/process.hpp"
 #include "mp/synchronize.hpp"
 #include "shm/biased_lock.hpp"
+#include "support/children.hpp"
 #include "support/leak_check.hpp"
 #include "sys/futex.hpp"
 #include "sys/thread_id.hpp"
 
 namespace {
+
+using mp::testing::join_ok;
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -73,11 +76,6 @@ bool earn_bias(Shared& s) {
     if (s.lock.bias.load() == me()) return true;
   }
   return false;
-}
-
-void join_ok(mp::Process& p) {
-  ASSERT_TRUE(p.join(60s)) << "child hung";
-  EXPECT_EQ(p.exitcode(), 0);
 }
 
 TEST_F(BiasedLockTest, SteadyUserEntersWithoutTheLock) {

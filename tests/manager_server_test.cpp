@@ -20,35 +20,24 @@
 #include "mp/connection.hpp"
 #include "mp/managers.hpp"
 #include "mp/process.hpp"
+#include "support/children.hpp"
 #include "support/leak_check.hpp"
 
 namespace {
+
+using mp::testing::child_pids;
+using mp::testing::join_ok;
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 class ManagerServerTest : public mp::testing::LeakCheckedTest {};
 
-void join_ok(mp::Process& p) {
-  if (!p.join(60s)) {
-    p.kill();
-    ASSERT_TRUE(p.join(30s));
-    FAIL() << "child hung";
-  }
-  EXPECT_EQ(p.exitcode(), 0);
-}
-
-// The manager's server process: the child that appeared when it started.
-std::set<int> children() {
-  std::set<int> pids;
-  for (auto& p : mp::active_children()) pids.insert(p.pid());
-  return pids;
-}
 struct ManagerAndServer {
   explicit ManagerAndServer(mp::ManagerOptions options = {}) {
-    const auto before = children();
+    const auto before = child_pids();
     manager = std::make_unique<mp::Manager>(options);
-    for (int pid : children()) {
+    for (int pid : child_pids()) {
       if (before.count(pid) == 0) server = pid;
     }
   }

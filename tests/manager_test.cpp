@@ -15,9 +15,13 @@
 
 #include "mp/managers.hpp"
 #include "mp/process.hpp"
+#include "support/children.hpp"
 #include "support/leak_check.hpp"
 
 namespace {
+
+using mp::testing::child_pids;
+using mp::testing::join_ok;
 
 using namespace std::chrono_literals;
 
@@ -32,30 +36,14 @@ std::string printed(const T& x) {
 
 using Clock = std::chrono::steady_clock;
 
-// Joins within 60 s, else kills the child (a hung child is never waited on forever).
-void join_ok(mp::Process& p) {
-  if (!p.join(60s)) {
-    p.kill();
-    ASSERT_TRUE(p.join(30s));
-    FAIL() << "child hung";
-  }
-  EXPECT_EQ(p.exitcode(), 0);
-}
-
-std::set<int> children() {
-  std::set<int> pids;
-  for (auto& p : mp::active_children()) pids.insert(p.pid());
-  return pids;
-}
-
 // A manager whose server is stopped (SIGSTOP) until this goes: a call that opens a connection
 // to it hangs in the handshake meanwhile. `call` runs on a thread of its own.
 class StoppedManager {
  public:
   StoppedManager() {
-    const auto before = children();
+    const auto before = child_pids();
     manager_ = std::make_unique<mp::Manager>();
-    for (int pid : children()) {
+    for (int pid : child_pids()) {
       if (before.count(pid) == 0) server_ = pid;
     }
     if (server_ > 0 && ::kill(server_, SIGSTOP) != 0) server_ = 0;

@@ -16,10 +16,13 @@
 #include "mp/queues.hpp"
 #include "mp/sharedctypes.hpp"
 #include "mp/synchronize.hpp"
+#include "support/children.hpp"
 #include "support/leak_check.hpp"
 #include "support/methods.hpp"
 
 namespace {
+
+using mp::testing::join_ok;
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -45,15 +48,6 @@ struct Picky {  // refuses negative values when decoded
     if (v < 0) throw mp::ProtocolError("negative");
   }
 };
-
-void join_ok(mp::Process& p) {
-  if (!p.join(60s)) {
-    p.kill();
-    p.join(30s);
-    FAIL() << "child hung";
-  }
-  EXPECT_EQ(p.exitcode(), 0);
-}
 
 // Joins a child that is expected to end by SIGKILL (killed, or killing itself at a test hook).
 void join_killed(mp::Process& p) {

@@ -16,10 +16,13 @@
 #include "mp/process.hpp"
 #include "mp/sharedctypes.hpp"
 #include "mp/synchronize.hpp"
+#include "support/children.hpp"
 #include "support/leak_check.hpp"
 #include "support/methods.hpp"
 
 namespace {
+
+using mp::testing::join_ok;
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -63,11 +66,6 @@ void expect_asleep(const mp::Process& p) {
 }
 void expect_asleep(const std::vector<mp::Process>& ps) {
   for (const auto& p : ps) expect_asleep(p);
-}
-
-void join_ok(mp::Process& p) {
-  ASSERT_TRUE(p.join(30s)) << "child hung";
-  EXPECT_EQ(p.exitcode(), 0);
 }
 
 // For a child asleep in a wait of kLongWait that the test has just woken: it must end well

@@ -190,6 +190,24 @@ class SnapshotIterator {
   std::size_t at_ = 0;
 };
 
+// Python's acquire(blocking=True, timeout=None), as three overloads over the proxy's
+// acquire_for(timeout) (nullopt: no limit).
+template <class Proxy>
+class AcquireOverloads {
+ public:
+  bool acquire() { return self().acquire_for(std::nullopt); }
+  bool acquire(bool blocking) {
+    return self().acquire_for(blocking ? std::nullopt : std::optional(std::chrono::nanoseconds(0)));
+  }
+  template <class Rep, class Period>
+  bool acquire(std::chrono::duration<Rep, Period> timeout) {
+    return self().acquire_for(std::chrono::duration_cast<std::chrono::nanoseconds>(timeout));
+  }
+
+ private:
+  Proxy& self() { return static_cast<Proxy&>(*this); }
+};
+
 }  // namespace detail::manager
 
 // A dict kept by a Manager; insertion order is kept, as in Python.
@@ -558,17 +576,10 @@ class QueueProxy : public detail::manager::ProxyBase {
 //
 // Beyond Python: a holder whose process dies (crash, kill -9) releases the lock; the next
 // acquire succeeds and owner_died() tells it that the data the lock guarded may be half-updated.
-class LockProxy : public detail::manager::ProxyBase {
+class LockProxy : public detail::manager::ProxyBase,
+                  public detail::manager::AcquireOverloads<LockProxy> {
  public:
   LockProxy() = default;
-  bool acquire() { return acquire_for(std::nullopt); }
-  bool acquire(bool blocking) {
-    return acquire_for(blocking ? std::nullopt : std::optional(std::chrono::nanoseconds(0)));
-  }
-  template <class Rep, class Period>
-  bool acquire(std::chrono::duration<Rep, Period> timeout) {
-    return acquire_for(std::chrono::duration_cast<std::chrono::nanoseconds>(timeout));
-  }
   void release() { invoke(Op::release); }
   void lock() { acquire(); }
   void unlock() { release(); }
@@ -590,6 +601,7 @@ class LockProxy : public detail::manager::ProxyBase {
  private:
   using Op = detail::manager::Op;
   friend class Manager;
+  friend class detail::manager::AcquireOverloads<LockProxy>;
   using ProxyBase::ProxyBase;
   bool owner_died_ = false;
 };
@@ -629,17 +641,10 @@ class ConditionProxy : public LockProxy {
 };
 
 // A Semaphore or BoundedSemaphore kept by a Manager.
-class SemaphoreProxy : public detail::manager::ProxyBase {
+class SemaphoreProxy : public detail::manager::ProxyBase,
+                       public detail::manager::AcquireOverloads<SemaphoreProxy> {
  public:
   SemaphoreProxy() = default;
-  bool acquire() { return acquire_for(std::nullopt); }
-  bool acquire(bool blocking) {
-    return acquire_for(blocking ? std::nullopt : std::optional(std::chrono::nanoseconds(0)));
-  }
-  template <class Rep, class Period>
-  bool acquire(std::chrono::duration<Rep, Period> timeout) {
-    return acquire_for(std::chrono::duration_cast<std::chrono::nanoseconds>(timeout));
-  }
   // A BoundedSemaphore released past its initial value throws ValueError.
   void release(int n = 1) { invoke(Op::release, {}, n); }
   int get_value() const { return static_cast<int>(invoke(Op::get).number); }
@@ -650,6 +655,7 @@ class SemaphoreProxy : public detail::manager::ProxyBase {
     return invoke_for(Op::acquire, timeout).number != 0;
   }
   friend class Manager;
+  friend class detail::manager::AcquireOverloads<SemaphoreProxy>;
   using ProxyBase::ProxyBase;
 };
 
