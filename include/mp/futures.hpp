@@ -33,9 +33,9 @@
 
 namespace mp {
 
-class ProcessPoolExecutor;
-namespace mpi {
-class PoolExecutor;
+namespace detail {
+template <class Executor>
+class ExecutorFront;  // makes and finishes futures (mp/detail/executor_front.hpp)
 }
 
 template <class T>
@@ -118,8 +118,8 @@ class Future {
   }
 
  private:
-  friend class ProcessPoolExecutor;
-  friend class mpi::PoolExecutor;
+  template <class>
+  friend class detail::ExecutorFront;
   enum class Status { pending, running, finished, cancelled };
   using Callback = std::function<void(Future&)>;
   struct State {

@@ -259,7 +259,7 @@ class Engine {
   std::size_t live() const { return live_.load(); }
   std::size_t capacity() const { return capacity_.load(std::memory_order_relaxed); }
 
-  void submit(Invoker invoker, std::vector<std::byte> payload, detail::Done done) {
+  void submit(Invoker invoker, std::vector<std::byte> payload, mp::detail::TaskDone done) {
     {
       std::lock_guard lock(mutex_);
       if (stopping_) throw Error("mp::mpi: finalized: no rank serves tasks any more");
@@ -289,11 +289,11 @@ class Engine {
   struct Task {
     Invoker invoker;
     std::vector<std::byte> payload;
-    detail::Done done;
+    mp::detail::TaskDone done;
   };
   struct Sent {
     std::uint64_t id;
-    detail::Done done;
+    mp::detail::TaskDone done;
   };
   struct Rank {
     int rank;
@@ -632,10 +632,31 @@ std::size_t capacity() {
 }  // namespace detail
 
 namespace detail {
-void submit(Invoker invoker, std::vector<std::byte> payload, Done done) {
+void submit(Invoker invoker, std::vector<std::byte> payload, mp::detail::TaskDone done) {
   if (engine == nullptr) throw Error("mp::mpi: call mp::mpi::init(argc, argv) first");
   engine->submit(invoker, std::move(payload), std::move(done));
 }
 }  // namespace detail
+
+PoolExecutor::PoolExecutor(const Options& options) {
+  if (workers() == 0) {
+    throw ValueError(
+        "mp::mpi::PoolExecutor: no rank serves tasks (call mp::mpi::init first, and run under "
+        "mpirun -n N with N >= 2)");
+  }
+  const std::size_t fixed = workers() * options.tasks_per_rank;
+  feed_ = std::make_shared<mp::detail::TaskFeed>(mp::detail::TaskSink{
+      // No rank left (all lost, or finalize() called): a pending task would wait forever.
+      [fixed]() -> std::size_t {
+        if (workers() == 0) return 0;
+        return fixed != 0 ? fixed : std::max<std::size_t>(1, detail::capacity());
+      },
+      detail::submit,
+      [] {
+        return std::make_exception_ptr(BrokenProcessPool(
+            "mp::mpi: no rank serves tasks any more (every serving rank was lost, or "
+            "mp::mpi::finalize() was called)"));
+      }});
+}
 
 }  // namespace mp::mpi

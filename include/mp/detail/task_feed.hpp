@@ -1,0 +1,66 @@
+// mp/detail/task_feed.hpp — an executor's tasks waiting for room with its workers.
+//
+// As in Python's ProcessPoolExecutor, only a window of tasks is handed to the workers (local
+// processes or MPI ranks) at a time; the others wait here, pending, so that
+// shutdown(cancel_futures) can still cancel them. Each task handed over comes back through its
+// `done`, which makes room for the next.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include "mp/detail/task.hpp"
+
+namespace mp::detail {
+
+// Called once per task, with the result's bytes or the error.
+using TaskDone = std::function<void(std::span<const std::byte> result, std::exception_ptr error)>;
+
+struct PendingTask {
+  Invoker invoker;
+  std::vector<std::byte> payload;  // encode_call/encode_chunk, with kTaskHeaderSpace in front
+  std::function<bool()> start;     // pending -> running; false if it was cancelled
+  std::function<void()> cancel;    // for close(cancel_pending)
+  TaskDone done;
+};
+
+// Where the tasks go.
+struct TaskSink {
+  // How many tasks the workers may hold at once now; 0: no worker serves any more, and a task
+  // fails with gone()'s error instead of waiting forever.
+  std::function<std::size_t()> window;
+  // Hands a task over; `done` must run once. May throw: the task then fails with the error.
+  std::function<void(Invoker, std::vector<std::byte>, TaskDone)> hand_over;
+  std::function<std::exception_ptr()> gone;
+};
+
+class TaskFeed : public std::enable_shared_from_this<TaskFeed> {
+ public:
+  explicit TaskFeed(TaskSink sink) : sink_(std::move(sink)) {}
+
+  // Queues a task and hands over what the window allows. Throws Error after close().
+  void push(PendingTask task);
+  // No more tasks; with `cancel_pending`, those not handed over yet are cancelled.
+  void close(bool cancel_pending);
+  // Until every task queued has finished (or was cancelled).
+  void wait_drained();
+
+ private:
+  void feed();
+
+  TaskSink sink_;
+  std::mutex mutex_;
+  std::condition_variable drained_;
+  std::deque<PendingTask> queue_;
+  std::size_t in_flight_ = 0;
+  bool closed_ = false;
+};
+
+}  // namespace mp::detail

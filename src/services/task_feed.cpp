@@ -1,0 +1,79 @@
+// services/task_feed.cpp — an executor's pending tasks, handed to its workers as room frees up.
+#include "mp/detail/task_feed.hpp"
+
+#include <utility>
+
+#include "mp/errors.hpp"
+
+namespace mp::detail {
+
+void TaskFeed::push(PendingTask task) {
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) throw Error("cannot schedule new futures after shutdown");
+    queue_.push_back(std::move(task));
+  }
+  feed();
+}
+
+void TaskFeed::close(bool cancel_pending) {
+  std::deque<PendingTask> dropped;
+  {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    if (cancel_pending) dropped.swap(queue_);
+  }
+  for (auto& task : dropped) task.cancel();
+  std::lock_guard lock(mutex_);
+  if (queue_.empty() && in_flight_ == 0) drained_.notify_all();
+}
+
+void TaskFeed::wait_drained() {
+  std::unique_lock lock(mutex_);
+  drained_.wait(lock, [&] { return queue_.empty() && in_flight_ == 0; });
+}
+
+void TaskFeed::feed() {
+  for (;;) {
+    PendingTask task;
+    bool serving = true;
+    {
+      std::lock_guard lock(mutex_);
+      const std::size_t window = sink_.window();
+      serving = window > 0;
+      if ((serving && in_flight_ >= window) || queue_.empty()) {
+        if (queue_.empty() && in_flight_ == 0) drained_.notify_all();
+        return;
+      }
+      task = std::move(queue_.front());
+      queue_.pop_front();
+      if (!task.start()) continue;  // cancelled while pending
+      if (serving) ++in_flight_;
+    }
+    if (!serving) {
+      task.done({}, sink_.gone());
+      continue;
+    }
+    // A copy of `done`: should the hand-over throw, `task.done` still reports it.
+    auto done = [self = shared_from_this(), d = task.done](std::span<const std::byte> bytes,
+                                                           std::exception_ptr e) {
+      d(bytes, e);
+      {
+        std::lock_guard lock(self->mutex_);
+        --self->in_flight_;
+      }
+      self->feed();
+    };
+    try {
+      sink_.hand_over(task.invoker, std::move(task.payload), std::move(done));
+    } catch (...) {
+      {
+        std::lock_guard lock(mutex_);
+        --in_flight_;
+      }
+      task.done({}, std::current_exception());
+    }
+  }
+}
+
+}  // namespace mp::detail
