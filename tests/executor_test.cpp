@@ -18,6 +18,7 @@
 #include "mp/futures.hpp"
 #include "mp/queues.hpp"
 #include "mp/synchronize.hpp"
+#include "support/executor_behaviour.hpp"
 #include "support/leak_check.hpp"
 #include "support/methods.hpp"
 
@@ -25,6 +26,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+namespace behaviour = mp::testing::executor_behaviour;
 
 class ExecutorTest : public mp::testing::LeakCheckedTest {};
 
@@ -108,35 +110,21 @@ std::vector<char> large_payload() {
   return std::vector<char>(std::size_t{3} << 20, 'x');
 }
 
+// The behaviours every executor shares (tests/support/executor_behaviour.hpp; the MPI
+// executor's tests run the same bodies).
 TEST_P(ExecutorMethodTest, SubmitAndResult) {
   mp::ProcessPoolExecutor ex(2, with_method());
-  auto f = ex.submit(square, 5);
-  EXPECT_EQ(f.result(10s), 25);
-  EXPECT_TRUE(f.done());
-  EXPECT_FALSE(f.cancelled());
-  EXPECT_EQ(f.exception(), nullptr);
-  auto slow = ex.submit(sleep_ms, 300);
-  EXPECT_THROW(slow.result(10ms), mp::TimeoutError);
-  EXPECT_EQ(slow.result(10s), 300);
+  behaviour::submit_and_result(ex);
 }
 
-TEST_P(ExecutorMethodTest, MapIsOrderedAndLazy) {
+TEST_P(ExecutorMethodTest, MapKeepsOrderForEveryChunksize) {
   mp::ProcessPoolExecutor ex(3, with_method());
-  std::vector<int> xs(50);
-  std::iota(xs.begin(), xs.end(), 0);
-  std::vector<int> got;
-  for (int x : ex.map(square, xs)) got.push_back(x);
-  ASSERT_EQ(got.size(), xs.size());
-  for (int i = 0; i < 50; ++i) EXPECT_EQ(got[i], i * i);
-  std::vector<int> chunked;
-  for (int x : ex.map(square, xs, 7)) chunked.push_back(x);
-  EXPECT_EQ(chunked, got);
-  auto failing = ex.map(fail, std::vector{1, 2});
-  EXPECT_THROW(
-      {
-        for (int x : failing) (void)x;
-      },
-      std::out_of_range);
+  behaviour::map_keeps_order(ex);
+}
+
+TEST_P(ExecutorMethodTest, WaitAndAsCompleted) {
+  mp::ProcessPoolExecutor ex(2, with_method());
+  behaviour::wait_and_as_completed(ex);
 }
 
 TEST_F(ExecutorTest, PendingFuturesCanBeCancelledRunningOnesNot) {

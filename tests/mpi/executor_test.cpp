@@ -14,10 +14,12 @@
 #include <vector>
 
 #include "mp/mpi.hpp"
+#include "support/executor_behaviour.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
+namespace behaviour = mp::testing::executor_behaviour;
 
 int square(int x) {
   return x * x;
@@ -29,7 +31,6 @@ int nap_then_rank(int ms) {
   std::this_thread::sleep_for(std::chrono::milliseconds(ms));
   return mp::mpi::rank();
 }
-void nothing() {}
 int fail(int x) {
   throw std::invalid_argument("bad " + std::to_string(x));
 }
@@ -44,28 +45,21 @@ int die(int code) {
   _exit(code);
 }
 
-struct Scale {
-  int k = 1;
-  int operator()(int x) const { return k * x; }
-  template <class A>
-  void serialize(A& a) {
-    a(k);
-  }
-};
-
-TEST(MpiExecutor, SubmitReturnsTheResult) {
+// The behaviours every executor shares (tests/support/executor_behaviour.hpp; the local
+// executor's tests run the same bodies).
+TEST(MpiExecutor, SubmitAndResult) {
   mp::mpi::PoolExecutor ex;
-  auto f = ex.submit(square, 7);
-  EXPECT_EQ(f.result(10s), 49);
-  EXPECT_TRUE(f.done());
-  EXPECT_FALSE(f.cancelled());
-  EXPECT_EQ(f.exception(), nullptr);
-  auto slow = ex.submit(nap_then_rank, 300);
-  EXPECT_THROW(slow.result(10ms), mp::TimeoutError);
-  EXPECT_GT(slow.result(10s), 0);
-  ex.submit(nothing).result(10s);
-  EXPECT_EQ(ex.submit(Scale{3}, 5).result(10s), 15);
-  EXPECT_EQ(ex.submit([](int a, int b) { return a - b; }, 9, 4).result(10s), 5);
+  behaviour::submit_and_result(ex);
+}
+
+TEST(MpiExecutor, MapKeepsOrderForEveryChunksize) {
+  mp::mpi::PoolExecutor ex;
+  behaviour::map_keeps_order(ex);
+}
+
+TEST(MpiExecutor, WaitAndAsCompleted) {
+  mp::mpi::PoolExecutor ex;
+  behaviour::wait_and_as_completed(ex);
 }
 
 TEST(MpiExecutor, TasksRunOnTheServingRanks) {
@@ -110,61 +104,6 @@ TEST(MpiExecutor, ExceptionsComeBackWithRankAndHost) {
   }
   EXPECT_THROW(ex.submit(fail_custom, 1).result(10s), mp::RemoteError);
   EXPECT_EQ(ex.submit(square, 4).result(10s), 16);  // the rank carries on
-}
-
-TEST(MpiExecutor, MapKeepsOrderForEveryChunksize) {
-  mp::mpi::PoolExecutor ex;
-  std::vector<int> xs(257);
-  for (int i = 0; i < 257; ++i) xs[i] = i;
-  for (std::size_t chunksize : {1u, 2u, 7u, 64u, 1000u}) {
-    std::vector<int> got;
-    for (int v : ex.map(square, xs, chunksize)) got.push_back(v);
-    ASSERT_EQ(got.size(), xs.size()) << chunksize;
-    for (int i = 0; i < 257; ++i) ASSERT_EQ(got[i], i * i) << chunksize;
-  }
-  std::vector<int> none;
-  EXPECT_EQ(std::ranges::distance(ex.map(square, none)), 0);
-  EXPECT_THROW(ex.map(square, xs, 0), mp::ValueError);
-}
-
-TEST(MpiExecutor, MapRethrowsTheFirstFailure) {
-  mp::mpi::PoolExecutor ex;
-  std::vector<int> xs{1, 2, 3};
-  auto results = ex.map(fail, xs);
-  EXPECT_THROW(for (int v : results)(void) v, std::invalid_argument);
-}
-
-TEST(MpiExecutor, WaitAndAsCompleted) {
-  mp::mpi::PoolExecutor ex;
-  std::vector<mp::Future<int>> fs;
-  for (int i = 0; i < 10; ++i) fs.push_back(ex.submit(square, i));
-  auto [done, not_done] = mp::wait(fs, 20s);
-  EXPECT_EQ(done.size(), 10u);
-  EXPECT_TRUE(not_done.empty());
-
-  std::atomic<int> called{0};
-  std::vector<mp::Future<int>> more;
-  for (int i = 0; i < 10; ++i) {
-    more.push_back(ex.submit(square, i));
-    more.back().add_done_callback([&](mp::Future<int>& g) { called.fetch_add(g.result()); });
-  }
-  std::multiset<int> seen;
-  for (auto& f : mp::as_completed(more, 20s)) seen.insert(f.result());
-  EXPECT_EQ(seen, (std::multiset<int>{0, 1, 4, 9, 16, 25, 36, 49, 64, 81}));
-  // A callback runs just after its future is marked done, on the communication thread.
-  const auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (called.load() < 285 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(1ms);
-  }
-  EXPECT_EQ(called.load(), 285);
-
-  // A task that sleeps 1 s is not done 50 ms later; first_exception returns at the failure.
-  std::vector<mp::Future<int>> slow{ex.submit(nap_then_rank, 1000), ex.submit(fail, 1)};
-  auto first = mp::wait(slow, 20s, mp::ReturnWhen::first_exception);
-  EXPECT_TRUE(first.done.size() == 1 && first.done[0] == slow[1]);
-  auto timed = mp::wait(slow, 50ms);
-  EXPECT_EQ(timed.not_done.size(), 1u);
-  EXPECT_THROW(slow[0].result(1ms), mp::TimeoutError);
 }
 
 TEST(MpiExecutor, ShutdownCancelsPendingFutures) {
