@@ -44,10 +44,6 @@ MP_INSTANTIATE_FOR_EVERY_METHOD(ExecutorMethodTest);
 int square(int n) {
   return n * n;
 }
-int sleep_ms(int ms) {
-  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-  return ms;
-}
 int fail(int) {
   throw std::out_of_range("no such item");
 }
