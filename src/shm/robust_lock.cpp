@@ -21,18 +21,30 @@ Acquired lock_acquire_contended(LockState& s, std::uint32_t tid,
     sys::cpu_relax();
     if (s.word.load(std::memory_order_relaxed) == 0 && lock_try(s, tid)) return Acquired::yes;
   }
+  // Counted before the waiters bit is set: a thread that finds the lock free and this count
+  // above one (itself) keeps the bit, so that its release wakes the next sleeper.
+  s.sleepers.fetch_add(1, std::memory_order_seq_cst);
+  struct Leave {
+    LockState& s;
+    ~Leave() { s.sleepers.fetch_sub(1, std::memory_order_seq_cst); }
+  } leave{s};
   for (;;) {
-    std::uint32_t v = s.word.load(std::memory_order_relaxed);
+    std::uint32_t v = s.word.load(std::memory_order_seq_cst);
     if (v == 0) {
-      // Taken with the waiters bit: others may sleep, and the release must wake them.
-      if (s.word.compare_exchange_strong(v, tid | kWaiters, std::memory_order_acquire,
-                                         std::memory_order_relaxed)) {
+      // Taken with the waiters bit only if others may sleep: a lone waiter that woke takes it
+      // as an uncontended acquirer would, and its release then wakes nobody in vain.
+      const bool others = s.sleepers.load(std::memory_order_seq_cst) > 1;
+      if (s.word.compare_exchange_strong(v, tid | (others ? kWaiters : 0),
+                                         std::memory_order_seq_cst, std::memory_order_relaxed)) {
         return Acquired::yes;
       }
       continue;
     }
     if (!(v & kWaiters)) {
-      if (!s.word.compare_exchange_strong(v, v | kWaiters, std::memory_order_relaxed)) continue;
+      if (!s.word.compare_exchange_strong(v, v | kWaiters, std::memory_order_seq_cst,
+                                          std::memory_order_relaxed)) {
+        continue;
+      }
       v |= kWaiters;
     }
     if (deadline.passed()) return Acquired::timed_out;

@@ -26,7 +26,11 @@ struct LockState {
   std::atomic<std::uint32_t> word;    // owner tid | kWaiters, 0 when free
   std::uint32_t count;                // RLock recursion depth; touched by the owner only
   std::atomic<std::uint32_t> deaths;  // owners that died holding the lock
-  std::uint32_t reserved;
+  // Threads in the contended path (spun out, asleep or about to be): the one that takes the
+  // lock sets the waiters bit only if others remain, so that a lone waiter's later release
+  // makes no futex call. A waiter killed there leaves the count too high: releases may then
+  // wake in vain, never miss a sleeper.
+  std::atomic<std::uint32_t> sleepers;
 };
 static_assert(sizeof(LockState) == 16);
 static_assert(std::is_standard_layout_v<LockState>);
