@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <climits>
 #include <mutex>
 
@@ -99,13 +100,13 @@ void fetch_add_raw_atomic(benchmark::State& state) {
 
 // --- one-way wake-up latency: ping-pong between two processes ------------------------------------
 //
-// What users get by default: mp::Event and mp::Condition spin (2000 pauses, some tens of µs)
-// before sleeping on a futex, so a wake-up that comes soon costs no trip through the scheduler.
-// The price is CPU: while one side works the other spins, so both processes burn a CPU each. The
-// raw baselines come in both forms, so that like is compared with like: raw_futex_sleep sleeps
-// at once (cheap in CPU, a scheduler wake-up each time), raw_futex_spin spins as mp does. Each
-// row also reports `cpu_per_op`: CPU time of both processes together per one-way wake-up, in
-// seconds, beside the wall time.
+// What users get by default: mp::Event and mp::Condition spin (2000 pauses, ~65 µs of CPU on the
+// AMD EPYC of bench/RESULTS.md) before sleeping on a futex, so a wake-up that comes soon costs no
+// trip through the scheduler. The price is CPU: while one side works the other spins, and a wait
+// that is not ended within the spin burns all of it first. The raw baselines come in both forms,
+// so that like is compared with like: raw_futex_sleep sleeps at once (a scheduler wake-up each
+// time), raw_futex_spin spins as mp does. Each row also reports `cpu_per_op`: CPU time of both
+// processes together per one-way wake-up, in seconds, beside the wall time.
 
 constexpr int kPings = 2000;
 
@@ -196,6 +197,22 @@ void event_wakeup_raw_futex(benchmark::State& state) {
       2 * kPings);
 }
 
+// --- a poll of an unset event: wait with timeout 0 ---------------------------------------------
+//
+// What a wait that is not ended within the spin costs in CPU: today mp's event_wait spins its
+// whole budget before it looks at the deadline, so even wait_for(0) (Python's wait(0), a poll)
+// pays it. The raw row is the load of the flag that such a poll needs.
+
+void event_poll_unset_mp(benchmark::State& state) {
+  mp::Event e;
+  for (auto _ : state) benchmark::DoNotOptimize(e.wait_for(std::chrono::nanoseconds(0)));
+}
+
+void event_poll_unset_raw_atomic(benchmark::State& state) {
+  auto* flag = mp::bench::shared_object<std::atomic<std::uint32_t>>();
+  for (auto _ : state) benchmark::DoNotOptimize(flag->load(std::memory_order_acquire) != 0);
+}
+
 // Spins as many times as mp::Event's and mp::Condition's waits (src/shm/event.cpp, condition.cpp).
 constexpr int kMpSpins = 2000;
 
@@ -221,3 +238,5 @@ BENCHMARK(event_wakeup_raw_futex<0>)
 BENCHMARK(event_wakeup_raw_futex<kMpSpins>)
     ->Name("condition_wakeup_one_way/raw_futex_spin")
     ->UseRealTime();
+BENCHMARK(event_poll_unset_mp)->Name("event_wait_timeout_0_unset/mp");
+BENCHMARK(event_poll_unset_raw_atomic)->Name("event_wait_timeout_0_unset/raw_atomic_load");
