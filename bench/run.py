@@ -107,6 +107,9 @@ def write_chart(groups, title, out):
             if rc == 0:
                 print(f"Chart: {out} (drawn by {system})")
                 return
+            if rc != 3:
+                print(f"Chart skipped: {system} bench/chart.py failed (exit status {rc}).")
+                return
         print("Chart skipped: no Python here has matplotlib (Debian: python3-matplotlib).")
     except Exception as e:  # the table matters more than the picture
         print(f"Chart skipped: {e}")
