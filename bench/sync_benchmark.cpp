@@ -155,28 +155,42 @@ void condition_wakeup_mp(benchmark::State& state) {
       2 * kPings);
 }
 
-struct RawFutexPair {
-  std::atomic<std::uint32_t> ping{0}, pong{0};
+// A one-shot flag with a waiters count, as mp's Event keeps one: a post makes the FUTEX_WAKE
+// system call only when someone sleeps, so the spinning form pays no system call on either side.
+struct RawFlag {
+  std::atomic<std::uint32_t> set{0};
+  std::atomic<std::uint32_t> sleepers{0};
 };
 
-// Waits for `w` to be posted, then consumes the post. `spins` pauses first, as mp's waits do.
+struct RawFutexPair {
+  RawFlag ping, pong;
+};
+
+// Waits for `f` to be posted, then consumes the post. `Spins` pauses first, as mp's waits do.
 template <int Spins>
-void futex_wait_for(std::atomic<std::uint32_t>& w) {
-  for (int i = 0; i < Spins && w.load(std::memory_order_acquire) == 0; ++i) __builtin_ia32_pause();
-  while (w.load(std::memory_order_acquire) == 0) {
-    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&w), FUTEX_WAIT, 0, nullptr, nullptr, 0);
+void futex_wait_for(RawFlag& f) {
+  for (int i = 0; i < Spins && f.set.load(std::memory_order_acquire) == 0; ++i) {
+    __builtin_ia32_pause();
   }
-  w.store(0, std::memory_order_relaxed);
+  if (f.set.load(std::memory_order_acquire) == 0) {
+    f.sleepers.fetch_add(1, std::memory_order_seq_cst);
+    while (f.set.load(std::memory_order_seq_cst) == 0) {
+      ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&f.set), FUTEX_WAIT, 0, nullptr,
+                nullptr, 0);
+    }
+    f.sleepers.fetch_sub(1, std::memory_order_relaxed);
+  }
+  f.set.store(0, std::memory_order_relaxed);
 }
 
-void futex_post(std::atomic<std::uint32_t>& w) {
-  w.store(1, std::memory_order_release);
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&w), FUTEX_WAKE, 1, nullptr, nullptr, 0);
+void futex_post(RawFlag& f) {
+  f.set.store(1, std::memory_order_seq_cst);
+  if (f.sleepers.load(std::memory_order_seq_cst) != 0) {
+    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&f.set), FUTEX_WAKE, 1, nullptr, nullptr,
+              0);
+  }
 }
 
-// The raw baseline posts with an unconditional FUTEX_WAKE (a syscall each time, even when the
-// other side spins), so raw_futex_spin is a little slower than it needs to be; a waiters count,
-// as mp keeps, would save it. It is a floor for the wait, not for the post.
 template <int Spins>
 void event_wakeup_raw_futex(benchmark::State& state) {
   auto* f = mp::bench::shared_object<RawFutexPair>();
