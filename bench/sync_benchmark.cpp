@@ -211,6 +211,47 @@ void event_wakeup_raw_futex(benchmark::State& state) {
       2 * kPings);
 }
 
+// The Condition's like-with-like baseline: a process-shared pthread condition variable and mutex,
+// the same turn-taking as condition_wakeup_mp. glibc's condition variable sleeps at once.
+struct RawCondition {
+  pthread_mutex_t mutex;
+  pthread_cond_t cond;
+  int turn;  // 0: the peer's move is awaited, 1: ours
+};
+
+void condition_wakeup_raw_pthread(benchmark::State& state) {
+  auto* c = mp::bench::shared_object<RawCondition>();
+  pthread_mutexattr_t ma;
+  pthread_mutexattr_init(&ma);
+  pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+  pthread_mutex_init(&c->mutex, &ma);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED);
+  pthread_cond_init(&c->cond, &ca);
+  mp::bench::run_pair(
+      state,
+      [c] {
+        for (int i = 0; i < kPings; ++i) {
+          pthread_mutex_lock(&c->mutex);
+          while (c->turn != 1) pthread_cond_wait(&c->cond, &c->mutex);
+          c->turn = 0;
+          pthread_cond_signal(&c->cond);
+          pthread_mutex_unlock(&c->mutex);
+        }
+      },
+      [&] {
+        for (int i = 0; i < kPings; ++i) {
+          pthread_mutex_lock(&c->mutex);
+          c->turn = 1;
+          pthread_cond_signal(&c->cond);
+          while (c->turn != 0) pthread_cond_wait(&c->cond, &c->mutex);
+          pthread_mutex_unlock(&c->mutex);
+        }
+      },
+      2 * kPings);
+}
+
 // --- a poll of an unset event: wait with timeout 0 ---------------------------------------------
 //
 // What a wait that is not ended within the spin costs in CPU: today mp's event_wait spins its
@@ -246,6 +287,9 @@ BENCHMARK(event_wakeup_raw_futex<kMpSpins>)
     ->Name("event_wakeup_one_way/raw_futex_spin")
     ->UseRealTime();
 BENCHMARK(condition_wakeup_mp)->Name("condition_wakeup_one_way/mp")->UseRealTime();
+BENCHMARK(condition_wakeup_raw_pthread)
+    ->Name("condition_wakeup_one_way/raw_pthread_cond_sleep")
+    ->UseRealTime();
 BENCHMARK(event_wakeup_raw_futex<0>)
     ->Name("condition_wakeup_one_way/raw_futex_sleep")
     ->UseRealTime();
