@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -151,11 +153,11 @@ constexpr int kPings = 5000;
 
 void pipe_roundtrip_mp(benchmark::State& state) {
   auto [a, b] = mp::Pipe();
-  mp::bench::Peer peer([c = b]() mutable {
-    for (int i = 0; i < kPings; ++i) c.send(c.recv<int>());
-  });
-  peer.run(
+  mp::bench::run_pair(
       state,
+      [c = b]() mutable {
+        for (int i = 0; i < kPings; ++i) c.send(c.recv<int>());
+      },
       [&] {
         for (int i = 0; i < kPings; ++i) {
           a.send(i);
@@ -165,22 +167,41 @@ void pipe_roundtrip_mp(benchmark::State& state) {
       kPings);
 }
 
+// Like mp's Connection::recv (src/ipc/connection.cpp), the spinning form looks for the message
+// for up to 30 µs before it sleeps in read(); the sleeping form reads at once. mp spins by
+// default; `cpu_per_op` shows what that costs.
+bool wait_readable_spinning(int fd) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(30);
+  do {
+    char probe;
+    if (::recv(fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 || errno != EAGAIN) return true;
+    for (int i = 0; i < 32; ++i) __builtin_ia32_pause();
+  } while (std::chrono::steady_clock::now() < until);
+  return false;
+}
+
+template <bool Spin>
+bool read_long(int fd, long& v) {
+  if (Spin) wait_readable_spinning(fd);
+  return ::read(fd, &v, sizeof v) == sizeof v;
+}
+
+template <bool Spin>
 void pipe_roundtrip_raw_socketpair(benchmark::State& state) {
   int fds[2];
   ::socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
-  mp::bench::Peer peer([fd = fds[1]] {
-    long v;
-    for (int i = 0; i < kPings; ++i) {
-      if (::read(fd, &v, sizeof v) != sizeof v || ::write(fd, &v, sizeof v) != sizeof v) return;
-    }
-  });
-  peer.run(
+  mp::bench::run_pair(
       state,
+      [fd = fds[1]] {
+        long v;
+        for (int i = 0; i < kPings; ++i) {
+          if (!read_long<Spin>(fd, v) || ::write(fd, &v, sizeof v) != sizeof v) return;
+        }
+      },
       [&] {
         for (long i = 0; i < kPings; ++i) {
           long v = i;
-          if (::write(fds[0], &v, sizeof v) != sizeof v || ::read(fds[0], &v, sizeof v) != sizeof v)
-            break;
+          if (::write(fds[0], &v, sizeof v) != sizeof v || !read_long<Spin>(fds[0], v)) break;
         }
       },
       kPings);
@@ -199,4 +220,9 @@ BENCHMARK(queue_100mb_raw_memcpy)
     ->Name("queue_100mb_message/raw_memcpy_fresh_pages")
     ->UseRealTime();
 BENCHMARK(pipe_roundtrip_mp)->Name("pipe_roundtrip/mp")->UseRealTime();
-BENCHMARK(pipe_roundtrip_raw_socketpair)->Name("pipe_roundtrip/raw_socketpair")->UseRealTime();
+BENCHMARK(pipe_roundtrip_raw_socketpair<false>)
+    ->Name("pipe_roundtrip/raw_socketpair_sleep")
+    ->UseRealTime();
+BENCHMARK(pipe_roundtrip_raw_socketpair<true>)
+    ->Name("pipe_roundtrip/raw_socketpair_spin")
+    ->UseRealTime();

@@ -9,7 +9,11 @@ OS baselines and CPython). Timings on a shared machine are noisy; the ratios, me
 same run, are what to read.
 
   bench/run.py --build build/default [--min-time 0.3] [--write bench/RESULTS.md] [--filter RE]
-               [--units codec,sync]
+               [--units codec,sync] [--chart bench/results.png]
+
+A case that reports counter `cpu_per_op` (seconds of CPU, all its processes together, per
+operation) shows it beside its time. With --write, a chart of the same results (bench/chart.py)
+goes to --chart, bench/results.png unless told otherwise.
 """
 import argparse
 import datetime
@@ -20,6 +24,7 @@ import platform
 import re
 import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
@@ -44,7 +49,8 @@ def run_cpp(binary, min_time, pattern):
         seconds = b["real_time"] * UNIT_SCALE[b["time_unit"]] / b.get("ops", 1)
         name = re.sub(r"/(real_time|manual_time|iterations:\d+|min_time:[\d.]+)", "", b["name"])
         results[name] = {
-            "seconds": seconds, **{k: v for k, v in b.items() if k.endswith("_per_second")}}
+            "seconds": seconds,
+            **{k: v for k, v in b.items() if k.endswith("_per_second") or k == "cpu_per_op"}}
     return results
 
 
@@ -78,6 +84,37 @@ def machine():
             f"Python {platform.python_version()}")
 
 
+def write_chart(groups, title, out):
+    """Draws the chart with bench/chart.py, in this interpreter if it has matplotlib, else in
+    /usr/bin/python3 (where Debian's python3-matplotlib goes); a missing matplotlib or a failed
+    drawing skips the chart with a line, never failing the run."""
+    data = {"title": title,
+            "groups": {g: {v: r["seconds"] for v, r in vs.items()} for g, vs in groups.items()}}
+    try:
+        sys.path.insert(0, HERE)
+        import chart
+        if chart.draw(data, out):
+            print(f"Chart: {out}")
+            return
+        system = "/usr/bin/python3"
+        if os.path.exists(system) and os.path.realpath(system) != os.path.realpath(sys.executable):
+            with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+                json.dump(data, f)
+            try:
+                rc = subprocess.run([system, os.path.join(HERE, "chart.py"), f.name, out]).returncode
+            finally:
+                os.unlink(f.name)
+            if rc == 0:
+                print(f"Chart: {out} (drawn by {system})")
+                return
+            if rc != 3:
+                print(f"Chart skipped: {system} bench/chart.py failed (exit status {rc}).")
+                return
+        print("Chart skipped: no Python here has matplotlib (Debian: python3-matplotlib).")
+    except Exception as e:  # the table matters more than the picture
+        print(f"Chart skipped: {e}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(HERE, "..", "build", "default"))
@@ -85,7 +122,11 @@ def main():
     ap.add_argument("--filter", default="")
     ap.add_argument("--units", help="comma-separated units to run (default: every one), e.g. codec")
     ap.add_argument("--write", help="update this Markdown file between its results markers")
+    ap.add_argument("--chart", help="write a PNG chart of the results here (default with --write: "
+                    "bench/results.png)")
     args = ap.parse_args()
+    if args.chart is None and args.write:
+        args.chart = os.path.join(HERE, "results.png")
 
     # Run elsewhere: scaling_benchmark is not a Google Benchmark program (bench/scaling.py runs
     # it); mpi_benchmark runs under mpirun beside mpi4py.futures (docs/mpi.md).
@@ -104,13 +145,17 @@ def main():
             group, _, variant = name.rpartition("/")
             groups.setdefault(group, {})[variant] = r
 
-    lines = [f"Machine: {machine()}. {datetime.date.today()}.", "",
+    stamp = f"Machine: {machine()}. {datetime.date.today()}."
+    lines = [stamp, "",
              "| case | variant | time per op | mp / variant |", "|---|---|---|---|"]
     for group, variants in groups.items():
         mine = variants.get("mp")
         for variant, r in sorted(variants.items(), key=lambda kv: kv[0] != "mp"):
             ratio = "" if variant == "mp" or not mine else f"{mine['seconds'] / r['seconds']:.3f}"
-            lines.append(f"| {group} | {variant} | {fmt_time(r['seconds'])} | {ratio} |")
+            time = fmt_time(r["seconds"])
+            if "cpu_per_op" in r:
+                time += f" (CPU {fmt_time(r['cpu_per_op'])})"
+            lines.append(f"| {group} | {variant} | {time} | {ratio} |")
     table = "\n".join(lines)
     print(table)
 
@@ -121,6 +166,9 @@ def main():
         cmd = "bench/run.py " + " ".join(sys.argv[1:])
         with open(args.write, "w") as f:
             f.write(f"{head}{BEGIN}\nProduced by `{cmd}`.\n\n{table}\n{END}{tail}")
+    if args.chart and groups:
+        write_chart(groups, f"mp, CPython and raw baselines: time per operation. {stamp}",
+                    args.chart)
 
 
 if __name__ == "__main__":

@@ -78,6 +78,15 @@ def condition_wakeup_one_way(min_time):
     return per_op(batch, 2 * PINGS, min_time)
 
 
+def event_wait_timeout_0_unset(min_time):
+    ev = mp.Event()
+
+    def batch():
+        for _ in range(1000):
+            ev.wait(0)
+    return per_op(batch, 1000, min_time)
+
+
 def setup():
     mp.set_start_method("fork", force=True)
 
@@ -87,4 +96,5 @@ CASES = {
     "locked_increment_2proc/cpython": locked_increment_2proc,
     "event_wakeup_one_way/cpython": event_wakeup_one_way,
     "condition_wakeup_one_way/cpython": condition_wakeup_one_way,
+    "event_wait_timeout_0_unset/cpython": event_wait_timeout_0_unset,
 }

@@ -7,6 +7,7 @@
 
 #include <benchmark/benchmark.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -73,6 +74,31 @@ class Peer {
   pid_t pid_;
   std::uint32_t round_ = 0;
 };
+
+// CPU time of this process and its waited-for children, in seconds.
+inline double cpu_seconds() {
+  double total = 0;
+  for (int who : {RUSAGE_SELF, RUSAGE_CHILDREN}) {
+    rusage u{};
+    ::getrusage(who, &u);
+    for (const timeval& t : {u.ru_utime, u.ru_stime}) total += t.tv_sec + t.tv_usec * 1e-6;
+  }
+  return total;
+}
+
+// Peer::run with a peer of its own, also reporting counter `cpu_per_op`: the CPU both processes
+// spent per operation (the peer's is counted once it has been reaped), to show what a waiter
+// that spins costs beside one that sleeps.
+template <class Side, class Mine>
+void run_pair(benchmark::State& state, Side side, Mine&& mine, int ops) {
+  const double before = cpu_seconds();
+  {
+    Peer peer(std::move(side));
+    peer.run(state, mine, ops);
+  }
+  state.counters["cpu_per_op"] =
+      (cpu_seconds() - before) / (static_cast<double>(state.iterations()) * ops);
+}
 
 // Memory shared with processes forked afterwards, for the raw baselines.
 template <class T>
