@@ -37,6 +37,8 @@ namespace detail {
 template <class Executor>
 class ExecutorFront;  // makes and finishes futures (mp/detail/executor_front.hpp)
 }
+template <class T>
+class AsyncResult;  // Pool's results, over a Future's state (mp/pool.hpp)
 
 template <class T>
 class Future {
@@ -120,6 +122,8 @@ class Future {
  private:
   template <class>
   friend class detail::ExecutorFront;
+  template <class>
+  friend class AsyncResult;
   enum class Status { pending, running, finished, cancelled };
   using Callback = std::function<void(Future&)>;
   struct State {

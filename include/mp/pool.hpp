@@ -42,6 +42,7 @@
 #include "mp/detail/progress_reporter.hpp"
 #include "mp/detail/task.hpp"
 #include "mp/errors.hpp"
+#include "mp/futures.hpp"
 #include "mp/partial.hpp"
 #include "mp/pool_options.hpp"
 
@@ -116,72 +117,45 @@ void notify(Callbacks<A, B>& c, const T* value, std::exception_ptr error) noexce
 
 }  // namespace detail
 
-// The result of a task that may not have finished (Python's AsyncResult).
+// The result of a task that may not have finished (Python's AsyncResult). It shares its state
+// with mp::Future (mp/futures.hpp): one result state for both.
 template <class T>
 class AsyncResult {
  public:
   // Waits, then returns the value or rethrows the task's exception.
-  T get() {
-    wait();
-    return value();
-  }
+  T get() { return future_.result(); }
   // Throws TimeoutError when the task has not finished in time.
   template <class Rep, class Period>
   T get(std::chrono::duration<Rep, Period> timeout) {
     if (!wait_for(timeout)) throw TimeoutError("the task has not finished");
-    return value();
+    return future_.result();
   }
-  void wait() const {
-    std::unique_lock lock(state_->mutex);
-    state_->cv.wait(lock, [&] { return state_->done; });
-  }
+  void wait() const { future_.wait_done(std::nullopt); }
   // True once the task has finished.
   template <class Rep, class Period>
   bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
-    std::unique_lock lock(state_->mutex);
-    return state_->cv.wait_for(lock, timeout, [&] { return state_->done; });
+    return future_.wait_done(std::chrono::duration_cast<std::chrono::nanoseconds>(timeout));
   }
-  bool ready() const {
-    std::lock_guard lock(state_->mutex);
-    return state_->done;
-  }
+  bool ready() const { return future_.done(); }
   // Whether the task succeeded; ValueError while it has not finished (as in Python).
   bool successful() const {
-    std::lock_guard lock(state_->mutex);
-    if (!state_->done) throw ValueError("the task has not finished");
-    return !state_->error;
+    if (!future_.done()) throw ValueError("the task has not finished");
+    return future_.exception() == nullptr;
   }
 
  private:
   friend class Pool;
   using Stored = detail::Returned<T>;
-  struct State {
-    std::mutex mutex;
-    std::condition_variable cv;
-    bool done = false;
-    std::optional<Stored> value;
-    std::exception_ptr error;
 
-    void finish(std::optional<Stored> v, std::exception_ptr e) {
-      {
-        std::lock_guard lock(mutex);
-        value = std::move(v);
-        error = std::move(e);
-        done = true;
-      }
-      cv.notify_all();
-    }
-  };
+  AsyncResult() : future_(std::in_place) {}
 
-  AsyncResult() : state_(std::make_shared<State>()) {}
-
-  T value() const {
-    std::lock_guard lock(state_->mutex);
-    if (state_->error) std::rethrow_exception(state_->error);
-    if constexpr (!std::is_void_v<T>) return *state_->value;
+  // On the pool's thread: the value, or the error.
+  void finish(std::optional<Stored> v, std::exception_ptr e) const {
+    Future<T> f = future_;
+    f.finish(std::move(v), std::move(e));
   }
 
-  std::shared_ptr<State> state_;
+  Future<T> future_;
 };
 
 class Pool {
@@ -270,15 +244,15 @@ class Pool {
         detail::encode_call(f, std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...),
                             detail::kTaskHeaderSpace);
     core_.submit(&detail::invoke_call<F, std::decay_t<Args>...>, std::move(payload),
-                 [state = result.state_, on = std::move(on)](std::span<const std::byte> bytes,
-                                                             std::exception_ptr e) mutable {
-                   finish_one<R>(*state, bytes, e, on);
+                 [result, on = std::move(on)](std::span<const std::byte> bytes,
+                                              std::exception_ptr e) mutable {
+                   finish_one<R>(result, bytes, e, on);
                  });
     return result;
   }
 
   template <class R, class A, class B>
-  static void finish_one(typename AsyncResult<R>::State& state, std::span<const std::byte> bytes,
+  static void finish_one(const AsyncResult<R>& result, std::span<const std::byte> bytes,
                          std::exception_ptr error, Callbacks<A, B>& on) {
     using Stored = detail::Returned<R>;
     std::optional<Stored> value;
@@ -290,7 +264,7 @@ class Pool {
       }
     }
     detail::notify<Stored>(on, value ? &*value : nullptr, error);
-    state.finish(std::move(value), error);
+    result.finish(std::move(value), error);
   }
 
   template <class F, class Item, bool Star>
@@ -347,7 +321,7 @@ class Pool {
     const std::size_t n = items.size();
     chunksize = resolve_chunksize<Item>(n, chunksize);
     if (n == 0) {
-      result.state_->finish(std::vector<E>{}, nullptr);
+      result.finish(std::vector<E>{}, nullptr);
       return result;
     }
     struct Gather {
@@ -364,9 +338,9 @@ class Pool {
     gather->on.emplace(std::move(on));
     if (progress_) gather->progress.emplace(progress_, n);
     submit_chunks<F, Item, Star>(
-        f, items, chunksize, [gather, state = result.state_](std::size_t begin, std::size_t end) {
-          return chunk_done<E>(end - begin, [gather, state, begin, end](std::vector<E> part,
-                                                                        std::exception_ptr e) {
+        f, items, chunksize, [gather, result](std::size_t begin, std::size_t end) {
+          return chunk_done<E>(end - begin, [gather, result, begin, end](std::vector<E> part,
+                                                                         std::exception_ptr e) {
             std::lock_guard lock(gather->mutex);  // also for vector<bool>, whose bits share words
             if (e && !gather->error) gather->error = e;
             if (!e) std::move(part.begin(), part.end(), gather->values.begin() + begin);
@@ -374,9 +348,9 @@ class Pool {
             if (--gather->chunks_left != 0) return;
             detail::notify<std::vector<E>>(*gather->on, &gather->values, gather->error);
             if (gather->error) {
-              state->finish(std::nullopt, gather->error);
+              result.finish(std::nullopt, gather->error);
             } else {
-              state->finish(std::move(gather->values), nullptr);
+              result.finish(std::move(gather->values), nullptr);
             }
           });
         });
@@ -392,12 +366,12 @@ class Pool {
     auto progress = reporter(items.size());
     submit_chunks<F, Item, false>(f, items, chunksize, [&](std::size_t begin, std::size_t end) {
       Chunk& c = chunks.emplace_back(Chunk());
-      return chunk_done<E>(end - begin, [state = c.state_, progress, n = end - begin](
-                                            std::vector<E> part, std::exception_ptr e) {
-        if (progress) progress->advance(n);
-        if (e) return state->finish(std::nullopt, e);
-        state->finish(std::move(part), nullptr);
-      });
+      return chunk_done<E>(
+          end - begin, [c, progress, n = end - begin](std::vector<E> part, std::exception_ptr e) {
+            if (progress) progress->advance(n);
+            if (e) return c.finish(std::nullopt, e);
+            c.finish(std::move(part), nullptr);
+          });
     });
     return detail::OrderedResults<Chunk, E, &chunk_values<E>>(std::move(chunks));
   }
