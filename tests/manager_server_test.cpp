@@ -4,7 +4,10 @@
 // with their last proxy, named objects shared through connect(), malformed requests.
 //
 // Every wait is bounded; a hung child is killed.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -443,6 +446,36 @@ TEST_F(ManagerServerTest, AManagerServesOverTcp) {
   for (int i = 0; i < 100; ++i) counter += 1;
   join_ok(other);
   EXPECT_EQ(counter.get(), 200);
+}
+
+// Clients that connect and never answer the handshake hold up only themselves: the server
+// authenticates each connection on its own thread. (Authenticated in the accept loop, each
+// silent client stalled every later one for the handshake's timeout, 5 s.)
+TEST_F(ManagerServerTest, SilentClientsDoNotDelayOthers) {
+  mp::ManagerOptions options;
+  options.address = "127.0.0.1:0";
+  options.authkey = "key";
+  mp::Manager served(options);
+  const auto port = std::stoi(served.address().substr(served.address().rfind(':') + 1));
+  std::vector<int> silent;
+  for (int i = 0; i < 3; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    silent.push_back(fd);
+  }
+  const auto start = Clock::now();
+  auto remote = mp::Manager::connect(served.address(), "key");
+  auto d = remote.dict<std::string, int>("d");
+  d["x"] = 1;
+  EXPECT_EQ(d.get("x"), 1);
+  // Three silent clients in the accept loop would have taken 15 s (3 x 5 s) first.
+  EXPECT_LT(Clock::now() - start, 4s);
+  for (int fd : silent) ::close(fd);
 }
 
 TEST_F(ManagerServerTest, MalformedRequestsGetAnErrorAndTheServerKeepsServing) {

@@ -46,6 +46,9 @@
 namespace mp {
 
 class Process;
+namespace detail {
+struct ListenerInternals;  // src/ipc/listener_internals.hpp
+}
 
 class Connection {
  public:
@@ -169,6 +172,7 @@ class Listener {
   std::size_t rejected() const noexcept;
 
  private:
+  friend struct detail::ListenerInternals;
   struct State;
   Connection accept_for(std::optional<std::chrono::nanoseconds> timeout);
   std::unique_ptr<State> state_;

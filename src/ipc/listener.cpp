@@ -6,6 +6,7 @@
 #include <string>
 #include <system_error>
 
+#include "ipc/listener_internals.hpp"
 #include "mp/connection.hpp"
 #include "runtime/auth.hpp"
 #include "sys/socket.hpp"
@@ -55,37 +56,59 @@ Connection Listener::accept() {
 }
 
 Connection Listener::accept_for(std::optional<std::chrono::nanoseconds> timeout) {
-  if (!state_ || !state_->fd) throw ValueError("listener is closed");
+  const int fd = detail::ListenerInternals::accept_unauthenticated(*this, timeout);
+  try {
+    return detail::ListenerInternals::handshake_of(*this)(fd);
+  } catch (const AuthenticationError&) {
+    state_->rejected.fetch_add(1, std::memory_order_relaxed);
+    throw;
+  }
+}
+
+namespace detail {
+
+int ListenerInternals::accept_unauthenticated(Listener& l,
+                                              std::optional<std::chrono::nanoseconds> timeout) {
+  if (!l.state_ || !l.state_->fd) throw ValueError("listener is closed");
   sys::UniqueFd fd;
-  int err = sys::accept_from(state_->fd.get(), sys::Deadline::after(timeout), fd);
+  int err = sys::accept_from(l.state_->fd.get(), sys::Deadline::after(timeout), fd);
   if (err == ETIMEDOUT) throw TimeoutError("no connection arrived in time");
   if (err != 0) throw std::system_error(err, std::generic_category(), "accept");
-  if (state_->authkey.empty()) return Connection::from_fd(fd.release());
-  // Any failure of the handshake closes this connection (fd) and raises AuthenticationError,
-  // as Python's accept() does; the listener itself is untouched and serves the next accept().
-  const auto ms = state_->handshake_timeout.count();
-  auto reject = [&](const std::string& why) {
-    state_->rejected.fetch_add(1, std::memory_order_relaxed);
-    return AuthenticationError(why);
-  };
+  return fd.release();
+}
+
+ListenerInternals::Handshake ListenerInternals::handshake_of(const Listener& l) {
+  if (!l.state_) throw ValueError("listener is closed");
+  return {l.state_->authkey, l.state_->handshake_timeout};
+}
+
+// Any failure of the handshake closes the connection and raises AuthenticationError, as Python's
+// accept() does; the listener itself is untouched and serves the next accept().
+Connection ListenerInternals::Handshake::operator()(int raw) const {
+  sys::UniqueFd fd(raw);
+  if (authkey.empty()) return Connection::from_fd(fd.release());
+  const auto ms = timeout.count();
   try {
-    auto hs = sys::Deadline::after(std::chrono::nanoseconds(state_->handshake_timeout));
-    runtime::deliver_challenge(fd.get(), key_bytes(state_->authkey), hs);
-    runtime::answer_challenge(fd.get(), key_bytes(state_->authkey), hs);
-  } catch (const AuthenticationError& e) {
-    throw reject(e.what());
+    auto hs = sys::Deadline::after(std::chrono::nanoseconds(timeout));
+    runtime::deliver_challenge(fd.get(), key_bytes(authkey), hs);
+    runtime::answer_challenge(fd.get(), key_bytes(authkey), hs);
+  } catch (const AuthenticationError&) {
+    throw;
   } catch (const TimeoutError&) {
-    throw reject("authentication timed out: the peer took over " + std::to_string(ms) + " ms");
+    throw AuthenticationError("authentication timed out: the peer took over " + std::to_string(ms) +
+                              " ms");
   } catch (const EOFError&) {
-    throw reject("the peer closed the connection during authentication");
+    throw AuthenticationError("the peer closed the connection during authentication");
   } catch (const ProtocolError& e) {
-    throw reject(std::string("malformed authentication message: ") + e.what());
+    throw AuthenticationError(std::string("malformed authentication message: ") + e.what());
   } catch (const std::system_error& e) {
     if (e.code().value() != EPIPE && e.code().value() != ECONNRESET) throw;
-    throw reject("the peer closed the connection during authentication");
+    throw AuthenticationError("the peer closed the connection during authentication");
   }
   return Connection::from_fd(fd.release());
 }
+
+}  // namespace detail
 
 const std::string& Listener::address() const noexcept {
   return state_->address;

@@ -11,8 +11,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <thread>
 
+#include "ipc/listener_internals.hpp"
 #include "mp/connection.hpp"
 #include "mp/errors.hpp"
 #include "runtime/exception_info.hpp"
@@ -84,6 +86,7 @@ void serve(Listener& listener, const ServerOptions& options) {
     throw std::system_error(err, std::generic_category(), "socketpair");
   }
   const int wake_fd = wake_write.release();
+  const ListenerInternals::Handshake handshake = ListenerInternals::handshake_of(listener);
   for (;;) {
     auto ready = connection::wait({listener.fileno(), wake_read.get()});
     bool stop = false;
@@ -92,10 +95,20 @@ void serve(Listener& listener, const ServerOptions& options) {
     }
     if (stop || server->stopping()) return;
     try {
-      Connection c = listener.accept(std::chrono::seconds(5));
-      std::thread(serve_connection, std::ref(*server), std::move(c), wake_fd).detach();
+      // Authenticated on the connection's own thread: a client that connects and stays silent
+      // holds up only itself (for the handshake's timeout), never the clients after it.
+      const int fd = ListenerInternals::accept_unauthenticated(listener, std::chrono::seconds(5));
+      std::thread([server, fd, handshake, wake_fd] {
+        std::optional<Connection> c;
+        try {
+          c.emplace(handshake(fd));
+        } catch (const std::exception&) {
+          return;  // a wrong key, a silent or broken peer: dropped
+        }
+        serve_connection(*server, std::move(*c), wake_fd);
+      }).detach();
     } catch (const std::exception&) {
-      // A client that failed its handshake (a wrong key): the listener dropped it.
+      // Nothing arrived after all, or accept failed (EMFILE...): wait for the next one.
     }
   }
 }
