@@ -92,8 +92,6 @@ Connection ListenerInternals::Handshake::operator()(int raw) const {
     auto hs = sys::Deadline::after(std::chrono::nanoseconds(timeout));
     runtime::deliver_challenge(fd.get(), key_bytes(authkey), hs);
     runtime::answer_challenge(fd.get(), key_bytes(authkey), hs);
-  } catch (const AuthenticationError&) {
-    throw;
   } catch (const TimeoutError&) {
     throw AuthenticationError("authentication timed out: the peer took over " + std::to_string(ms) +
                               " ms");

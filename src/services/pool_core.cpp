@@ -24,6 +24,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "mp/codec.hpp"
 #include "mp/detail/queue_core.hpp"
 #include "mp/errors.hpp"
 #include "mp/process.hpp"
@@ -351,6 +352,9 @@ struct PoolCore::State {
       try {
         // Results as they come; between them, at most every kCheckEvery, the workers' health.
         const bool delivered = deliver_one(kPoll);
+        // As the encoding buffer (mp/codec.hpp): one large result does not keep its size.
+        if (inbox.capacity() > kKeptEncodeBuffer) [[unlikely]]
+          std::vector<std::byte>().swap(inbox);
         const auto now = std::chrono::steady_clock::now();
         if (delivered && now - checked < kCheckEvery) continue;
         checked = now;
