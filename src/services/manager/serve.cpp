@@ -97,11 +97,13 @@ void serve(Listener& listener, const ServerOptions& options) {
     try {
       // Authenticated on the connection's own thread: a client that connects and stays silent
       // holds up only itself (for the handshake's timeout), never the clients after it.
-      const int fd = ListenerInternals::accept_unauthenticated(listener, std::chrono::seconds(5));
-      std::thread([server, fd, handshake, wake_fd] {
+      // Owned by the thread once it runs; closed here if it cannot be started.
+      sys::UniqueFd fd(
+          ListenerInternals::accept_unauthenticated(listener, std::chrono::seconds(5)));
+      std::thread([server, fd = std::move(fd), handshake, wake_fd]() mutable {
         std::optional<Connection> c;
         try {
-          c.emplace(handshake(fd));
+          c.emplace(handshake(fd.release()));
         } catch (const std::exception&) {
           return;  // a wrong key, a silent or broken peer: dropped
         }
