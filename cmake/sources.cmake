@@ -52,6 +52,7 @@ set(MP_SOURCES
   src/services/progress.cpp
   src/services/manager/objects.cpp
   src/services/manager/server.cpp
+  src/services/manager/link.cpp
   src/services/manager/serve.cpp
   src/services/manager/client.cpp
 )

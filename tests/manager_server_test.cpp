@@ -7,12 +7,16 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <stdexcept>
@@ -499,6 +503,107 @@ TEST_F(ManagerServerTest, MalformedRequestsGetAnErrorAndTheServerKeepsServing) {
   raw.close();
   EXPECT_EQ(d.get(1), 1);
   EXPECT_EQ(d.size(), 1u) << "nothing of the wrong type got in";
+}
+
+// Calls on one machine go through a shared-memory mailbox beside the socket
+// (services/manager/link.hpp); what does not fit travels on the socket. Sizes around the
+// mailbox's 32 KiB, both ways, interleaved with small calls.
+TEST_F(ManagerServerTest, MessagesOfEverySizeCrossTheMailbox) {
+  mp::Manager m;
+  auto d = m.dict<int, std::string>();
+  auto l = m.list<std::string>();
+  const std::size_t sizes[] = {0, 1, (32u << 10) - 200, 32u << 10, (32u << 10) + 1, 1u << 20};
+  int key = 0;
+  for (std::size_t n : sizes) {
+    const std::string value(n, static_cast<char>('a' + key % 26));
+    d[key] = value;
+    l.append(value);
+    EXPECT_EQ(d.get(key), value) << n << " bytes";
+    EXPECT_EQ(d.size(), static_cast<std::size_t>(key + 1));
+    ++key;
+  }
+  const std::vector<std::string> all = l.copy();  // one reply larger than the mailbox
+  ASSERT_EQ(all.size(), std::size(sizes));
+  for (std::size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].size(), sizes[i]);
+}
+
+// The server maps each call connection's mailbox: with a Unix socket, calls use one.
+TEST_F(ManagerServerTest, CallsOnOneMachineUseAMailbox) {
+  ManagerAndServer ms;
+  ASSERT_GT(ms.server, 0);
+  auto d = ms.manager->dict<int, int>();
+  d[1] = 1;
+  ASSERT_EQ(d.get(1), 1);
+  std::ifstream maps("/proc/" + std::to_string(ms.server) + "/maps");
+  int mailboxes = 0;
+  for (std::string line; std::getline(maps, line);) {
+    unsigned long from = 0, to = 0;
+    if (line.find("/memfd:") == std::string::npos) continue;
+    if (std::sscanf(line.c_str(), "%lx-%lx", &from, &to) != 2) continue;
+    if (to - from == 69632) ++mailboxes;  // 256 bytes of counters + 2 × 32 KiB, in pages
+  }
+  EXPECT_GE(mailboxes, 1);
+}
+
+// Sends one frame carrying `fd` (SCM_RIGHTS), as runtime/framing.hpp lays it out.
+void send_frame_with_fd(int socket, std::span<const std::byte> payload, int fd) {
+  const std::uint64_t header = payload.size() | (std::uint64_t{1} << 63);
+  ASSERT_EQ(::send(socket, &header, sizeof header, 0), static_cast<ssize_t>(sizeof header));
+  iovec iov{const_cast<std::byte*>(payload.data()), payload.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  ASSERT_EQ(::sendmsg(socket, &msg, 0), static_cast<ssize_t>(payload.size()));
+}
+
+// A mailbox offer without a descriptor, with a pipe, or with memory of the wrong size gets an
+// error reply on the socket, and the connection and the server go on serving.
+TEST_F(ManagerServerTest, BadMailboxOffersGetAnError) {
+  mp::Manager m;
+  auto d = m.dict<int, int>();
+  d[1] = 1;
+  mp::Connection raw = mp::Client(m.address(), m.authkey());
+  mp::detail::manager::Request offer;
+  offer.op = mp::detail::manager::Op::mailbox;
+  const auto bytes = mp::encode(offer);
+  auto expect_error_reply = [&] {
+    ASSERT_TRUE(raw.poll(30s));
+    const auto reply = raw.recv_bytes();
+    ASSERT_FALSE(reply.empty());
+    EXPECT_EQ(static_cast<int>(reply[0]), 0) << "an error outcome (runtime/outcome.cpp)";
+  };
+  raw.send_bytes(bytes);  // no descriptor
+  expect_error_reply();
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  send_frame_with_fd(raw.fileno(), bytes, pipe_fds[0]);
+  expect_error_reply();
+  ::close(pipe_fds[0]);
+  ::close(pipe_fds[1]);
+  const int small = ::memfd_create("small", MFD_CLOEXEC);
+  ASSERT_GE(small, 0);
+  ASSERT_EQ(::ftruncate(small, 4096), 0);
+  send_frame_with_fd(raw.fileno(), bytes, small);
+  expect_error_reply();
+  ::close(small);
+  // Still a plain socket connection: an ordinary request is answered on it.
+  mp::detail::manager::Request count;
+  count.op = mp::detail::manager::Op::object_count;
+  raw.send_bytes(mp::encode(count));
+  ASSERT_TRUE(raw.poll(30s));
+  const auto reply = raw.recv_bytes();
+  ASSERT_FALSE(reply.empty());
+  EXPECT_EQ(static_cast<int>(reply[0]), 1) << "a result";
+  raw.close();
+  EXPECT_EQ(d.get(1), 1);
 }
 
 }  // namespace

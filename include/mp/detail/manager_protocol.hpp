@@ -82,6 +82,8 @@ enum class Op : std::uint8_t {
   reset,
   barrier_state,  // parties, waiting, broken
   last = barrier_state,
+  // The connection's own business, below the server (services/manager/link.hpp).
+  mailbox,  // the client offers a shared-memory mailbox (its memfd comes with the request)
 };
 
 // An element type as the server sees it: the codec's tag, and a name for error messages.

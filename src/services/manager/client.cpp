@@ -40,8 +40,10 @@
 #include "mp/errors.hpp"
 #include "mp/process.hpp"
 #include "runtime/outcome.hpp"
+#include "services/manager/link.hpp"
 #include "services/manager/serve.hpp"
 #include "sys/memory.hpp"
+#include "sys/socket.hpp"
 #include "sys/thread_id.hpp"
 
 namespace mp::detail::manager {
@@ -54,7 +56,7 @@ constexpr std::size_t kMaxIdle = 8;  // per server; more are closed when given b
 struct Peer {
   std::mutex anchor_mutex;  // held while the anchor is opened (I/O: this server's calls only)
   Connection anchor;
-  std::vector<Connection> idle;
+  std::vector<Link> idle;  // call connections (anchor: a plain socket)
   std::vector<std::uint64_t> increfs, decrefs;
 };
 
@@ -79,8 +81,9 @@ struct Links {
   }
 
   // In a process other than `pid` (a fork child): drops what belongs to the parent. Locked.
-  void adopt_locked() {
-    const int me = ::getpid();  // not a cache: this also runs in the child's fork handler
+  // `me`: this process's id (the fork handler passes getpid(): it may run before the id cache
+  // is reset).
+  void adopt_locked(int me = sys::this_pid()) {
     if (pid == me) return;
     pid = me;
     client = 0;
@@ -129,7 +132,7 @@ void links_in_parent() noexcept {
 void links_in_child() noexcept {
   Links& l = links();
   try {
-    l.adopt_locked();
+    l.adopt_locked(::getpid());
   } catch (...) {
     // Out of memory: the next call's adopt_locked finishes the job.
   }
@@ -152,7 +155,7 @@ class Lease {
         return;
       }
     }
-    connection_ = open(ref);  // no lock held
+    connection_ = open_link(ref);  // no lock held
     std::lock_guard lock(l.mutex);
     lend_locked(l);
   }
@@ -173,13 +176,22 @@ class Lease {
     }
   }
 
-  Connection& connection() { return connection_; }
+  // A call connection: with a mailbox on a Unix socket (link.hpp).
+  static Link open_link(const ObjectRef& ref) {
+    Link link(open(ref));
+    if (!sys::is_tcp_address(ref.address)) {
+      link.offer_mailbox(std::chrono::nanoseconds(ref.timeout_ns));
+    }
+    return link;
+  }
+
+  Link& connection() { return connection_; }
 
   // Gives the connection back for later calls (after a complete round trip only: a call that
   // failed half way leaves the connection in an unknown state, and it is closed).
   void keep() {
     Links& l = links();
-    Connection spare;
+    Link spare;
     std::lock_guard lock(l.mutex);
     if (fd_ < 0) return;
     const bool ours = unlend_locked(l);
@@ -201,13 +213,13 @@ class Lease {
   // closed the descriptor (it looked like one of the parent's), and the connection is dead.
   bool unlend_locked(Links& l) {
     const int fd = std::exchange(fd_, -1);
-    if (pid_ != ::getpid()) return false;
+    if (pid_ != sys::this_pid()) return false;
     if (auto it = l.lent.find(fd); it != l.lent.end()) l.lent.erase(it);
     return true;
   }
 
   std::string address_;
-  Connection connection_;
+  Link connection_;
   int fd_ = -1;
   int pid_ = 0;
 };
@@ -228,16 +240,20 @@ Reply round_trip(const ObjectRef& ref, const Request& r) {
   std::vector<std::byte> response;
   {
     Lease lease(ref);
-    Connection& c = lease.connection();
-    c.send_bytes(bytes);
-    if (!forever && !c.poll(limit)) {
+    Link& c = lease.connection();
+    c.send(bytes);
+    SpinBudget& budget = c.spin_budget();
+    const auto t0 = std::chrono::steady_clock::now();
+    const bool came = c.wait(forever ? std::chrono::nanoseconds(-1) : limit, budget.next());
+    if (!blocks(r.op)) budget.record(std::chrono::steady_clock::now() - t0);
+    if (!came) {
       throw TimeoutError(
           "the manager at " + ref.address + " did not answer within " +
           std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(limit).count()) +
           " ms");
     }
     try {
-      response = c.recv_bytes();
+      response = c.recv();
     } catch (const EOFError&) {
       throw EOFError("the manager at " + ref.address +
                      " closed the connection: it has shut down or died");
@@ -393,8 +409,8 @@ std::unique_ptr<ManagerCore> ManagerCore::connect(const std::string& address,
   try {
     Lease::open(m->self_).close();
   } catch (const AuthenticationError& e) {
-    throw AuthenticationError("the manager at " + address + " refused the authkey (" +
-                              e.what() + ")");
+    throw AuthenticationError("the manager at " + address + " refused the authkey (" + e.what() +
+                              ")");
   }
   ensure_anchor(m->self_);
   return m;
@@ -443,13 +459,13 @@ void ManagerCore::shutdown() {
   }
   {
     Links& l = links();
-    std::vector<Connection> drop;
+    std::vector<Link> drop;
     std::lock_guard lock(l.mutex);
     l.adopt_locked();
     if (auto it = l.peers.find(self_.address); it != l.peers.end()) {
       drop = std::move(it->second->idle);
       it->second->idle.clear();
-      drop.push_back(std::move(it->second->anchor));
+      drop.emplace_back(std::move(it->second->anchor));
       it->second->increfs.clear();
       it->second->decrefs.clear();
     }

@@ -8,6 +8,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -19,6 +20,7 @@
 #include "mp/errors.hpp"
 #include "runtime/exception_info.hpp"
 #include "runtime/outcome.hpp"
+#include "services/manager/link.hpp"
 #include "services/manager/server.hpp"
 #include "sys/fd.hpp"
 #include "sys/socket.hpp"
@@ -27,16 +29,54 @@ namespace mp::detail::manager {
 
 namespace {
 
+// A connection's thread looks for its next request awake for a moment before it sleeps (its
+// link's SpinBudget): a client calling in a loop sends it within microseconds of the reply, and
+// catching it awake saves a scheduler's wake-up, the largest part of a call. But a spinning
+// thread takes a CPU from the clients and the threads with work, so threads spin only while
+// the awake ones (each with a client of its own) fit in half the CPUs: on 2 CPUs, one client
+// calling alone gets a spinning thread; several busy clients get sleeping ones, and keep the
+// CPUs busy between them.
+class AwakeThreads {
+ public:
+  AwakeThreads() { count_.fetch_add(1, std::memory_order_relaxed); }
+  ~AwakeThreads() { count_.fetch_sub(1, std::memory_order_relaxed); }
+  AwakeThreads(const AwakeThreads&) = delete;
+  AwakeThreads& operator=(const AwakeThreads&) = delete;
+
+  bool may_spin() const noexcept { return count_.load(std::memory_order_relaxed) <= limit_; }
+  void sleeping() noexcept { count_.fetch_sub(1, std::memory_order_relaxed); }
+  void woken() noexcept { count_.fetch_add(1, std::memory_order_relaxed); }
+
+ private:
+  static inline std::atomic<int> count_{0};
+  static inline const int limit_ =
+      std::max(1, static_cast<int>(std::thread::hardware_concurrency() / 2));
+};
+
 void serve_connection(Server& server, Connection c, int wake_fd) {
+  Link link(std::move(c));
+  AwakeThreads awake;
   std::uint64_t anchor_of = 0;
   for (;;) {
     std::vector<std::byte> bytes;
+    std::vector<sys::UniqueFd> fds;
     try {
-      // Sleeps until a request comes, without recv()'s spin: the next request is the client's
-      // business and may be far off, and spinning server threads (one per connection) would
-      // take the CPUs from the clients and the threads that have work.
-      connection::wait({&c});
-      bytes = c.recv_bytes();
+      // Without a mailbox, sleeps until a request comes: spinning on a socket costs a system
+      // call per look.
+      SpinBudget& budget = link.spin_budget();
+      bool came = false;
+      if (link.has_mailbox() && awake.may_spin()) {
+        const auto spin = budget.next();
+        const auto t0 = std::chrono::steady_clock::now();
+        came = spin > std::chrono::nanoseconds::zero() && link.wait(spin, spin);
+        budget.record(came ? std::chrono::steady_clock::now() - t0 : spin * 2);
+      }
+      if (!came) {
+        awake.sleeping();
+        link.wait(std::chrono::nanoseconds(-1), {});
+        awake.woken();
+      }
+      bytes = link.recv(&fds);
     } catch (const std::exception&) {
       break;  // EOF, or a frame that cannot be read: the connection is done
     }
@@ -44,10 +84,18 @@ void serve_connection(Server& server, Connection c, int wake_fd) {
     Reply reply;
     runtime::ExceptionInfo error;
     bool ok = true;
+    std::shared_ptr<Mailbox> mailbox;
     try {
       r = decode<Request>(bytes);
       if (r.op == Op::hello && r.client != 0) anchor_of = r.client;
-      reply = server.handle(r);
+      if (r.op == Op::mailbox) {
+        if (link.has_mailbox() || fds.size() != 1) {
+          throw ProtocolError("a mailbox offer needs one descriptor, once");
+        }
+        mailbox = Link::map_mailbox(std::move(fds.front()));
+      } else {
+        reply = server.handle(r);
+      }
     } catch (...) {
       ok = false;
       error = runtime::describe_current_exception();
@@ -57,7 +105,13 @@ void serve_connection(Server& server, Connection c, int wake_fd) {
     if (ok) encode_payload_into(reply, result);
     runtime::append_outcome(response, ok ? nullptr : &error, result);
     try {
-      c.send_bytes(response);
+      link.send(response);
+      if (mailbox) link.use_mailbox(std::move(mailbox));  // after its reply, on the socket
+      // Through a mailbox the reply is sent however the client is; an item must not be lost
+      // with a client that is gone.
+      if (ok && r.op == Op::get_item && link.has_mailbox() && link.peer_gone()) {
+        throw EOFError("the client is gone");
+      }
     } catch (const std::exception&) {
       // The caller is gone: an item it took must not be lost with it.
       if (ok && r.op == Op::get_item && !reply.values.empty()) {
