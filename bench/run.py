@@ -9,7 +9,10 @@ OS baselines and CPython). Timings on a shared machine are noisy; the ratios, me
 same run, are what to read.
 
   bench/run.py --build build/default [--min-time 0.3] [--write bench/RESULTS.md] [--filter RE]
-               [--units codec,sync] [--chart bench/results.png]
+               [--units codec,sync] [--chart bench/results.png] [--runs 3]
+
+With --runs N the whole measurement is repeated N times; the table shows each variant's median
+time and the lowest and highest of its N ratios (each from one run).
 
 A case that reports counter `cpu_per_op` (seconds of CPU, all its processes together, per
 operation) shows it beside its time. With --write, a chart of the same results (bench/chart.py)
@@ -84,6 +87,17 @@ def machine():
             f"Python {platform.python_version()}")
 
 
+def median_groups(runs):
+    """One result per variant: the run with the median time (its counters with it)."""
+    merged = {}
+    for groups in runs:
+        for group, variants in groups.items():
+            for variant, r in variants.items():
+                merged.setdefault(group, {}).setdefault(variant, []).append(r)
+    return {g: {v: sorted(rs, key=lambda r: r["seconds"])[len(rs) // 2] for v, rs in vs.items()}
+            for g, vs in merged.items()}
+
+
 def write_chart(groups, title, out):
     """Draws the chart with bench/chart.py, in this interpreter if it has matplotlib, else in
     /usr/bin/python3 (where Debian's python3-matplotlib goes); a missing matplotlib or a failed
@@ -122,6 +136,8 @@ def main():
     ap.add_argument("--filter", default="")
     ap.add_argument("--units", help="comma-separated units to run (default: every one), e.g. codec")
     ap.add_argument("--write", help="update this Markdown file between its results markers")
+    ap.add_argument("--runs", type=int, default=1,
+                    help="repeat the measurement; show the median time and the ratios' range")
     ap.add_argument("--chart", help="write a PNG chart of the results here (default with --write: "
                     "bench/results.png)")
     args = ap.parse_args()
@@ -135,23 +151,34 @@ def main():
                    and f not in ("scaling_benchmark.cpp", "mpi_benchmark.cpp"))
     if args.units:
         units = [u for u in units if u in args.units.split(",")]
-    groups = {}
-    for unit in units:
-        binary = os.path.join(args.build, "bench", f"{unit}_benchmark")
-        results = run_cpp(binary, args.min_time, args.filter)
-        if os.path.exists(os.path.join(HERE, f"{unit}_bench.py")):
-            results.update(run_python(unit, args.min_time, args.filter))
-        for name, r in results.items():
-            group, _, variant = name.rpartition("/")
-            groups.setdefault(group, {})[variant] = r
+    runs = []
+    for _ in range(max(1, args.runs)):
+        groups = {}
+        for unit in units:
+            binary = os.path.join(args.build, "bench", f"{unit}_benchmark")
+            results = run_cpp(binary, args.min_time, args.filter)
+            if os.path.exists(os.path.join(HERE, f"{unit}_bench.py")):
+                results.update(run_python(unit, args.min_time, args.filter))
+            for name, r in results.items():
+                group, _, variant = name.rpartition("/")
+                groups.setdefault(group, {})[variant] = r
+        runs.append(groups)
+    groups = median_groups(runs)
 
     stamp = f"Machine: {machine()}. {datetime.date.today()}."
+    if len(runs) > 1:
+        stamp += f" {len(runs)} runs: median time, lowest and highest ratio."
     lines = [stamp, "",
              "| case | variant | time per op | mp / variant |", "|---|---|---|---|"]
     for group, variants in groups.items():
         mine = variants.get("mp")
         for variant, r in sorted(variants.items(), key=lambda kv: kv[0] != "mp"):
-            ratio = "" if variant == "mp" or not mine else f"{mine['seconds'] / r['seconds']:.3f}"
+            ratios = [] if variant == "mp" or not mine else [
+                g[group]["mp"]["seconds"] / g[group][variant]["seconds"] for g in runs
+                if "mp" in g.get(group, {}) and variant in g.get(group, {})]
+            ratio = "" if not ratios else (
+                f"{ratios[0]:.3f}" if len(ratios) == 1 else
+                f"{min(ratios):.3f}–{max(ratios):.3f}")
             time = fmt_time(r["seconds"])
             if "cpu_per_op" in r:
                 time += f" (CPU {fmt_time(r['cpu_per_op'])})"
