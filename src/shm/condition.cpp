@@ -1,23 +1,29 @@
 #include "shm/condition.hpp"
 
+#include <chrono>
+
 #include "sys/futex.hpp"
 
 namespace mp::shm {
 
 namespace {
-// As for Event: a notify often follows within microseconds; spinning first saves the round trip
-// through the kernel's futex wake-up.
-constexpr int kSpins = 2000;
+// As for Event: a notify often follows within microseconds; spinning first (for a bounded time,
+// shm/event.cpp) saves the round trip through the kernel's futex wake-up.
+constexpr std::chrono::nanoseconds kSpinFor = std::chrono::microseconds(20);
 }  // namespace
 
 bool condition_sleep(ConditionState& s, std::uint32_t seq, const sys::Deadline& deadline) noexcept {
   bool notified = true;
-  for (int i = 0; i < kSpins; ++i) {
+  sys::Deadline spin_until = deadline;  // capped at kSpinFor later, as in shm/event.cpp
+  for (int i = 0;; ++i) {
     if (s.seq.load(std::memory_order_acquire) != seq) {
       s.waiters.fetch_sub(1, std::memory_order_relaxed);
       return true;
     }
-    if (i % 64 == 0 && deadline.passed()) break;  // a short timeout ends on time
+    if (i % 64 == 0) {
+      if (spin_until.passed()) break;  // a short timeout ends on time
+      if (i == 64) spin_until = deadline.capped(kSpinFor);
+    }
     sys::cpu_relax();
   }
   for (;;) {
