@@ -19,6 +19,7 @@
 #include <cstring>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -234,6 +235,12 @@ TEST_F(ManagerServerTest, ValuesArraysAndNamespaces) {
   a[-1] += 2;
   EXPECT_EQ(a.copy(), (std::vector{0, 5, 2}));
   EXPECT_THROW(a.get(3), std::out_of_range);
+  std::vector<int> seen;
+  for (int x : a) seen.push_back(x);  // over a snapshot, as a list proxy
+  EXPECT_EQ(seen, (std::vector{0, 5, 2}));
+  std::ostringstream printed;
+  printed << a;
+  EXPECT_EQ(printed.str(), "[0, 5, 2]");
 
   auto ns = m.namespace_();
   ns.set("x", 10);

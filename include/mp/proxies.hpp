@@ -345,85 +345,88 @@ class DictProxy : public detail::manager::ProxyBase {
   using ProxyBase::ProxyBase;
 };
 
-// A list kept by a Manager. Indices may be negative, as in Python.
-template <class T>
-class ListProxy : public detail::manager::ProxyBase {
- public:
-  ListProxy() = default;
+namespace detail::manager {
 
-  void append(const T& x) { invoke(Op::append, {encode(x)}); }
-  template <class Range>
-  void extend(const Range& xs) {
-    std::vector<Bytes> v;
-    for (const auto& x : xs) v.push_back(encode(static_cast<T>(x)));
-    invoke(Op::extend, std::move(v));
-  }
+// What a list and an array kept by a Manager share: element access by index (negative too, as
+// in Python), a copy, iteration over a snapshot and Python's printing.
+template <class Derived, class T>
+class IndexedProxy : public ProxyBase {
+ public:
   T get(std::ptrdiff_t i) const { return decode<T>(invoke(Op::get, {}, i).values.at(0)); }
   void set(std::ptrdiff_t i, const T& x) { invoke(Op::set, {encode(x)}, i); }
-  void insert(std::ptrdiff_t i, const T& x) { invoke(Op::insert, {encode(x)}, i); }
-  // Removes and returns the item at `i` (the last by default).
-  T pop(std::ptrdiff_t i = -1) { return decode<T>(invoke(Op::pop, {}, i).values.at(0)); }
-  // Removes the first item equal to x (ValueError when none).
-  void remove(const T& x) { invoke(Op::remove, {encode(x)}); }
-  std::size_t index(const T& x) const {
-    return static_cast<std::size_t>(invoke(Op::index, {encode(x)}).number);
-  }
-  std::size_t count(const T& x) const {
-    return static_cast<std::size_t>(invoke(Op::count, {encode(x)}).number);
-  }
-  void clear() { invoke(Op::clear); }
   std::size_t size() const { return static_cast<std::size_t>(invoke(Op::size).number); }
-  bool empty() const { return size() == 0; }
   std::vector<T> copy() const { return decoded_items<T>(); }
 
-  // l[i] = x sets; reading l[i] gets; l[i] += x is atomic.
-  detail::manager::ItemRef<ListProxy, std::ptrdiff_t, T> operator[](std::ptrdiff_t i) {
-    return {*this, i};
+  // p[i] = x sets; reading p[i] gets; p[i] += x is atomic.
+  ItemRef<Derived, std::ptrdiff_t, T> operator[](std::ptrdiff_t i) {
+    return {static_cast<Derived&>(*this), i};
   }
-  detail::manager::SnapshotIterator<T> begin() const {
-    return detail::manager::SnapshotIterator<T>(std::make_shared<const std::vector<T>>(copy()));
+  SnapshotIterator<T> begin() const {
+    return SnapshotIterator<T>(std::make_shared<const std::vector<T>>(copy()));
   }
   std::default_sentinel_t end() const { return {}; }
 
   // ['a', 'b'], as Python prints a list.
-  friend std::ostream& operator<<(std::ostream& os, const ListProxy& l) {
-    detail::repr_sequence(os, l.copy(), '[', ']');
+  friend std::ostream& operator<<(std::ostream& os, const Derived& p) {
+    repr_sequence(os, p.copy(), '[', ']');
     return os;
   }
 
   void apply_op(std::ptrdiff_t i, char op, const T& x) { apply_at(i, op, encode(x)); }
 
+ protected:
+  using ProxyBase::ProxyBase;
+};
+
+}  // namespace detail::manager
+
+// A list kept by a Manager. Indices may be negative, as in Python.
+template <class T>
+class ListProxy : public detail::manager::IndexedProxy<ListProxy<T>, T> {
+  using Base = detail::manager::IndexedProxy<ListProxy<T>, T>;
+
+ public:
+  ListProxy() = default;
+
+  void append(const T& x) { this->invoke(Op::append, {encode(x)}); }
+  template <class Range>
+  void extend(const Range& xs) {
+    std::vector<Bytes> v;
+    for (const auto& x : xs) v.push_back(encode(static_cast<T>(x)));
+    this->invoke(Op::extend, std::move(v));
+  }
+  void insert(std::ptrdiff_t i, const T& x) { this->invoke(Op::insert, {encode(x)}, i); }
+  // Removes and returns the item at `i` (the last by default).
+  T pop(std::ptrdiff_t i = -1) { return decode<T>(this->invoke(Op::pop, {}, i).values.at(0)); }
+  // Removes the first item equal to x (ValueError when none).
+  void remove(const T& x) { this->invoke(Op::remove, {encode(x)}); }
+  std::size_t index(const T& x) const {
+    return static_cast<std::size_t>(this->invoke(Op::index, {encode(x)}).number);
+  }
+  std::size_t count(const T& x) const {
+    return static_cast<std::size_t>(this->invoke(Op::count, {encode(x)}).number);
+  }
+  void clear() { this->invoke(Op::clear); }
+  bool empty() const { return this->size() == 0; }
+
  private:
   using Op = detail::manager::Op;
-  using Request = detail::manager::Request;
   using Bytes = detail::manager::Bytes;
   friend class Manager;
-  using ProxyBase::ProxyBase;
+  using Base::Base;
 };
 
 // An Array kept by a Manager: a list of fixed size.
 template <class T>
-class ArrayProxy : public detail::manager::ProxyBase {
+class ArrayProxy : public detail::manager::IndexedProxy<ArrayProxy<T>, T> {
+  using Base = detail::manager::IndexedProxy<ArrayProxy<T>, T>;
+
  public:
   ArrayProxy() = default;
-  T get(std::ptrdiff_t i) const { return decode<T>(invoke(Op::get, {}, i).values.at(0)); }
-  void set(std::ptrdiff_t i, const T& x) { invoke(Op::set, {encode(x)}, i); }
-  std::size_t size() const { return static_cast<std::size_t>(invoke(Op::size).number); }
-  std::vector<T> copy() const { return decoded_items<T>(); }
-  detail::manager::ItemRef<ArrayProxy, std::ptrdiff_t, T> operator[](std::ptrdiff_t i) {
-    return {*this, i};
-  }
-  friend std::ostream& operator<<(std::ostream& os, const ArrayProxy& a) {
-    detail::repr_sequence(os, a.copy(), '[', ']');
-    return os;
-  }
-  void apply_op(std::ptrdiff_t i, char op, const T& x) { apply_at(i, op, encode(x)); }
 
  private:
-  using Op = detail::manager::Op;
-  using Request = detail::manager::Request;
   friend class Manager;
-  using ProxyBase::ProxyBase;
+  using Base::Base;
 };
 
 // A Value kept by a Manager: get(), set(x); v += x (and the other compound assignments) and
