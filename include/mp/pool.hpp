@@ -289,8 +289,19 @@ class Pool {
                   "mp: Pool::map and its kin need a function that returns a value");
     for (std::size_t begin = 0; begin < items.size(); begin += chunksize) {
       const std::size_t end = std::min(items.size(), begin + chunksize);
-      core_.submit(&detail::invoke_chunk<F, Item, Star>,
-                   detail::encode_chunk(f, items.take(begin, end)), on_chunk(begin, end));
+      if constexpr (detail::MapItems<Item>::viewable) {
+        // Encoded from the items where they lie into this thread's encoding buffer, which the
+        // task queue copies: no allocation per chunk.
+        detail::EncodeBufferLease buf;
+        std::vector<std::byte>& payload = buf.get();
+        payload.resize(detail::kTaskHeaderSpace);
+        detail::encode_chunk_into(f, items.view(begin, end), payload);
+        core_.submit(&detail::invoke_chunk<F, Item, Star>, std::span<std::byte>(payload),
+                     on_chunk(begin, end));
+      } else {
+        core_.submit(&detail::invoke_chunk<F, Item, Star>,
+                     detail::encode_chunk(f, items.take(begin, end)), on_chunk(begin, end));
+      }
     }
   }
 
@@ -336,22 +347,45 @@ class Pool {
     gather->chunks_left = (n + chunksize - 1) / chunksize;
     gather->on.emplace(std::move(on));
     if (progress_) gather->progress.emplace(progress_, n);
+    // After a chunk's values are in place (or it failed with `e`).
+    auto chunk_in = [gather, result](std::size_t count, std::exception_ptr e) {
+      if (e && !gather->error) gather->error = e;
+      if (gather->progress) gather->progress->advance(count);
+      if (--gather->chunks_left != 0) return;
+      detail::notify<std::vector<E>>(*gather->on, &gather->values, gather->error);
+      if (gather->error) {
+        result.finish(std::nullopt, gather->error);
+      } else {
+        result.finish(std::move(gather->values), nullptr);
+      }
+    };
     submit_chunks<F, Item, Star>(
-        f, items, chunksize, [gather, result](std::size_t begin, std::size_t end) {
-          return chunk_done<E>(end - begin, [gather, result, begin, end](std::vector<E> part,
-                                                                         std::exception_ptr e) {
-            std::lock_guard lock(gather->mutex);  // also for vector<bool>, whose bits share words
-            if (e && !gather->error) gather->error = e;
-            if (!e) std::move(part.begin(), part.end(), gather->values.begin() + begin);
-            if (gather->progress) gather->progress->advance(end - begin);
-            if (--gather->chunks_left != 0) return;
-            detail::notify<std::vector<E>>(*gather->on, &gather->values, gather->error);
-            if (gather->error) {
-              result.finish(std::nullopt, gather->error);
-            } else {
-              result.finish(std::move(gather->values), nullptr);
-            }
-          });
+        f, items, chunksize, [gather, chunk_in](std::size_t begin, std::size_t end) {
+          if constexpr (detail::bulk_bytes_v<E>) {
+            // Decoded straight into the result, from the bytes in the result queue.
+            return detail::PoolCore::Done(
+                [gather, chunk_in, begin, end](std::span<const std::byte> bytes,
+                                               std::exception_ptr e) {
+                  std::lock_guard lock(gather->mutex);
+                  if (!e) {
+                    try {
+                      detail::decode_chunk_results<E>(
+                          bytes, std::span<E>(gather->values).subspan(begin, end - begin));
+                    } catch (...) {
+                      e = std::current_exception();
+                    }
+                  }
+                  chunk_in(end - begin, e);
+                });
+          } else {
+            return chunk_done<E>(end - begin, [gather, chunk_in, begin, end](std::vector<E> part,
+                                                                             std::exception_ptr e) {
+              // Also for vector<bool>, whose bits share words.
+              std::lock_guard lock(gather->mutex);
+              if (!e) std::move(part.begin(), part.end(), gather->values.begin() + begin);
+              chunk_in(end - begin, e);
+            });
+          }
         });
     return result;
   }
