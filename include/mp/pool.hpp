@@ -343,6 +343,9 @@ class Pool {
       std::optional<detail::ProgressReporter> progress;
     };
     auto gather = std::make_shared<Gather>();
+    // A large result is asked for huge pages: faulting in 80 MB 4 KiB at a time costs more than
+    // filling it.
+    if constexpr (!std::is_same_v<E, bool>) detail::reserve_large(gather->values, n);
     gather->values.resize(n);
     gather->chunks_left = (n + chunksize - 1) / chunksize;
     gather->on.emplace(std::move(on));
