@@ -148,6 +148,16 @@ class AsyncResult {
 
   AsyncResult() : future_(std::in_place) {}
 
+  // As get(), but the value is moved out rather than copied: for Pool::map and apply, whose
+  // result nobody else can see (get() copied a map's whole vector once more).
+  T take() {
+    future_.wait_done(std::nullopt);
+    auto& state = future_.s();
+    std::lock_guard lock(state.mutex);
+    if (state.error) std::rethrow_exception(state.error);
+    if constexpr (!std::is_void_v<T>) return std::move(*state.value);
+  }
+
   // On the pool's thread: the value, or the error.
   void finish(std::optional<Stored> v, std::exception_ptr e) const {
     Future<T> f = future_;
@@ -171,7 +181,7 @@ class Pool {
   // f(args...) in a worker.
   template <class F, class... Args>
   auto apply(F f, Args&&... args) {
-    return apply_async(f, std::forward<Args>(args)...).get();
+    return apply_async(f, std::forward<Args>(args)...).take();
   }
   // f(args...) in a worker; a last argument mp::callbacks(...) gives Python's callback and
   // error_callback (see Callbacks above).
@@ -193,7 +203,7 @@ class Pool {
   // default, about four chunks per worker).
   template <class F, std::ranges::input_range Range>
   auto map(F f, Range&& xs, std::size_t chunksize = 0) {
-    return map_async(f, std::forward<Range>(xs), chunksize).get();
+    return map_async(f, std::forward<Range>(xs), chunksize).take();
   }
   template <class F, std::ranges::input_range Range, class A = std::nullptr_t,
             class B = std::nullptr_t>
@@ -205,7 +215,7 @@ class Pool {
   // [f(a, b, ...) for (a, b, ...) in xs]: the items are tuples (or pairs) of arguments.
   template <class F, std::ranges::input_range Range>
   auto starmap(F f, Range&& xs, std::size_t chunksize = 0) {
-    return starmap_async(f, std::forward<Range>(xs), chunksize).get();
+    return starmap_async(f, std::forward<Range>(xs), chunksize).take();
   }
   template <class F, std::ranges::input_range Range, class A = std::nullptr_t,
             class B = std::nullptr_t>
