@@ -133,12 +133,12 @@ std::vector<std::byte> encode_call(const F& f, const std::tuple<Args...>& args,
 }
 
 // A map chunk travels as the encoding of std::tuple<Wire, std::vector<Item>>, and its result as
-// that of std::vector<E>. Where the elements are plain bytes (bulk_bytes_v, mp/codec.hpp), both
-// ends work on those bytes in place: the caller encodes from its own items, the worker reads
-// each item from the task's bytes and writes each result into the reply, the pool's thread
-// copies a chunk's results straight into the caller's vector. Map's cost per item is these
-// copies and nothing else; an intermediate vector per chunk cost more than the copies (each
-// 64 KiB allocation freed at the heap's top is given back to the kernel and faulted in again).
+// that of std::vector<E>. Where the elements are plain bytes (bulk_bytes_v,
+// archive_containers.hpp), both ends work on those bytes in place: the caller encodes from its own
+// items, the worker reads each item from the task's bytes and writes each result into the reply,
+// the pool's thread copies a chunk's results straight into the caller's vector. Map's cost per item
+// is these copies and nothing else; an intermediate vector per chunk cost more than the copies (a
+// chunk's allocation, freed at the heap's top, was given back to the kernel and faulted in again).
 
 // Reads a chunk's callable; `ar` is then at its items.
 template <class F>
@@ -169,15 +169,17 @@ void invoke_chunk([[maybe_unused]] std::span<const std::byte> in,
       OutputArchive oa(out);
       save_count(oa, n);
       std::byte* results = oa.claim(n * sizeof(E));
+      auto one = [&f](Item& item) -> E {
+        if constexpr (Star) {
+          return call(f, item);
+        } else {
+          return f(item);
+        }
+      };
       for (std::size_t i = 0; i < n; ++i) {
         Item item;
         std::memcpy(&item, items + i * sizeof(Item), sizeof(Item));
-        E r;
-        if constexpr (Star) {
-          r = call(f, item);
-        } else {
-          r = f(item);
-        }
+        const E r = one(item);
         std::memcpy(results + i * sizeof(E), &r, sizeof(E));
       }
     } else {
