@@ -5,8 +5,10 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <list>
 #include <numeric>
 #include <set>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -127,6 +129,79 @@ TEST_P(PoolMethodTest, MapKeepsOrderAcrossChunksizes) {
   EXPECT_EQ(pool.map(square, xs, 1), expected);
   EXPECT_EQ(pool.map(square, xs, 1000), expected);
   EXPECT_TRUE(pool.map(square, std::vector<int>{}).empty());
+}
+
+std::string shout(std::string s) {
+  return s + "!";
+}
+bool is_odd(int x) {
+  return x % 2 != 0;
+}
+int from_bool(bool b) {
+  return b ? 7 : 3;
+}
+long twice(long x) {
+  return 2 * x;
+}
+
+// Plain-bytes items and results go through the chunk's bytes in place; anything else (strings,
+// vector<bool>'s bits, a range that is not a vector) through vectors. Both must give the same.
+TEST_P(PoolMethodTest, MapCarriesPlainAndOtherElementsAlike) {
+  mp::Pool pool(2, with_method());
+  std::vector<std::string> words;
+  std::vector<std::string> shouted;
+  for (int i = 0; i < 300; ++i) {
+    words.push_back(std::string(static_cast<std::size_t>(i % 40), 'a' + i % 26));
+    shouted.push_back(words.back() + "!");
+  }
+  EXPECT_EQ(pool.map(shout, words), shouted);
+  EXPECT_EQ(pool.map(shout, words, 7), shouted);
+
+  std::vector<int> xs(1000);
+  std::iota(xs.begin(), xs.end(), 0);
+  std::vector<bool> odd;
+  std::vector<int> from_odd;
+  for (int x : xs) {
+    odd.push_back(x % 2 != 0);
+    from_odd.push_back(x % 2 != 0 ? 7 : 3);
+  }
+  EXPECT_EQ(pool.map(is_odd, xs, 33), odd);           // results as vector<bool>
+  EXPECT_EQ(pool.map(from_bool, odd, 33), from_odd);  // items from vector<bool>
+
+  std::list<long> longs;  // not contiguous: copied into the map's own vector first
+  std::vector<long> doubled;
+  for (long i = 0; i < 20'000; ++i) {
+    longs.push_back(i - 10'000);
+    doubled.push_back(2 * (i - 10'000));
+  }
+  EXPECT_EQ(pool.map(twice, longs), doubled);
+  EXPECT_EQ(pool.map(twice, std::vector<long>(longs.begin(), longs.end()), 999), doubled);
+}
+
+// A chunk encoded from the caller's items in place is byte for byte what encoding the vector of
+// them makes (what the worker decodes), and a result of the wrong length is refused.
+TEST(PoolChunkWireTest, ChunksEncodedInPlaceMatchTheVectorEncoding) {
+  auto same = [](auto f, const auto& items) {
+    using Item = typename std::decay_t<decltype(items)>::value_type;
+    std::vector<std::byte> in_place(mp::detail::kTaskHeaderSpace);
+    mp::detail::encode_chunk_into(f, std::span<const Item>(items), in_place);
+    EXPECT_EQ(in_place, mp::detail::encode_chunk(f, items));
+  };
+  same(&twice, std::vector<long>{1, -2, 3});
+  same(&twice, std::vector<long>{});
+  same(&shout, std::vector<std::string>{"a", "", "bcd"});
+  same(Scale{3}, std::vector<int>{4, 5});
+  same([](int x) { return x; }, std::vector<int>{6});
+
+  std::vector<std::byte> three;
+  mp::detail::encode_payload_into(std::vector<long>{1, 2, 3}, three);
+  std::vector<long> into(3);
+  mp::detail::decode_chunk_results<long>(three, into);
+  EXPECT_EQ(into, (std::vector<long>{1, 2, 3}));
+  std::vector<long> four(4);
+  EXPECT_THROW(mp::detail::decode_chunk_results<long>(three, four), mp::ProtocolError);
+  three.push_back(std::byte{0});
+  EXPECT_THROW(mp::detail::decode_chunk_results<long>(three, into), mp::ProtocolError);
 }
 
 TEST_P(PoolMethodTest, ImapKeepsOrderAndBothCarryErrors) {

@@ -148,6 +148,16 @@ class AsyncResult {
 
   AsyncResult() : future_(std::in_place) {}
 
+  // As get(), but the value is moved out rather than copied: for Pool::map and apply, whose
+  // result nobody else can see (get() copied a map's whole vector once more).
+  T take() {
+    future_.wait_done(std::nullopt);
+    auto& state = future_.s();
+    std::lock_guard lock(state.mutex);
+    if (state.error) std::rethrow_exception(state.error);
+    if constexpr (!std::is_void_v<T>) return std::move(*state.value);
+  }
+
   // On the pool's thread: the value, or the error.
   void finish(std::optional<Stored> v, std::exception_ptr e) const {
     Future<T> f = future_;
@@ -171,7 +181,7 @@ class Pool {
   // f(args...) in a worker.
   template <class F, class... Args>
   auto apply(F f, Args&&... args) {
-    return apply_async(f, std::forward<Args>(args)...).get();
+    return apply_async(f, std::forward<Args>(args)...).take();
   }
   // f(args...) in a worker; a last argument mp::callbacks(...) gives Python's callback and
   // error_callback (see Callbacks above).
@@ -193,7 +203,7 @@ class Pool {
   // default, about four chunks per worker).
   template <class F, std::ranges::input_range Range>
   auto map(F f, Range&& xs, std::size_t chunksize = 0) {
-    return map_async(f, std::forward<Range>(xs), chunksize).get();
+    return map_async(f, std::forward<Range>(xs), chunksize).take();
   }
   template <class F, std::ranges::input_range Range, class A = std::nullptr_t,
             class B = std::nullptr_t>
@@ -205,7 +215,7 @@ class Pool {
   // [f(a, b, ...) for (a, b, ...) in xs]: the items are tuples (or pairs) of arguments.
   template <class F, std::ranges::input_range Range>
   auto starmap(F f, Range&& xs, std::size_t chunksize = 0) {
-    return starmap_async(f, std::forward<Range>(xs), chunksize).get();
+    return starmap_async(f, std::forward<Range>(xs), chunksize).take();
   }
   template <class F, std::ranges::input_range Range, class A = std::nullptr_t,
             class B = std::nullptr_t>
@@ -271,11 +281,13 @@ class Pool {
 
   // Python's default (len / (4 * workers)), capped at about kChunkBytes of items: a chunk of
   // megabytes goes through memory instead of the caches at every copy, and per item a map of
-  // 10 M longs took 2x what a map of 100 k took.
+  // 10 M longs took 2x what a map of 100 k took. 32 KiB rather than 64: a queue's ring cycles
+  // through its first 64 KiB while its consumers keep up (shm/ring.hpp), and chunks of 64 KiB
+  // kept the caller waiting for room there (100 k longs: 1.3-1.6x the time per item).
   template <class Item>
   std::size_t resolve_chunksize(std::size_t n, std::size_t chunksize) const {
     if (chunksize != 0) return chunksize;
-    constexpr std::size_t kChunkBytes = 64 << 10;
+    constexpr std::size_t kChunkBytes = 32 << 10;
     constexpr std::size_t kCap = std::max<std::size_t>(1, kChunkBytes / sizeof(Item));
     const std::size_t per = 4 * core_.processes();
     return std::min(kCap, std::max<std::size_t>(1, (n + per - 1) / per));
@@ -289,8 +301,19 @@ class Pool {
                   "mp: Pool::map and its kin need a function that returns a value");
     for (std::size_t begin = 0; begin < items.size(); begin += chunksize) {
       const std::size_t end = std::min(items.size(), begin + chunksize);
-      core_.submit(&detail::invoke_chunk<F, Item, Star>,
-                   detail::encode_chunk(f, items.take(begin, end)), on_chunk(begin, end));
+      if constexpr (detail::MapItems<Item>::viewable) {
+        // Encoded from the items where they lie into this thread's encoding buffer, which the
+        // task queue copies: no allocation per chunk.
+        detail::EncodeBufferLease buf;
+        std::vector<std::byte>& payload = buf.get();
+        payload.resize(detail::kTaskHeaderSpace);
+        detail::encode_chunk_into(f, items.view(begin, end), payload);
+        core_.submit(&detail::invoke_chunk<F, Item, Star>, std::span<std::byte>(payload),
+                     on_chunk(begin, end));
+      } else {
+        core_.submit(&detail::invoke_chunk<F, Item, Star>,
+                     detail::encode_chunk(f, items.take(begin, end)), on_chunk(begin, end));
+      }
     }
   }
 
@@ -332,26 +355,52 @@ class Pool {
       std::optional<detail::ProgressReporter> progress;
     };
     auto gather = std::make_shared<Gather>();
+    // A large result is asked for huge pages: faulting in 80 MB 4 KiB at a time costs more than
+    // filling it.
+    if constexpr (!std::is_same_v<E, bool>) detail::reserve_large(gather->values, n);
     gather->values.resize(n);
     gather->chunks_left = (n + chunksize - 1) / chunksize;
     gather->on.emplace(std::move(on));
     if (progress_) gather->progress.emplace(progress_, n);
+    // After a chunk's values are in place (or it failed with `e`).
+    auto chunk_in = [gather, result](std::size_t count, std::exception_ptr e) {
+      if (e && !gather->error) gather->error = e;
+      if (gather->progress) gather->progress->advance(count);
+      if (--gather->chunks_left != 0) return;
+      detail::notify<std::vector<E>>(*gather->on, &gather->values, gather->error);
+      if (gather->error) {
+        result.finish(std::nullopt, gather->error);
+      } else {
+        result.finish(std::move(gather->values), nullptr);
+      }
+    };
     submit_chunks<F, Item, Star>(
-        f, items, chunksize, [gather, result](std::size_t begin, std::size_t end) {
-          return chunk_done<E>(end - begin, [gather, result, begin, end](std::vector<E> part,
-                                                                         std::exception_ptr e) {
-            std::lock_guard lock(gather->mutex);  // also for vector<bool>, whose bits share words
-            if (e && !gather->error) gather->error = e;
-            if (!e) std::move(part.begin(), part.end(), gather->values.begin() + begin);
-            if (gather->progress) gather->progress->advance(end - begin);
-            if (--gather->chunks_left != 0) return;
-            detail::notify<std::vector<E>>(*gather->on, &gather->values, gather->error);
-            if (gather->error) {
-              result.finish(std::nullopt, gather->error);
-            } else {
-              result.finish(std::move(gather->values), nullptr);
-            }
-          });
+        f, items, chunksize, [gather, chunk_in](std::size_t begin, std::size_t end) {
+          if constexpr (detail::bulk_bytes_v<E>) {
+            // Decoded straight into the result, from the bytes in the result queue.
+            return detail::PoolCore::Done(
+                [gather, chunk_in, begin, end](std::span<const std::byte> bytes,
+                                               std::exception_ptr e) {
+                  std::lock_guard lock(gather->mutex);
+                  if (!e) {
+                    try {
+                      detail::decode_chunk_results<E>(
+                          bytes, std::span<E>(gather->values).subspan(begin, end - begin));
+                    } catch (...) {
+                      e = std::current_exception();
+                    }
+                  }
+                  chunk_in(end - begin, e);
+                });
+          } else {
+            return chunk_done<E>(end - begin, [gather, chunk_in, begin, end](std::vector<E> part,
+                                                                             std::exception_ptr e) {
+              // Also for vector<bool>, whose bits share words.
+              std::lock_guard lock(gather->mutex);
+              if (!e) std::move(part.begin(), part.end(), gather->values.begin() + begin);
+              chunk_in(end - begin, e);
+            });
+          }
         });
     return result;
   }

@@ -171,10 +171,8 @@ struct PoolCore::State {
   bool finished = false;  // joined or terminated
   std::string broken;     // why, once a worker's initializer failed
 
-  // The pool thread's own: per worker, the task it was last seen running, and since when; the
-  // bytes of the result it reads.
+  // The pool thread's own: per worker, the task it was last seen running, and since when.
   std::vector<std::pair<std::uint64_t, std::chrono::steady_clock::time_point>> seen;
-  std::vector<std::byte> inbox;
 
   std::atomic<bool> stop{false};
   std::thread thread;
@@ -232,28 +230,32 @@ struct PoolCore::State {
 
   // --- in the pool's process ------------------------------------------------------------------
 
-  // Hands one result, if one comes within `timeout`, to its caller; false if none came.
+  // Hands one result, if one comes within `timeout`, to its caller; false if none came. The
+  // caller's Done reads the result where it lies in the queue (under the result queue's get
+  // lock, which only this thread takes): a map's chunk is decoded once, straight into the
+  // caller's result, instead of first being copied out of the queue.
   bool deliver_one(std::chrono::nanoseconds timeout) {
-    std::vector<std::byte>& bytes = inbox;
-    auto copy = [](void* ctx, std::span<const std::byte> b) {
-      static_cast<std::vector<std::byte>*>(ctx)->assign(b.begin(), b.end());
+    auto handle = [](void* ctx, std::span<const std::byte> bytes) {
+      static_cast<State*>(ctx)->handle_result(bytes);
     };
-    if (!results.get(copy, &bytes, timeout)) return false;
+    return results.get(handle, this, timeout);
+  }
+
+  void handle_result(std::span<const std::byte> bytes) {
     std::uint64_t id = 0;
     runtime::Outcome outcome;
     try {
       if (bytes.size() < sizeof id) throw ProtocolError("malformed pool result");
       std::memcpy(&id, bytes.data(), sizeof id);
-      outcome = runtime::read_outcome(std::span(bytes).subspan(sizeof id));
+      outcome = runtime::read_outcome(bytes.subspan(sizeof id));
     } catch (const ProtocolError&) {
-      return true;  // not from a worker of ours: dropped
+      return;  // not from a worker of ours: dropped
     }
     if (id == kInitFailed) {
       break_pool(outcome.error);
     } else {
       finish(id, outcome.result, outcome.error);
     }
-    return true;
   }
 
   // A worker's initializer failed: no worker can be trusted to run tasks (Python's executor
@@ -352,9 +354,6 @@ struct PoolCore::State {
       try {
         // Results as they come; between them, at most every kCheckEvery, the workers' health.
         const bool delivered = deliver_one(kPoll);
-        // As the encoding buffer (mp/codec.hpp): one large result does not keep its size.
-        if (inbox.capacity() > kKeptEncodeBuffer) [[unlikely]]
-          std::vector<std::byte>().swap(inbox);
         const auto now = std::chrono::steady_clock::now();
         if (delivered && now - checked < kCheckEvery) continue;
         checked = now;
@@ -411,6 +410,10 @@ bool PoolCore::broken() const {
 }
 
 void PoolCore::submit(Invoker invoker, std::vector<std::byte> payload, Done done) {
+  submit(invoker, std::span<std::byte>(payload), std::move(done));
+}
+
+void PoolCore::submit(Invoker invoker, std::span<std::byte> payload, Done done) {
   if (payload.size() < kTaskHeaderSpace)
     throw ValueError("a pool task without room for its header");
   State& s = *state_;

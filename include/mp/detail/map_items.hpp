@@ -34,6 +34,15 @@ class MapItems {
 
   std::size_t size() const noexcept { return is_borrowed_ ? borrowed_.size() : owned_.size(); }
 
+  // Whether view() can be had: all but vector<bool>'s packed bits.
+  static constexpr bool viewable = !std::is_same_v<Item, bool>;
+
+  // Items [begin, end), where they lie: a chunk is encoded from them without a copy first.
+  std::span<const Item> view(std::size_t begin, std::size_t end) const requires viewable {
+    if (is_borrowed_) return borrowed_.subspan(begin, end - begin);
+    return std::span<const Item>(owned_).subspan(begin, end - begin);
+  }
+
   // Items [begin, end), each taken once.
   std::vector<Item> take(std::size_t begin, std::size_t end) {
     if (is_borrowed_) return std::vector<Item>(borrowed_.begin() + begin, borrowed_.begin() + end);

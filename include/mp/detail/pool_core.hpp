@@ -34,6 +34,9 @@ class PoolCore {
   // once the pool is closed or terminated, and the task queue's errors (std::system_error);
   // when it throws, `done` is never called.
   void submit(Invoker invoker, std::vector<std::byte> payload, Done done);
+  // The same from bytes the caller keeps (Pool's map encodes each chunk into this thread's
+  // encoding buffer): they are copied into the task queue before this returns.
+  void submit(Invoker invoker, std::span<std::byte> payload, Done done);
 
   void close();      // no more tasks; those queued still run
   void join();       // after close(): waits for every task, then for the workers to exit
