@@ -24,7 +24,7 @@ namespace mp::shm {
 
 struct LockState {
   std::atomic<std::uint32_t> word;    // owner tid | kWaiters, 0 when free
-  std::uint32_t count;                // RLock recursion depth; touched by the owner only
+  std::uint32_t count;                // RLock recursion depth while held; the owner's only
   std::atomic<std::uint32_t> deaths;  // owners that died holding the lock
   // Threads in the contended path (spun out, asleep or about to be): the one that takes the
   // lock sets the waiters bit only if others remain, so that a lone waiter's later release
