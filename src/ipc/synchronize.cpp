@@ -35,26 +35,47 @@ std::uint32_t my_tid() noexcept {
 
 namespace detail {
 
+namespace {
+// An RLock's depth is meaningful only while it is held; one taken afresh starts at 1. A release
+// from depth 1 leaves it there, so that the common case writes it at neither end: a store is
+// one more moment at which a waiter's read may have taken the cache line away.
+void start_depth(shm::LockState& s) noexcept {
+  if (s.count != 1) s.count = 1;
+}
+}  // namespace
+
+bool LockHandle::acquire_blocking() {
+  // The uncontended acquire is one compare-and-swap; everything else is out of line. An RLock
+  // that was free takes it the same way (its owner cannot be this thread then).
+  shm::LockState& s = *ref_;
+  if (shm::lock_try(s, my_tid())) {
+    if (recursive_) start_depth(s);
+    return true;
+  }
+  return acquire_slow(std::nullopt);
+}
+
 bool LockHandle::acquire_for(Timeout timeout) {
-  // The uncontended Lock is one compare-and-swap; everything else is out of line.
-  if (!recursive_ && shm::lock_try(*ref_, my_tid())) return true;
+  shm::LockState& s = *ref_;
+  if (shm::lock_try(s, my_tid())) {
+    if (recursive_) start_depth(s);
+    return true;
+  }
   return acquire_slow(timeout);
 }
 
+// After a failed compare-and-swap: the RLock's owner re-entering, or the contended wait.
 bool LockHandle::acquire_slow(Timeout timeout) {
   shm::LockState& s = *ref_;
   const std::uint32_t me = my_tid();
-  if (recursive_) {
-    if (shm::lock_owner(s) == me) {
-      ++s.count;
-      return true;
-    }
+  if (recursive_ && shm::lock_owner(s) == me) {
+    ++s.count;
+    return true;
   }
-  if (!shm::lock_try(s, me) &&
-      shm::lock_acquire_contended(s, me, deadline_of(timeout)) == shm::Acquired::timed_out) {
+  if (shm::lock_acquire_contended(s, me, deadline_of(timeout)) == shm::Acquired::timed_out) {
     return false;
   }
-  if (recursive_) s.count = 1;
+  if (recursive_) start_depth(s);
   return true;
 }
 
@@ -62,7 +83,10 @@ void LockHandle::release() {
   shm::LockState& s = *ref_;
   if (recursive_) {
     if (shm::lock_owner(s) != my_tid()) throw ValueError("cannot release un-acquired lock");
-    if (--s.count > 0) return;
+    if (s.count > 1) {
+      --s.count;
+      return;
+    }
   }
   if (!shm::lock_release(s)) throw ValueError("cannot release un-acquired lock");
 }

@@ -1,11 +1,13 @@
 // shm/robust_lock.hpp — a mutex in shared memory that survives the death of its holder.
 //
 // The whole lock is one 32-bit futex word holding the owner's thread id (0: free) and a
-// "waiters" bit. Uncontended acquire and release are one atomic instruction each. A waiter
-// sleeps on the futex in slices; when a slice ends with the owner unchanged, it asks the kernel
-// whether that thread still exists, and if it does not, takes the lock over. So a holder killed
-// by SIGKILL costs the next acquirer at most one slice (kOwnerCheck), never a deadlock; the take
-// over is counted in `deaths`, which is how the death becomes observable.
+// "waiters" bit. Uncontended acquire and release are one atomic instruction each, with no
+// other bookkeeping: the owner's id is the value the acquire stores. A waiter spins briefly,
+// reading the word seldom (robust_lock.cpp says why), then sleeps on the futex in slices; when a
+// slice ends with the owner unchanged, it asks the kernel whether that thread still exists, and if
+// it does not, takes the lock over. So a holder killed by SIGKILL costs the next acquirer at most
+// one slice (kOwnerCheck), never a deadlock; the take over is counted in `deaths`, which is how the
+// death becomes observable.
 //
 // Why not a robust pthread mutex: Python lets any thread or process release a Lock, and a robust
 // pthread mutex refuses a release by a non-owner. Owner-in-the-word gives us both behaviours.
@@ -24,7 +26,7 @@ namespace mp::shm {
 
 struct LockState {
   std::atomic<std::uint32_t> word;    // owner tid | kWaiters, 0 when free
-  std::uint32_t count;                // RLock recursion depth; touched by the owner only
+  std::uint32_t count;                // RLock recursion depth while held; the owner's only
   std::atomic<std::uint32_t> deaths;  // owners that died holding the lock
   // Threads in the contended path (spun out, asleep or about to be): the one that takes the
   // lock sets the waiters bit only if others remain, so that a lone waiter's later release

@@ -31,7 +31,7 @@ int this_pid() noexcept {
 }
 
 namespace id_cache {
-thread_local int tid __attribute__((tls_model("initial-exec"))) = 0;
+constinit thread_local int tid __attribute__((tls_model("initial-exec"))) = 0;
 int fetch_tid() noexcept {
   return tid = static_cast<int>(::syscall(SYS_gettid));
 }

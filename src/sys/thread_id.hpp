@@ -13,7 +13,8 @@ int this_pid() noexcept;
 namespace id_cache {
 // initial-exec: the library is linked into programs (or libraries loaded at start-up), and the
 // default model for position-independent code would call __tls_get_addr on every lock fast path.
-extern thread_local int tid __attribute__((tls_model("initial-exec")));
+// constinit: no dynamic initializer, so the compiler calls no TLS wrapper to check for one.
+extern constinit thread_local int tid __attribute__((tls_model("initial-exec")));
 int fetch_tid() noexcept;
 }  // namespace id_cache
 
