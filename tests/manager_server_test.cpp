@@ -5,6 +5,7 @@
 //
 // Every wait is bounded; a hung child is killed.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -17,6 +18,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -28,6 +30,7 @@
 #include "mp/connection.hpp"
 #include "mp/managers.hpp"
 #include "mp/process.hpp"
+#include "mp/queues.hpp"
 #include "support/children.hpp"
 #include "support/leak_check.hpp"
 
@@ -595,12 +598,19 @@ TEST_F(ManagerServerTest, BadMailboxOffersGetAnError) {
   expect_error_reply();
   ::close(pipe_fds[0]);
   ::close(pipe_fds[1]);
-  const int small = ::memfd_create("small", MFD_CLOEXEC);
-  ASSERT_GE(small, 0);
-  ASSERT_EQ(::ftruncate(small, 4096), 0);
-  send_frame_with_fd(raw.fileno(), bytes, small);
-  expect_error_reply();
-  ::close(small);
+  // Memory the client could still shrink under the server (a fault there would kill it for
+  // every client), of the right size or not, and sealed memory of the wrong size.
+  constexpr off_t kMailboxBytes = 256 + 2 * (32 << 10);
+  for (auto [size, sealed] : {std::pair{off_t{4096}, false}, std::pair{kMailboxBytes, false},
+                              std::pair{off_t{4096}, true}}) {
+    const int memfd = ::memfd_create("offer", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    ASSERT_GE(memfd, 0);
+    ASSERT_EQ(::ftruncate(memfd, size), 0);
+    if (sealed) ASSERT_EQ(::fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW), 0);
+    send_frame_with_fd(raw.fileno(), bytes, memfd);
+    expect_error_reply();
+    ::close(memfd);
+  }
   // Still a plain socket connection: an ordinary request is answered on it.
   mp::detail::manager::Request count;
   count.op = mp::detail::manager::Op::object_count;
@@ -611,6 +621,79 @@ TEST_F(ManagerServerTest, BadMailboxOffersGetAnError) {
   EXPECT_EQ(static_cast<int>(reply[0]), 1) << "a result";
   raw.close();
   EXPECT_EQ(d.get(1), 1);
+}
+
+// Through a mailbox a reply reaches its client without a system call, so a client can take an
+// item and exit before the server looks whether it is still there. Each child takes one item
+// and exits at once: every item arrives once, and none goes back into the queue.
+TEST_F(ManagerServerTest, ItemsTakenByClientsThatExitAreNotGivenAgain) {
+  mp::Manager m;
+  auto q = m.queue<int>();
+  mp::Queue<int> back;
+  constexpr int kItems = 96, kAtOnce = 8;
+  for (int i = 0; i < kItems; ++i) q.put(i);
+  std::set<int> got;
+  for (int first = 0; first < kItems; first += kAtOnce) {
+    std::vector<mp::Process> children;
+    for (int c = 0; c < kAtOnce; ++c) {
+      children.emplace_back([q, back]() mutable { back.put(q.get(30s)); });
+      children.back().start();
+    }
+    for (int c = 0; c < kAtOnce; ++c) {
+      const int item = back.get(30s);
+      EXPECT_TRUE(got.insert(item).second) << "item " << item << " came twice";
+    }
+    for (auto& child : children) join_ok(child);
+  }
+  EXPECT_EQ(got.size(), static_cast<std::size_t>(kItems));
+  EXPECT_THROW(q.get(300ms), mp::Empty) << "an item taken by a child that exited came back";
+}
+
+// Calls far enough apart that both sides sleep between them: each request and reply then
+// rings its receiver's doorbell. A lost wake-up would show as a TimeoutError.
+TEST_F(ManagerServerTest, CallsAfterSleepsRingTheDoorbell) {
+  mp::ManagerOptions options;
+  options.timeout = 10s;
+  mp::Manager m(options);
+  auto d = m.dict<int, int>();
+  for (int i = 0; i < 60; ++i) {
+    std::this_thread::sleep_for(300us);  // longer than either side spins
+    d[i % 4] = i;
+    EXPECT_EQ(d.get(i % 4), i);
+  }
+}
+
+// The server's threads for a client's connections end when the client does.
+TEST_F(ManagerServerTest, AClientsConnectionThreadsEndWithIt) {
+  ManagerAndServer ms;
+  ASSERT_GT(ms.server, 0);
+  auto d = ms.manager->dict<int, int>();
+  d[0] = 0;
+  auto threads = [&] {
+    std::size_t n = 0;
+    for (const auto& e :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(ms.server) + "/task")) {
+      (void)e;
+      ++n;
+    }
+    return n;
+  };
+  const std::size_t before = threads();
+  mp::Process client([d]() mutable {
+    std::vector<std::thread> ts;  // calls at once: a connection each
+    for (int t = 1; t <= 3; ++t) {
+      ts.emplace_back([d, t]() mutable {
+        for (int i = 0; i < 50; ++i) d.increment(t, 1);
+      });
+    }
+    for (auto& t : ts) t.join();
+  });
+  client.start();
+  join_ok(client);
+  EXPECT_EQ(d.get(1), 50);
+  const auto end = Clock::now() + 20s;
+  while (threads() > before && Clock::now() < end) std::this_thread::sleep_for(10ms);
+  EXPECT_LE(threads(), before);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "sys/child.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
@@ -116,6 +117,14 @@ int thread_count() noexcept {
 int online_cpus() noexcept {
   long n = ::sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? static_cast<int>(n) : 1;
+}
+
+int usable_cpus() noexcept {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) != 0) return online_cpus();
+  const int n = CPU_COUNT(&set);
+  return n > 0 ? n : 1;
 }
 
 namespace {

@@ -46,6 +46,8 @@ int thread_count() noexcept;
 
 // Online CPUs.
 int online_cpus() noexcept;
+// The CPUs this process may run on (its affinity mask), at least 1.
+int usable_cpus() noexcept;
 
 // _exit(code), without running atexit handlers or flushing anything.
 [[noreturn]] void exit_now(int code) noexcept;

@@ -81,6 +81,23 @@ int unlink_named(const std::string& name) noexcept {
   return ::shm_unlink(name.c_str()) == 0 ? 0 : errno;
 }
 
+int map_sealed(std::size_t size, Mapping& out) noexcept {
+  UniqueFd fd(::memfd_create("mp", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (!fd && errno == EMFILE && raise_fd_limit()) {
+    fd.reset(::memfd_create("mp", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  }
+  if (!fd) return errno;
+  if (::ftruncate(fd.get(), static_cast<off_t>(size == 0 ? 1 : size)) != 0) return errno;
+  if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) return errno;
+  return map_fd(std::move(fd), size, out);
+}
+
+int check_sealed(int fd) noexcept {
+  const int seals = ::fcntl(fd, F_GET_SEALS);
+  if (seals < 0) return EINVAL;
+  return (seals & F_SEAL_SHRINK) != 0 ? 0 : EPERM;
+}
+
 void unmap(Mapping& m) noexcept {
   if (m.addr != nullptr) ::munmap(m.addr, m.size == 0 ? 1 : m.size);
   m.addr = nullptr;

@@ -30,6 +30,14 @@ int map_named_create(const std::string& name, std::size_t size, Mapping& out) no
 int map_named_attach(const std::string& name, Mapping& out) noexcept;
 int unlink_named(const std::string& name) noexcept;
 
+// As map_anonymous, for memory shared with a process that must be able to trust its size: the
+// memfd is sealed so that it can neither shrink nor grow (a peer that shrank memory another
+// process has mapped would make that process's next access fault, SIGBUS).
+int map_sealed(std::size_t size, Mapping& out) noexcept;
+// 0 when the memory file behind `fd` cannot shrink (a memfd sealed so); EPERM when it can,
+// EINVAL when it is not a memfd.
+int check_sealed(int fd) noexcept;
+
 // Maps, whole and shared, the memory file behind `fd`, which another process passed over a
 // socket; `fd` is borrowed (a duplicate is kept in `out`). EINVAL when it is not a regular file
 // (a memfd or a /dev/shm file) or is empty.

@@ -42,6 +42,7 @@
 #include "runtime/outcome.hpp"
 #include "services/manager/link.hpp"
 #include "services/manager/serve.hpp"
+#include "sys/clock.hpp"
 #include "sys/memory.hpp"
 #include "sys/socket.hpp"
 #include "sys/thread_id.hpp"
@@ -239,13 +240,20 @@ Reply round_trip(const ObjectRef& ref, const Request& r) {
       ref.timeout_ns + (blocks(r.op) ? std::max<std::int64_t>(r.timeout_ns, 0) : 0));
   std::vector<std::byte> response;
   {
+    const sys::Deadline deadline = forever ? sys::Deadline::never() : sys::Deadline::after(limit);
     Lease lease(ref);
     Link& c = lease.connection();
     c.send(bytes);
     SpinBudget& budget = c.spin_budget();
     const auto t0 = std::chrono::steady_clock::now();
     const bool came = c.wait(forever ? std::chrono::nanoseconds(-1) : limit, budget.next());
-    if (!blocks(r.op)) budget.record(std::chrono::steady_clock::now() - t0);
+    // A blocking call's long wait is its object's doing, not the server's: no miss.
+    const auto waited = std::chrono::steady_clock::now() - t0;
+    if (blocks(r.op) && waited > budget.spin()) {
+      budget.forget();
+    } else {
+      budget.record(waited);
+    }
     if (!came) {
       throw TimeoutError(
           "the manager at " + ref.address + " did not answer within " +
@@ -253,7 +261,7 @@ Reply round_trip(const ObjectRef& ref, const Request& r) {
           " ms");
     }
     try {
-      response = c.recv();
+      response = c.recv(deadline);
     } catch (const EOFError&) {
       throw EOFError("the manager at " + ref.address +
                      " closed the connection: it has shut down or died");

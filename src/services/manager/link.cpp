@@ -26,11 +26,12 @@ namespace {
 constexpr std::size_t kLaneBytes = std::size_t{32} << 10;
 constexpr std::uint32_t kOnSocket = std::numeric_limits<std::uint32_t>::max();
 
-// One direction's counters, each written by one side only, on lines of their own.
+// One direction's counters: the sender's line, then the receiver's.
 struct Lane {
-  alignas(64) std::atomic<std::uint32_t> posted;    // messages sent this way: the sender's
+  alignas(64) std::atomic<std::uint32_t> posted;    // messages sent this way
   std::atomic<std::uint32_t> length;                // of the last one, or kOnSocket
   alignas(64) std::atomic<std::uint32_t> sleeping;  // the receiver sleeps in poll()
+  std::atomic<std::uint32_t> taken;                 // messages the receiver has copied out
 };
 
 enum Direction { kToServer = 0, kToClient = 1 };
@@ -44,7 +45,7 @@ constexpr std::size_t kMailboxBytes = kLanesBytes + 2 * kLaneBytes;
 struct Mailbox {
   sys::Mapping mapping;
 
-  explicit Mailbox(sys::Mapping m) : mapping(std::move(m)) { mapping.fd.reset(); }
+  explicit Mailbox(sys::Mapping m) : mapping(std::move(m)) {}
   ~Mailbox() { sys::unmap(mapping); }
   Mailbox(const Mailbox&) = delete;
   Mailbox& operator=(const Mailbox&) = delete;
@@ -57,35 +58,39 @@ struct Mailbox {
 
 bool Link::offer_mailbox(std::chrono::nanoseconds timeout) {
   sys::Mapping m;
-  if (sys::map_anonymous(kMailboxBytes, m) != 0) return false;  // the socket will do
+  // Sealed: the server maps it, and must not fault on memory a client could shrink.
+  if (sys::map_sealed(kMailboxBytes, m) != 0) return false;  // the socket will do
+  auto box = std::make_shared<Mailbox>(std::move(m));        // unmapped if the offer fails
   Request offer;
   offer.op = Op::mailbox;
-  const int memfd = m.fd.get();
+  const int memfd = box->mapping.fd.get();
   runtime::write_frame(fileno(), encode(offer), std::span<const int>(&memfd, 1));
+  box->mapping.fd.reset();
   if (!connection_.poll(timeout)) {
     throw TimeoutError("the manager did not answer within " +
                        std::to_string(timeout.count() / 1000000) + " ms");
   }
   runtime::Outcome outcome = runtime::read_outcome(connection_.recv_bytes());
-  if (outcome.error) {
-    sys::unmap(m);
-    return false;
-  }
-  box_ = std::make_shared<Mailbox>(std::move(m));
+  if (outcome.error) return false;
+  box_ = std::move(box);
   server_ = false;
   return true;
 }
 
 std::shared_ptr<Mailbox> Link::map_mailbox(sys::UniqueFd memfd) {
+  if (sys::check_sealed(memfd.get()) != 0) {
+    throw ProtocolError("a client's mailbox must be a memfd sealed against shrinking");
+  }
   sys::Mapping m;
   if (int err = sys::map_passed(memfd.get(), m); err != 0) {
     throw std::system_error(err, std::generic_category(), "mapping a client's mailbox");
   }
-  if (m.size != kMailboxBytes) {
-    sys::unmap(m);
+  auto box = std::make_shared<Mailbox>(std::move(m));
+  box->mapping.fd.reset();
+  if (box->mapping.size != kMailboxBytes) {
     throw ProtocolError("a client's mailbox has the wrong size");
   }
-  return std::make_shared<Mailbox>(std::move(m));
+  return box;
 }
 
 void Link::use_mailbox(std::shared_ptr<Mailbox> box) {
@@ -110,6 +115,9 @@ void Link::send(std::span<const std::byte> message) {
     // Counted first: a receiver that sees the count reads the frame, however it was woken.
     lane.length.store(kOnSocket, std::memory_order_relaxed);
     lane.posted.store(count, std::memory_order_release);
+    // Seen before the frame is, by a receiver that the frame wakes (a system call is not a fence
+    // on every architecture).
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     runtime::write_frame(fileno(), message);
     return;
   }
@@ -160,25 +168,29 @@ bool Link::wait(std::chrono::nanoseconds timeout, std::chrono::nanoseconds spin)
   }
 }
 
-std::vector<std::byte> Link::recv(std::vector<sys::UniqueFd>* fds) {
+std::vector<std::byte> Link::recv(const sys::Deadline& deadline, std::vector<sys::UniqueFd>* fds) {
   std::vector<std::byte> out;
   if (box_ && !at_eof_ && !message_waiting()) wait(std::chrono::nanoseconds(-1), {});
+  const int direction = server_ ? kToServer : kToClient;
+  bool on_socket = !box_;
   if (box_ && !at_eof_) {
-    const int direction = server_ ? kToServer : kToClient;
     const std::uint32_t length = box_->lane(direction).length.load(std::memory_order_relaxed);
     ++received_;
-    if (length != kOnSocket) {
+    if (length == kOnSocket) {
+      on_socket = true;
+    } else {
       if (length > kLaneBytes) throw ProtocolError("a mailbox message longer than the mailbox");
       const std::byte* data = box_->data(direction);
       out.assign(data, data + length);
-      return out;
     }
   }
   if (at_eof_) throw EOFError("the other end of the connection is closed");
   // On the socket: the message itself, after any doorbells rung before it.
-  do {
-    const auto status =
-        runtime::read_frame(fileno(), out, runtime::kUnlimited, sys::Deadline::never(), fds);
+  while (on_socket) {
+    const auto status = runtime::read_frame(fileno(), out, runtime::kUnlimited, deadline, fds);
+    if (status == runtime::FrameStatus::timed_out) {
+      throw TimeoutError("a message's bytes did not all come in time");
+    }
     if (status == runtime::FrameStatus::bad_descriptors) {
       throw ProtocolError("a message announced descriptors that did not come");
     }
@@ -186,8 +198,17 @@ std::vector<std::byte> Link::recv(std::vector<sys::UniqueFd>* fds) {
       at_eof_ = true;
       throw EOFError("the other end of the connection is closed");
     }
-  } while (box_ && out.empty());
+    on_socket = box_ && out.empty();
+  }
+  // Before this side can close its end: the sender learns that the message got here.
+  if (box_) box_->lane(direction).taken.store(received_, std::memory_order_release);
   return out;
+}
+
+bool Link::delivered() const noexcept {
+  if (!box_) return true;
+  const Lane& lane = box_->lane(server_ ? kToClient : kToServer);
+  return lane.taken.load(std::memory_order_acquire) == lane.posted.load(std::memory_order_relaxed);
 }
 
 bool Link::peer_gone() const {

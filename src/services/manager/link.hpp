@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "mp/connection.hpp"
+#include "sys/clock.hpp"
 #include "sys/fd.hpp"
 
 namespace mp::detail::manager {
@@ -47,6 +48,9 @@ class SpinBudget {
     spun_ = true;
     return spin_;
   }
+  std::chrono::nanoseconds spin() const noexcept { return spin_; }
+  // The wait after next() says nothing about the peer (it waited on something else).
+  void forget() noexcept { spun_ = false; }
   // How long the wait after next() took.
   void record(std::chrono::nanoseconds waited) noexcept {
     if (!std::exchange(spun_, false)) return;
@@ -80,11 +84,16 @@ class Link {
   // Until a message is there, or EOF: true; false after `timeout` (negative: no limit). Looks
   // for `spin` first without sleeping.
   bool wait(std::chrono::nanoseconds timeout, std::chrono::nanoseconds spin);
-  // The next message; throws EOFError when the peer is gone. Descriptors that came with a
-  // message on the socket go to `fds` when given, else are closed.
-  std::vector<std::byte> recv(std::vector<sys::UniqueFd>* fds = nullptr);
+  // The next message; throws EOFError when the peer is gone, TimeoutError when a message
+  // announced on the socket is not all there by `deadline`. Descriptors that came with a message
+  // on the socket go to `fds` when given, else are closed.
+  std::vector<std::byte> recv(const sys::Deadline& deadline = sys::Deadline::never(),
+                              std::vector<sys::UniqueFd>* fds = nullptr);
   // Without waiting: whether the peer has closed its end.
   bool peer_gone() const;
+  // Whether the peer has copied out every message sent to it (through a mailbox a message is
+  // sent whether or not the peer is still there to take it).
+  bool delivered() const noexcept;
 
   bool has_mailbox() const noexcept { return box_ != nullptr; }
   // For the owner's waits on this connection (what it learned about its peer).

@@ -22,6 +22,8 @@
 #include "runtime/outcome.hpp"
 #include "services/manager/link.hpp"
 #include "services/manager/server.hpp"
+#include "sys/child.hpp"
+#include "sys/clock.hpp"
 #include "sys/fd.hpp"
 #include "sys/socket.hpp"
 
@@ -33,9 +35,10 @@ namespace {
 // link's SpinBudget): a client calling in a loop sends it within microseconds of the reply, and
 // catching it awake saves a scheduler's wake-up, the largest part of a call. But a spinning
 // thread takes a CPU from the clients and the threads with work, so threads spin only while
-// the awake ones (each with a client of its own) fit in half the CPUs: on 2 CPUs, one client
-// calling alone gets a spinning thread; several busy clients get sleeping ones, and keep the
-// CPUs busy between them.
+// the awake ones (each with a client of its own) fit in half the CPUs this process may use: on
+// 2 CPUs, one client calling alone gets a spinning thread; several busy clients get sleeping
+// ones, and keep the CPUs busy between them. A thread blocked in a call (a queue's get, a
+// lock's acquire) counts as asleep.
 class AwakeThreads {
  public:
   AwakeThreads() { count_.fetch_add(1, std::memory_order_relaxed); }
@@ -44,14 +47,32 @@ class AwakeThreads {
   AwakeThreads& operator=(const AwakeThreads&) = delete;
 
   bool may_spin() const noexcept { return count_.load(std::memory_order_relaxed) <= limit_; }
-  void sleeping() noexcept { count_.fetch_sub(1, std::memory_order_relaxed); }
-  void woken() noexcept { count_.fetch_add(1, std::memory_order_relaxed); }
+
+  // Not counted while it lives (exceptions included).
+  class Asleep {
+   public:
+    explicit Asleep(bool really = true) : really_(really) {
+      if (really_) count_.fetch_sub(1, std::memory_order_relaxed);
+    }
+    ~Asleep() {
+      if (really_) count_.fetch_add(1, std::memory_order_relaxed);
+    }
+    Asleep(const Asleep&) = delete;
+    Asleep& operator=(const Asleep&) = delete;
+
+   private:
+    bool really_;
+  };
 
  private:
   static inline std::atomic<int> count_{0};
-  static inline const int limit_ =
-      std::max(1, static_cast<int>(std::thread::hardware_concurrency() / 2));
+  static inline const int limit_ = std::max(1, sys::usable_cpus() / 2);
 };
+
+bool blocks(Op op) {
+  return op == Op::put || op == Op::get_item || op == Op::acquire || op == Op::wait ||
+         op == Op::join;
+}
 
 void serve_connection(Server& server, Connection c, int wake_fd) {
   Link link(std::move(c));
@@ -72,11 +93,10 @@ void serve_connection(Server& server, Connection c, int wake_fd) {
         budget.record(came ? std::chrono::steady_clock::now() - t0 : spin * 2);
       }
       if (!came) {
-        awake.sleeping();
+        AwakeThreads::Asleep asleep;
         link.wait(std::chrono::nanoseconds(-1), {});
-        awake.woken();
       }
-      bytes = link.recv(&fds);
+      bytes = link.recv(sys::Deadline::never(), &fds);
     } catch (const std::exception&) {
       break;  // EOF, or a frame that cannot be read: the connection is done
     }
@@ -94,6 +114,7 @@ void serve_connection(Server& server, Connection c, int wake_fd) {
         }
         mailbox = Link::map_mailbox(std::move(fds.front()));
       } else {
+        AwakeThreads::Asleep asleep(blocks(r.op));
         reply = server.handle(r);
       }
     } catch (...) {
@@ -107,9 +128,9 @@ void serve_connection(Server& server, Connection c, int wake_fd) {
     try {
       link.send(response);
       if (mailbox) link.use_mailbox(std::move(mailbox));  // after its reply, on the socket
-      // Through a mailbox the reply is sent however the client is; an item must not be lost
-      // with a client that is gone.
-      if (ok && r.op == Op::get_item && link.has_mailbox() && link.peer_gone()) {
+      // Through a mailbox the reply is sent however the client is: an item must not be lost
+      // with a client that is gone before it took it (and not given again when it took it).
+      if (ok && r.op == Op::get_item && link.peer_gone() && !link.delivered()) {
         throw EOFError("the client is gone");
       }
     } catch (const std::exception&) {
