@@ -249,6 +249,21 @@ void encode_payload_into(const T& value, std::vector<std::byte>& out) {
   }
 }
 
+// The same bytes, written into `sink` (empty so far), which then learns their size (finish).
+template <class T>
+void encode_payload_into(const T& value, EncodeSink& sink) {
+  if constexpr (!Encodable<T>) {
+    check_encodable<T>();
+  } else if constexpr (memcpy_encodable<T>) {
+    const std::span<std::byte> room = sink.grow(0, sizeof(T));
+    std::memcpy(room.data(), &value, sizeof(T));
+    sink.finish(sizeof(T));
+  } else {
+    OutputArchive ar(sink);
+    ar(value);
+  }
+}
+
 template <class T>
 T decode_payload(std::span<const std::byte> payload) {
   if constexpr (!Encodable<T>) {

@@ -82,9 +82,14 @@ class Queue {
 
  protected:
   bool put_impl(const T& value, detail::QueueCore::Timeout timeout) {
-    detail::EncodeBufferLease buf;
-    detail::encode_payload_into(value, buf.get());
-    return core_.put(buf.get(), timeout);
+    if constexpr (detail::memcpy_encodable<T> && sizeof(T) <= 4096) {
+      // The encoding is the value's bytes: straight from it.
+      return core_.put({reinterpret_cast<const std::byte*>(&value), sizeof(T)}, timeout);
+    } else {
+      detail::QueueCore::Message message(core_);
+      detail::encode_payload_into(value, message);
+      return core_.put(message, timeout);
+    }
   }
   std::optional<T> get_impl(detail::QueueCore::Timeout timeout) {
     std::optional<T> out;

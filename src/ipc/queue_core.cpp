@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "ipc/message_body.hpp"
+#include "mp/codec.hpp"
 #include "mp/detail/archive.hpp"
 #include "mp/detail/fd_transfer.hpp"
 #include "mp/errors.hpp"
@@ -191,15 +192,59 @@ QueueCore::QueueCore(std::uint64_t type_tag, std::size_t maxsize, const QueueOpt
   }
 }
 
+std::size_t QueueCore::largest_in_ring() const noexcept {
+  // A record (header and payload rounded up to 4 bytes) takes at most a quarter of the ring.
+  const std::uint64_t most =
+      std::min<std::uint64_t>(ring_->capacity / 4, RecordHeader::kLengthMask);
+  return static_cast<std::size_t>((most - sizeof(RecordHeader)) & ~std::uint64_t{3});
+}
+
+QueueCore::Message::Message(QueueCore& queue) : queue_(queue), buffer_(encode_buffer()) {
+  buffer_.clear();
+}
+
+QueueCore::Message::~Message() {
+  if (body_ && *body_) queue_.local_->bodies.give_back(std::move(*body_));
+  if (buffer_.capacity() > kKeptEncodeBuffer) [[unlikely]]
+    release_encode_buffer();
+}
+
+std::span<std::byte> QueueCore::Message::grow(std::size_t used, std::size_t need) {
+  if (!body_) {
+    if (need <= queue_.largest_in_ring()) return VectorSink(buffer_).grow(used, need);
+    // Outgrew the ring: what is written so far (less than a quarter of the ring) moves to a body.
+    Body body = queue_.local_->bodies.claim(std::max(need, 2 * used));
+    if (used != 0) std::memcpy(body.bytes().data(), buffer_.data(), used);
+    body_ = std::make_unique<Body>(std::move(body));
+    return body_->bytes();
+  }
+  // Doubling: a body's pages take memory only once written, and mremap moves none of them.
+  body_->reserve(std::max(need, 2 * used));
+  return body_->bytes();
+}
+
+bool QueueCore::put(Message& message, Timeout timeout) {
+  if (!message.body_) return put({message.buffer_.data(), message.size_}, timeout);
+  if (local_->closed) throw ValueError("queue is closed");
+  return put_record(message.body_->bytes().first(message.size_), message.body_.get(), timeout);
+}
+
 bool QueueCore::put(std::span<const std::byte> message, Timeout timeout) {
   if (local_->closed) throw ValueError("queue is closed");
+  if (message.size() <= largest_in_ring()) return put_record(message, nullptr, timeout);
+  Body body = local_->bodies.fill(message);  // outside the lock
+  const bool put = put_record(body.bytes().first(message.size()), &body, timeout);
+  if (body) local_->bodies.give_back(std::move(body));  // not sent
+  return put;
+}
+
+// `body`, when given, holds `message`, which then goes beside the ring; the body is moved into
+// the spares once sent, and left to the caller otherwise.
+bool QueueCore::put_record(std::span<const std::byte> message, Body* body, Timeout timeout) {
   const auto deadline = sys::Deadline::after(timeout);
   RingState& r = *ring_;
   const std::uint64_t cap = r.capacity;
-  const bool large = shm::record_size(message.size()) >
-                     std::min<std::uint64_t>(cap / 4, RecordHeader::kLengthMask);
-  Body body;
-  if (large) body = local_->bodies.fill(message);  // outside the lock
+  const bool large = body != nullptr;
   const std::uint64_t need = shm::record_size(large ? sizeof(LargeRecord) : message.size());
 
   LockGuard lock(r.put_lock);
@@ -234,11 +279,9 @@ bool QueueCore::put(std::span<const std::byte> message, Timeout timeout) {
     // The body goes first: a consumer that sees the record finds it waiting in the socket. The
     // socket fills when consumers lag (a few hundred messages): that is waited for like room in
     // the ring, until the deadline.
-    if (int err = sys::send_fd(local_->send_end.get(), rec.id, body.fd(), deadline); err != 0) {
-      if (err == ETIMEDOUT) {
-        local_->bodies.give_back(std::move(body));  // never sent: free for the next put
-        return false;
-      }
+    body->header().state.store(BodyHeader::in_flight, std::memory_order_release);
+    if (int err = sys::send_fd(local_->send_end.get(), rec.id, body->fd(), deadline); err != 0) {
+      if (err == ETIMEDOUT) return false;  // never sent: the caller keeps the body for reuse
       throw std::system_error(err, std::generic_category(), "queue: passing a large message");
     }
     auto h = RecordHeader::make(RecordKind::large, sizeof rec);
@@ -258,7 +301,7 @@ bool QueueCore::put(std::span<const std::byte> message, Timeout timeout) {
   r.tail.store(t + need, std::memory_order_release);  // publish (see wait_while)
   lock.release();
   notify(r.data_seq);
-  if (large) local_->bodies.keep(std::move(body));
+  if (large) local_->bodies.keep(std::move(*body));
   return true;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "sys/fd.hpp"
@@ -21,6 +22,9 @@ struct Mapping {
 // at about a thousand locks and values: when the limit is reached, the soft limit is raised to
 // the hard one (as Go's runtime does for the same reason) and the call retried.
 int map_anonymous(std::size_t size, Mapping& out) noexcept;
+// Grows or shrinks memory from map_anonymous to `size` bytes, its contents kept; the mapping may
+// move (out.addr changes). New pages take memory only once written.
+int resize_anonymous(Mapping& m, std::size_t size) noexcept;
 
 // Raises the soft RLIMIT_NOFILE to the hard limit; false if it already was there.
 bool raise_fd_limit() noexcept;
@@ -36,6 +40,19 @@ int unlink_named(const std::string& name) noexcept;
 int map_passed(int fd, Mapping& out) noexcept;
 
 void unmap(Mapping& m) noexcept;
+
+// What fstat says of the file behind `fd`: its identity (device and inode) and size.
+struct FileInfo {
+  std::uint64_t dev = 0;
+  std::uint64_t ino = 0;
+  std::uint64_t size = 0;
+};
+int file_info(int fd, FileInfo& out) noexcept;
+
+// Maps the first `size` bytes of the memory file behind `fd` (borrowed: the mapping outlives
+// it), shared and writable; `populate` fills the page tables at once instead of fault by fault.
+int map_file(int fd, std::size_t size, bool populate, void*& addr) noexcept;
+void unmap_file(void* addr, std::size_t size) noexcept;
 
 // Asks for transparent huge pages under the 2 MiB-aligned part of [addr, addr + size) of
 // private memory not yet written: its first writes then fault in 2 MiB at a time. A hint: does
