@@ -218,6 +218,69 @@ TEST_P(QueueProcessTest, SixtyFourMebibyteMessagesRoundTrip) {
   EXPECT_TRUE(back.empty());
 }
 
+// This process's resident set, in bytes, after lowering its peak (VmHWM) to it; -1 where the
+// kernel refuses to reset the peak (before Linux 4.0).
+double reset_peak_resident() {
+  std::ofstream("/proc/self/clear_refs") << "5";
+  double rss = -1, peak = -1;
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) rss = std::stod(line.substr(6)) * 1024;
+    if (line.rfind("VmHWM:", 0) == 0) peak = std::stod(line.substr(6)) * 1024;
+  }
+  return peak >= 0 && peak <= rss + (1 << 20) ? rss : -1;
+}
+// How far this process's peak resident set rose above `base`, in bytes.
+double peak_rise(double base) {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) * 1024 - base;
+  }
+  return -1;
+}
+
+constexpr std::size_t kPeakDoubles = std::size_t{8} << 20;  // a 64 MiB message
+
+TEST_P(QueueProcessTest, LargeMessageCostsEachSideAboutItsSizeInPeakMemory) {
+  // A large message is encoded straight into its body and decoded from it as the body's pages
+  // are given back: the sender's peak resident set rises by about the message (its body) above
+  // what it held with the value built, and the receiver's by about the message (the decoded
+  // value), not twice that. Shared pages count in both.
+  mp::Queue<std::vector<double>> q;
+  mp::Queue<double> rises;
+  auto receiver = ctx().Process(
+      [](mp::Queue<std::vector<double>> q, mp::Queue<double> rises) {
+        const double base = reset_peak_resident();
+        const std::vector<double> v = q.get(60s);
+        const double rise = peak_rise(base);
+        const bool intact =
+            v.size() == kPeakDoubles && v[12345] == 12345.0 && v.back() == kPeakDoubles - 1.0;
+        rises.put(base < 0 ? -1.0 : intact ? rise : -2.0, 30s);
+      },
+      q, rises);
+  auto sender = ctx().Process(
+      [](mp::Queue<std::vector<double>> q, mp::Queue<double> rises) {
+        std::vector<double> v(kPeakDoubles);
+        std::iota(v.begin(), v.end(), 0.0);
+        const double base = reset_peak_resident();
+        q.put(v, 60s);
+        rises.put(base < 0 ? -1.0 : peak_rise(base), 30s);
+      },
+      q, rises);
+  receiver.start();
+  sender.start();
+  join_ok(sender);
+  join_ok(receiver);
+  const double a = rises.get(10s), b = rises.get(10s);
+  if (a == -1.0 || b == -1.0) GTEST_SKIP() << "this kernel cannot reset a process's peak";
+  ASSERT_NE(a, -2.0) << "the message arrived damaged";
+  ASSERT_NE(b, -2.0) << "the message arrived damaged";
+  constexpr double kMessage = kPeakDoubles * sizeof(double);
+  constexpr double kSlack = 16 << 20;  // libraries, stacks, the ring, a sanitizer's shadow
+  EXPECT_LE(a, 1.25 * kMessage + kSlack) << "rose by " << a / kMessage << " times the message";
+  EXPECT_LE(b, 1.25 * kMessage + kSlack) << "rose by " << b / kMessage << " times the message";
+}
+
 TEST_P(QueueProcessTest, ManyMessagesLargerThanTheRing) {
   mp::Queue<std::string> q(0, mp::QueueOptions{.capacity = 64 << 10});
   auto producer = ctx().Process(

@@ -264,8 +264,10 @@ void encode_payload_into(const T& value, EncodeSink& sink) {
   }
 }
 
+// `release_read`: the payload is a shared mapping whose pages may be given back as they are read
+// (see InputArchive).
 template <class T>
-T decode_payload(std::span<const std::byte> payload) {
+T decode_payload(std::span<const std::byte> payload, bool release_read = false) {
   if constexpr (!Encodable<T>) {
     check_encodable<T>();
     throw_bad_message("not encodable");  // not reached: the line above does not compile
@@ -275,7 +277,7 @@ T decode_payload(std::span<const std::byte> payload) {
       if (payload.size() != sizeof(T)) throw_bad_message("message size does not match its type");
       std::memcpy(&value, payload.data(), sizeof(T));
     } else {
-      InputArchive ar(payload);
+      InputArchive ar(payload, release_read);
       try {
         ar(value);
       } catch (const ProtocolError&) {

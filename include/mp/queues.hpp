@@ -96,7 +96,10 @@ class Queue {
     auto sink = [](void* ctx, std::span<const std::byte> bytes) {
       static_cast<std::optional<T>*>(ctx)->emplace(detail::decode_payload<T>(bytes));
     };
-    if (!core_.get(+sink, &out, timeout)) return std::nullopt;
+    auto large_sink = [](void* ctx, std::span<const std::byte> bytes) {
+      static_cast<std::optional<T>*>(ctx)->emplace(detail::decode_payload<T>(bytes, true));
+    };
+    if (!core_.get(+sink, &out, timeout, +large_sink)) return std::nullopt;
     return out;
   }
 

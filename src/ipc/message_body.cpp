@@ -91,7 +91,7 @@ BodyViews::~BodyViews() {
   for (auto& v : views_) sys::unmap_file(v.map, v.size);
 }
 
-std::span<const std::byte> BodyViews::open(int fd, std::size_t size) {
+std::span<const std::byte> BodyViews::open(int fd, std::size_t size, bool populate) {
   sys::FileInfo file;
   if (int err = sys::file_info(fd, file); err != 0) fail(err, "fstat");
   const std::size_t need = kBodyHeader + size;
@@ -108,7 +108,7 @@ std::span<const std::byte> BodyViews::open(int fd, std::size_t size) {
     return {v.map + kBodyHeader, size};
   }
   void* m = nullptr;
-  if (int err = sys::map_file(fd, need, true, m); err != 0) fail(err, "mmap");
+  if (int err = sys::map_file(fd, need, populate, m); err != 0) fail(err, "mmap");
   if (views_.size() == kMaxViews) {
     sys::unmap_file(views_.front().map, views_.front().size);
     views_.erase(views_.begin());

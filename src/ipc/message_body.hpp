@@ -79,8 +79,9 @@ class BodyViews {
   BodyViews& operator=(const BodyViews&) = delete;
   ~BodyViews();
 
-  // The message bytes (`size` of them) of the body behind `fd`. Throws std::system_error.
-  std::span<const std::byte> open(int fd, std::size_t size);
+  // The message bytes (`size` of them) of the body behind `fd`. `populate`: a new mapping's page
+  // tables are filled at once, not fault by fault. Throws std::system_error.
+  std::span<const std::byte> open(int fd, std::size_t size, bool populate);
   // Tells the producer that the body of `message` (from open) may be reused.
   static void release(std::span<const std::byte> message) noexcept;
 

@@ -305,7 +305,7 @@ bool QueueCore::put_record(std::span<const std::byte> message, Body* body, Timeo
   return true;
 }
 
-bool QueueCore::get(Sink sink, void* context, Timeout timeout) {
+bool QueueCore::get(Sink sink, void* context, Timeout timeout, Sink body_sink) {
   if (local_->closed) throw ValueError("queue is closed");
   const auto deadline = sys::Deadline::after(timeout);
   RingState& r = *ring_;
@@ -357,9 +357,12 @@ bool QueueCore::get(Sink sink, void* context, Timeout timeout) {
         if (err != 0)
           throw std::system_error(err, std::generic_category(), "queue: receiving a large message");
         if (tag == rec.id) {
-          large_bytes = local_->views.open(fd.get(), rec.size);
+          // A body read by body_sink is given back as it is read: mapping it whole first would
+          // hold it whole.
+          const bool populate = body_sink == nullptr || rec.size < InputArchive::kReleaseStep;
+          large_bytes = local_->views.open(fd.get(), rec.size, populate);
           try {
-            sink(context, large_bytes);
+            (body_sink != nullptr ? body_sink : sink)(context, large_bytes);
           } catch (...) {
             error = std::current_exception();
           }

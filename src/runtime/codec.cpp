@@ -31,6 +31,14 @@ void OutputArchive::grow(std::size_t size) {
   room_ = room.size();
 }
 
+void release_read_pages(const std::byte* data, std::size_t size) noexcept {
+  sys::release_pages(data, size);
+}
+
+void prepare_read_pages(const std::byte* data, std::size_t size) noexcept {
+  sys::populate_pages(data, size);
+}
+
 void prepare_large_buffer(void* p, std::size_t size) noexcept {
   sys::advise_huge_pages(p, size);
 }

@@ -78,6 +78,25 @@ void unmap_file(void* addr, std::size_t size) noexcept {
   if (addr != nullptr) ::munmap(addr, size == 0 ? 1 : size);
 }
 
+void release_pages(const void* addr, std::size_t size) noexcept {
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = (reinterpret_cast<std::uintptr_t>(addr) + page - 1) & ~(page - 1);
+  const auto end = (reinterpret_cast<std::uintptr_t>(addr) + size) & ~(page - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
+void populate_pages(const void* addr, std::size_t size) noexcept {
+#ifdef MADV_POPULATE_READ
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<std::uintptr_t>(addr) & ~(page - 1);
+  const auto end = reinterpret_cast<std::uintptr_t>(addr) + size;
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_READ);
+#else
+  (void)addr;
+  (void)size;
+#endif
+}
+
 int map_named_create(const std::string& name, std::size_t size, Mapping& out) noexcept {
   UniqueFd fd(::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600));
   if (!fd) return errno;

@@ -53,6 +53,13 @@ int file_info(int fd, FileInfo& out) noexcept;
 // it), shared and writable; `populate` fills the page tables at once instead of fault by fault.
 int map_file(int fd, std::size_t size, bool populate, void*& addr) noexcept;
 void unmap_file(void* addr, std::size_t size) noexcept;
+// Unmaps the whole pages in [addr, addr + size) of a shared file mapping from this process
+// (MADV_DONTNEED): they leave its resident set, their contents stay in the file, and the next
+// access maps them again. Private memory would be zeroed: never call it on that.
+void release_pages(const void* addr, std::size_t size) noexcept;
+// Maps in the pages of [addr, addr + size) of a shared file mapping at once (MADV_POPULATE_READ),
+// rather than fault by fault. A hint: nothing happens on kernels before 5.14.
+void populate_pages(const void* addr, std::size_t size) noexcept;
 
 // Asks for transparent huge pages under the 2 MiB-aligned part of [addr, addr + size) of
 // private memory not yet written: its first writes then fault in 2 MiB at a time. A hint: does

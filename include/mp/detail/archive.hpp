@@ -122,12 +122,27 @@ class OutputArchive : public cereal::OutputArchive<OutputArchive, cereal::AllowE
   std::size_t size_;  // bytes written
 };
 
+// Gives back the memory of whole pages in [data, data + size) of a shared file mapping already
+// read (madvise MADV_DONTNEED): their contents stay in the file, and a later read faults them in
+// again. Never for private memory, which it would zero.
+void release_read_pages(const std::byte* data, std::size_t size) noexcept;
+// Maps in, in one call, the pages of [data, data + size) of a shared file mapping about to be
+// read: cheaper than faulting them one by one. A hint: does nothing on kernels before 5.14.
+void prepare_read_pages(const std::byte* data, std::size_t size) noexcept;
+
 class InputArchive : public cereal::InputArchive<InputArchive, cereal::AllowEmptyClassElision> {
  public:
   static constexpr int kMaxDepth = 256;
+  // Reading a large run of bytes from input that is given back as it is read goes this many at
+  // a time.
+  static constexpr std::size_t kReleaseStep = std::size_t{4} << 20;
 
-  explicit InputArchive(std::span<const std::byte> in)
-      : cereal::InputArchive<InputArchive, cereal::AllowEmptyClassElision>(this), in_(in) {}
+  // `release_read`: the input is a shared mapping (a queue's body) whose pages may be given back
+  // once read (release_read_pages), so that decoding a large message does not hold it twice.
+  explicit InputArchive(std::span<const std::byte> in, bool release_read = false)
+      : cereal::InputArchive<InputArchive, cereal::AllowEmptyClassElision>(this),
+        in_(in),
+        release_read_(release_read) {}
 
   void loadBinary(void* data, std::size_t size) {
     if (size > in_.size() - pos_) throw ProtocolError("truncated message");
@@ -142,6 +157,24 @@ class InputArchive : public cereal::InputArchive<InputArchive, cereal::AllowEmpt
     pos_ += size;
     return p;
   }
+  // Whether a run of `size` bytes should be read with take_runs: the input is given back as it is
+  // read, and the run is large.
+  bool read_in_runs(std::size_t size) const noexcept {
+    return release_read_ && size >= kReleaseStep;
+  }
+  // The next `size` bytes, bounds-checked, handed to `consume(data, n)` in order, kReleaseStep at
+  // a time, each run's pages mapped in before and given back once consumed.
+  template <class F>
+  void take_runs(std::size_t size, F&& consume) {
+    const std::byte* p = take(size);
+    for (std::size_t done = 0; done < size;) {
+      const std::size_t n = std::min(kReleaseStep, size - done);
+      prepare_read_pages(p + done, n);
+      consume(p + done, n);
+      release_read_pages(p + done, n);
+      done += n;
+    }
+  }
   void enter() {
     if (++depth_ > kMaxDepth) throw ProtocolError("message nested too deeply");
   }
@@ -151,6 +184,7 @@ class InputArchive : public cereal::InputArchive<InputArchive, cereal::AllowEmpt
   std::span<const std::byte> in_;
   std::size_t pos_ = 0;
   int depth_ = 0;
+  bool release_read_ = false;
 };
 
 // --- primitives ---------------------------------------------------------------------------------

@@ -74,7 +74,10 @@ class QueueCore {
   bool put(std::span<const std::byte> message, Timeout timeout);
   bool put(Message& message, Timeout timeout);
   // False on timeout; exceptions from `sink` propagate after the message has been consumed.
-  bool get(Sink sink, void* context, Timeout timeout);
+  // `body_sink`, when given, is called instead of `sink` for a message read from a body: the
+  // bytes are then a shared mapping that it may give back as it reads them
+  // (decode_payload(bytes, true)), and a large one is not mapped ahead of its reading.
+  bool get(Sink sink, void* context, Timeout timeout, Sink body_sink = nullptr);
 
   std::size_t qsize() const noexcept;
   bool empty() const noexcept;
