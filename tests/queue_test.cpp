@@ -19,10 +19,13 @@
 #include "support/children.hpp"
 #include "support/leak_check.hpp"
 #include "support/methods.hpp"
+#include "support/peak_memory.hpp"
 
 namespace {
 
 using mp::testing::join_ok;
+using mp::testing::peak_rise;
+using mp::testing::reset_peak_resident;
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -216,27 +219,6 @@ TEST_P(QueueProcessTest, SixtyFourMebibyteMessagesRoundTrip) {
   join_ok(echo);
   EXPECT_TRUE(there.empty());
   EXPECT_TRUE(back.empty());
-}
-
-// This process's resident set, in bytes, after lowering its peak (VmHWM) to it; -1 where the
-// kernel refuses to reset the peak (before Linux 4.0).
-double reset_peak_resident() {
-  std::ofstream("/proc/self/clear_refs") << "5";
-  double rss = -1, peak = -1;
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) rss = std::stod(line.substr(6)) * 1024;
-    if (line.rfind("VmHWM:", 0) == 0) peak = std::stod(line.substr(6)) * 1024;
-  }
-  return peak >= 0 && peak <= rss + (1 << 20) ? rss : -1;
-}
-// How far this process's peak resident set rose above `base`, in bytes.
-double peak_rise(double base) {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) * 1024 - base;
-  }
-  return -1;
 }
 
 constexpr std::size_t kPeakDoubles = std::size_t{8} << 20;  // a 64 MiB message

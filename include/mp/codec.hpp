@@ -311,14 +311,23 @@ std::vector<std::byte> encode(const T& value) {
   return out;
 }
 
+namespace detail {
+// decode<T>, giving the message's pages back as they are read when `release_read` (see
+// decode_payload).
+template <class T>
+T decode_message(std::span<const std::byte> message, bool release_read) {
+  if (message.size() < kTagSize) throw_bad_message("message shorter than its tag");
+  std::uint64_t tag = 0;
+  std::memcpy(&tag, message.data(), kTagSize);
+  if (tag != type_tag<T>()) throw_wrong_type();
+  return decode_payload<T>(message.subspan(kTagSize), release_read);
+}
+}  // namespace detail
+
 // Decodes a message made by encode<T>. Throws ProtocolError for anything else.
 template <class T>
 T decode(std::span<const std::byte> message) {
-  if (message.size() < detail::kTagSize) detail::throw_bad_message("message shorter than its tag");
-  std::uint64_t tag = 0;
-  std::memcpy(&tag, message.data(), detail::kTagSize);
-  if (tag != detail::type_tag<T>()) detail::throw_wrong_type();
-  return detail::decode_payload<T>(message.subspan(detail::kTagSize));
+  return detail::decode_message<T>(message, false);
 }
 
 }  // namespace mp

@@ -46,9 +46,19 @@ int map_anonymous(std::size_t size, Mapping& out) noexcept {
   return map_fd(std::move(fd), size, out);
 }
 
+int map_private(std::size_t size, Mapping& out) noexcept {
+  void* addr = ::mmap(nullptr, size == 0 ? 1 : size, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (addr == MAP_FAILED) return errno;
+  out.fd.reset();
+  out.addr = addr;
+  out.size = size;
+  return 0;
+}
+
 int resize_anonymous(Mapping& m, std::size_t size) noexcept {
   if (size == 0) size = 1;
-  if (::ftruncate(m.fd.get(), static_cast<off_t>(size)) != 0) return errno;
+  if (m.fd && ::ftruncate(m.fd.get(), static_cast<off_t>(size)) != 0) return errno;
   const std::size_t old = m.size == 0 ? 1 : m.size;
   void* addr = ::mremap(m.addr, old, size, MREMAP_MAYMOVE);
   if (addr == MAP_FAILED) return errno;

@@ -122,9 +122,9 @@ class OutputArchive : public cereal::OutputArchive<OutputArchive, cereal::AllowE
   std::size_t size_;  // bytes written
 };
 
-// Gives back the memory of whole pages in [data, data + size) of a shared file mapping already
-// read (madvise MADV_DONTNEED): their contents stay in the file, and a later read faults them in
-// again. Never for private memory, which it would zero.
+// Gives back the memory of whole pages in [data, data + size), already read, of a mapping of its
+// own (madvise MADV_DONTNEED; never a malloc'd buffer): a shared file mapping keeps their
+// contents in the file, private memory loses them, which is fine for bytes never read again.
 void release_read_pages(const std::byte* data, std::size_t size) noexcept;
 // Maps in, in one call, the pages of [data, data + size) of a shared file mapping about to be
 // read: cheaper than faulting them one by one. A hint: does nothing on kernels before 5.14.
@@ -137,8 +137,9 @@ class InputArchive : public cereal::InputArchive<InputArchive, cereal::AllowEmpt
   // a time.
   static constexpr std::size_t kReleaseStep = std::size_t{4} << 20;
 
-  // `release_read`: the input is a shared mapping (a queue's body) whose pages may be given back
-  // once read (release_read_pages), so that decoding a large message does not hold it twice.
+  // `release_read`: the input is a mapping of its own (a queue's body, a large frame received by
+  // a Connection) whose pages may be given back once read (release_read_pages), so that
+  // decoding a large message does not hold it twice. Bytes read are never read again.
   explicit InputArchive(std::span<const std::byte> in, bool release_read = false)
       : cereal::InputArchive<InputArchive, cereal::AllowEmptyClassElision>(this),
         in_(in),
@@ -162,13 +163,15 @@ class InputArchive : public cereal::InputArchive<InputArchive, cereal::AllowEmpt
   bool read_in_runs(std::size_t size) const noexcept {
     return release_read_ && size >= kReleaseStep;
   }
-  // The next `size` bytes, bounds-checked, handed to `consume(data, n)` in order, kReleaseStep at
-  // a time, each run's pages mapped in before and given back once consumed.
-  template <class F>
+  // The next `size` bytes, bounds-checked, handed to `consume(data, n)` in order, about
+  // kReleaseStep at a time (a multiple of `Unit`, as `size` must be), each run's pages mapped in
+  // before and given back once consumed.
+  template <std::size_t Unit = 1, class F>
   void take_runs(std::size_t size, F&& consume) {
+    constexpr std::size_t step = kReleaseStep < Unit ? Unit : kReleaseStep - kReleaseStep % Unit;
     const std::byte* p = take(size);
     for (std::size_t done = 0; done < size;) {
-      const std::size_t n = std::min(kReleaseStep, size - done);
+      const std::size_t n = std::min(step, size - done);
       prepare_read_pages(p + done, n);
       consume(p + done, n);
       release_read_pages(p + done, n);

@@ -183,12 +183,13 @@ requires(!std::is_same_v<T, bool>) void CEREAL_LOAD_FUNCTION_NAME(InputArchive& 
   const std::size_t n = load_count<T>(ar);
   if constexpr (bulk_bytes_v<T>) {
     if (ar.read_in_runs(n * sizeof(T))) [[unlikely]] {
+      // Made run by run, so that the vector's pages are written as the message's are given back.
+      v.clear();
       reserve_large(v, n);
-      v.resize(n);
-      auto* to = reinterpret_cast<std::byte*>(v.data());
-      ar.take_runs(n * sizeof(T), [&](const std::byte* p, std::size_t k) {
-        std::memcpy(to, p, k);
-        to += k;
+      ar.template take_runs<sizeof(T)>(n * sizeof(T), [&](const std::byte* p, std::size_t k) {
+        const std::size_t at = v.size();
+        v.resize(at + k / sizeof(T));
+        std::memcpy(v.data() + at, p, k);
       });
       return;
     }
