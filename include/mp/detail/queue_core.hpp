@@ -49,7 +49,8 @@ class QueueCore {
   // would fit the ring; once it outgrows that, into a body (shared memory passed beside the
   // ring), where the rest is encoded directly: a large message is never also held whole in a
   // private buffer, nor copied once more. Encode with OutputArchive(message) or
-  // encode_payload_into(value, message); then put it, at most once.
+  // encode_payload_into(value, message); then put it, at most once. One thread's: it borrows the
+  // thread's encoding buffer.
   class Message final : public EncodeSink {
    public:
     explicit Message(QueueCore& queue);
