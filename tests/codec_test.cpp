@@ -651,3 +651,30 @@ TEST(Codec, DecodingThatGivesBackItsInputsPagesReadsTheSameValues) {
                mp::ProtocolError);
   mp::sys::unmap(file);
 }
+
+TEST(Codec, KnownEncodedSizesAreTheEncodingsSizes) {
+  auto size_of = [](const auto& value) {
+    std::vector<std::byte> bytes;
+    mp::detail::encode_payload_into(value, bytes);
+    return bytes.size();
+  };
+  for (std::size_t n : {0, 1, 7, 1000}) {
+    const std::string s(n, 'x');
+    EXPECT_EQ(mp::detail::encoded_size(s), size_of(s));
+    const std::vector<std::int16_t> shorts(n, 3);
+    EXPECT_EQ(mp::detail::encoded_size(shorts), size_of(shorts));
+    const std::vector<SinkPair> pairs(n);
+    EXPECT_EQ(mp::detail::encoded_size(pairs), size_of(pairs));
+    // And a sink of exactly that size takes the encoding, the same bytes.
+    std::vector<std::byte> room(mp::detail::encoded_size(s)), expected;
+    mp::detail::SpanSink sink(room);
+    mp::detail::encode_payload_into(s, sink);
+    mp::detail::encode_payload_into(s, expected);
+    EXPECT_EQ(room, expected);
+  }
+  static_assert(!mp::detail::sized_encoding<std::vector<std::string>>::value);
+  static_assert(!mp::detail::sized_encoding<std::vector<bool>>::value);
+  std::vector<std::byte> small(4);
+  mp::detail::SpanSink too_small(small);
+  EXPECT_THROW(mp::detail::encode_payload_into(std::string("abc"), too_small), std::logic_error);
+}

@@ -536,6 +536,30 @@ TEST_F(QueueTest, MaxsizeBoundsLargeMessages) {
   EXPECT_FALSE(q.try_get());
 }
 
+TEST_F(QueueTest, MessagesAroundTheRingsLimitArriveIntact) {
+  // Strings and vectors of numbers are encoded straight into the ring when they fit it, and go
+  // beside it, in a body, when they do not: both sides of the limit, and the limit itself.
+  mp::Queue<std::string> strings(0, mp::QueueOptions{.capacity = 64 << 10});
+  mp::Queue<std::vector<double>> doubles(0, mp::QueueOptions{.capacity = 64 << 10});
+  constexpr std::size_t kLargest = (64 << 10) / 4 - 4;  // the largest record payload, in bytes
+  for (std::size_t n = kLargest - 8 - 12; n <= kLargest - 8 + 12; ++n) {
+    std::string s(n, '\0');
+    for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (i + n) % 26);
+    strings.put(s, 10s);
+    strings.put("small", 10s);
+    ASSERT_EQ(strings.get(10s), s) << n;
+    ASSERT_EQ(strings.get(10s), "small");
+  }
+  for (std::size_t n = (kLargest - 8) / 8 - 2; n <= (kLargest - 8) / 8 + 2; ++n) {
+    std::vector<double> v(n);
+    std::iota(v.begin(), v.end(), static_cast<double>(n));
+    doubles.put(v, 10s);
+    ASSERT_EQ(doubles.get(10s), v) << n;
+  }
+  EXPECT_TRUE(strings.empty());
+  EXPECT_TRUE(doubles.empty());
+}
+
 TEST_F(QueueTest, EncodeBufferShrinksAfterALargeMessage) {
   // The per-thread encoding buffer does not keep 64 MiB after one 64 MiB put, whether the put
   // succeeded or found the queue full.

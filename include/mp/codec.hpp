@@ -42,6 +42,7 @@
 #include <map>
 #include <set>
 #include <span>
+#include <stdexcept>
 #include <string_view>
 #include <type_traits>
 #include <unordered_map>
@@ -266,6 +267,34 @@ void encode_payload_into(const T& value, EncodeSink& sink) {
 
 // `release_read`: the payload is a shared mapping whose pages may be given back as they are read
 // (see InputArchive).
+// Types whose encoding's size is known without encoding them (a string, a vector of numbers or
+// plain structs), and that size: a Queue encodes such a value straight into its ring.
+template <class T>
+struct sized_encoding : std::false_type {};
+template <class Tr, class A>
+struct sized_encoding<std::basic_string<char, Tr, A>> : std::true_type {};
+template <class T, class A>
+struct sized_encoding<std::vector<T, A>> : bulk_bytes<T> {};
+
+template <class C>
+requires sized_encoding<C>::value std::size_t encoded_size(const C& c) {
+  return sizeof(cereal::size_type) + c.size() * sizeof(typename C::value_type);
+}
+
+// Writes into given memory only: for an encoding whose size is known (encoded_size).
+class SpanSink final : public EncodeSink {
+ public:
+  explicit SpanSink(std::span<std::byte> room) noexcept : room_(room) {}
+  std::span<std::byte> grow(std::size_t, std::size_t need) override {
+    if (need > room_.size()) throw std::logic_error("mp: an encoding outgrew its known size");
+    return room_;
+  }
+  void finish(std::size_t) noexcept override {}
+
+ private:
+  std::span<std::byte> room_;
+};
+
 template <class T>
 T decode_payload(std::span<const std::byte> payload, bool release_read = false) {
   if constexpr (!Encodable<T>) {

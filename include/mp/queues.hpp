@@ -86,6 +86,16 @@ class Queue {
       // The encoding is the value's bytes: straight from it.
       return core_.put({reinterpret_cast<const std::byte*>(&value), sizeof(T)}, timeout);
     } else {
+      if constexpr (detail::sized_encoding<T>::value) {
+        // Its size known up front, a message for the ring is encoded straight into it.
+        if (const std::size_t size = detail::encoded_size(value); size <= core_.largest_in_ring()) {
+          auto write = [](const void* v, std::span<std::byte> at) {
+            detail::SpanSink sink(at);
+            detail::encode_payload_into(*static_cast<const T*>(v), sink);
+          };
+          return core_.put_in_place(size, +write, &value, timeout);
+        }
+      }
       detail::QueueCore::Message message(core_);
       detail::encode_payload_into(value, message);
       return core_.put(message, timeout);

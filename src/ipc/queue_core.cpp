@@ -8,7 +8,9 @@
 #include <climits>
 #include <cstring>
 #include <exception>
+#include <stdexcept>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 #include "ipc/message_body.hpp"
@@ -226,26 +228,42 @@ std::span<std::byte> QueueCore::Message::grow(std::size_t used, std::size_t need
 bool QueueCore::put(Message& message, Timeout timeout) {
   if (!message.body_) return put({message.buffer_.data(), message.size_}, timeout);
   if (local_->closed) throw ValueError("queue is closed");
-  return put_record(message.body_->bytes().first(message.size_), message.body_.get(), timeout);
+  return put_record(message.size_, message.body_.get(), nullptr, timeout);
 }
 
 bool QueueCore::put(std::span<const std::byte> message, Timeout timeout) {
   if (local_->closed) throw ValueError("queue is closed");
-  if (message.size() <= largest_in_ring()) return put_record(message, nullptr, timeout);
+  if (message.size() <= largest_in_ring()) {
+    return put_record(
+        message.size(), nullptr,
+        [&](std::span<std::byte> at) {
+          if (!message.empty()) std::memcpy(at.data(), message.data(), message.size());
+        },
+        timeout);
+  }
   Body body = local_->bodies.fill(message);  // outside the lock
-  const bool put = put_record(body.bytes().first(message.size()), &body, timeout);
+  const bool put = put_record(message.size(), &body, nullptr, timeout);
   if (body) local_->bodies.give_back(std::move(body));  // not sent
   return put;
 }
 
-// `body`, when given, holds `message`, which then goes beside the ring; the body is moved into
-// the spares once sent, and left to the caller otherwise.
-bool QueueCore::put_record(std::span<const std::byte> message, Body* body, Timeout timeout) {
+bool QueueCore::put_in_place(std::size_t size, Writer write, const void* context, Timeout timeout) {
+  if (local_->closed) throw ValueError("queue is closed");
+  if (size > largest_in_ring()) throw std::length_error("queue: put_in_place of a large message");
+  return put_record(
+      size, nullptr, [&](std::span<std::byte> at) { write(context, at); }, timeout);
+}
+
+// A message of `size` bytes: in `body`, when given, which then goes beside the ring (moved into
+// the spares once sent, left to the caller otherwise); else written into the ring by
+// `write(span)`, under the put lock.
+template <class Write>
+bool QueueCore::put_record(std::size_t size, Body* body, const Write& write, Timeout timeout) {
   const auto deadline = sys::Deadline::after(timeout);
   RingState& r = *ring_;
   const std::uint64_t cap = r.capacity;
   const bool large = body != nullptr;
-  const std::uint64_t need = shm::record_size(large ? sizeof(LargeRecord) : message.size());
+  const std::uint64_t need = shm::record_size(large ? sizeof(LargeRecord) : size);
 
   LockGuard lock(r.put_lock);
   if (!lock.acquire(deadline)) return false;
@@ -275,7 +293,7 @@ bool QueueCore::put_record(std::span<const std::byte> message, Body* body, Timeo
   if (large) {
     // The id is taken before the send: a producer killed after sending leaves a descriptor whose
     // id no record will ever name (consumers discard it), never a second one with the same id.
-    LargeRecord rec{r.next_large_id++, message.size()};
+    LargeRecord rec{r.next_large_id++, size};
     // The body goes first: a consumer that sees the record finds it waiting in the socket. The
     // socket fills when consumers lag (a few hundred messages): that is waited for like room in
     // the ring, until the deadline.
@@ -288,9 +306,13 @@ bool QueueCore::put_record(std::span<const std::byte> message, Body* body, Timeo
     std::memcpy(at, &h, sizeof h);
     std::memcpy(at + sizeof h, &rec, sizeof rec);
   } else {
-    auto h = RecordHeader::make(RecordKind::message, message.size());
+    if constexpr (!std::is_same_v<Write, std::nullptr_t>) {
+      // Written before anything is counted or published: should it throw, the lock is left
+      // and nothing was put.
+      write(std::span<std::byte>(at + sizeof(RecordHeader), size));
+    }
+    auto h = RecordHeader::make(RecordKind::message, size);
     std::memcpy(at, &h, sizeof h);
-    if (!message.empty()) std::memcpy(at + sizeof h, message.data(), message.size());
   }
   const std::uint64_t puts = r.puts.load(std::memory_order_relaxed);
   r.intent_puts = puts;

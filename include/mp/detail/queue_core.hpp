@@ -74,6 +74,13 @@ class QueueCore {
   // False on timeout. Throws ValueError when closed, std::system_error on OS failures.
   bool put(std::span<const std::byte> message, Timeout timeout);
   bool put(Message& message, Timeout timeout);
+  // The largest message that goes in the ring; a larger one goes beside it, in a body.
+  std::size_t largest_in_ring() const noexcept;
+  // Puts a message of exactly `size` bytes (at most largest_in_ring()) that `write(context, at)`
+  // encodes straight into the ring, under the put lock, sparing a copy: only for encodings that
+  // run no user code (a string, a vector of numbers). Should it throw, nothing is put.
+  using Writer = void (*)(const void* context, std::span<std::byte> at);
+  bool put_in_place(std::size_t size, Writer write, const void* context, Timeout timeout);
   // False on timeout; exceptions from `sink` propagate after the message has been consumed.
   // `body_sink`, when given, is called instead of `sink` for a message read from a body: the
   // bytes are then a shared mapping that it may give back as it reads them
@@ -101,8 +108,8 @@ class QueueCore {
 
  private:
   struct Local;
-  bool put_record(std::span<const std::byte> message, Body* body, Timeout timeout);
-  std::size_t largest_in_ring() const noexcept;
+  template <class Write>
+  bool put_record(std::size_t size, Body* body, const Write& write, Timeout timeout);
 
   std::shared_ptr<Segment> segment_;
   shm::RingState* ring_ = nullptr;
