@@ -456,6 +456,28 @@ TEST_P(QueueProcessTest, AProducerKilledBeforePublishingLeavesJoinNothingToWaitF
   EXPECT_THROW(q.task_done(), mp::ValueError);
 }
 
+// A string is encoded straight into the ring under the put lock: a producer killed there (after
+// encoding, before publishing) leaves no message, and the next put takes its lock over and
+// writes over what it left.
+TEST_P(QueueProcessTest, AProducerKilledInsideAnInPlacePutLeavesNoMessage) {
+  mp::Queue<std::string> q;
+  q.put("first", 10s);
+  auto victim = ctx().Process(
+      [](mp::Queue<std::string> q) {
+        mp::detail::put_publish_hook = []() noexcept { std::raise(SIGKILL); };
+        q.put(std::string(5000, 'v'), 30s);
+        std::exit(3);
+      },
+      q);
+  victim.start();
+  join_killed(victim);
+  q.put(std::string(3000, 'n'), 10s);
+  EXPECT_EQ(q.get(10s), "first");
+  EXPECT_EQ(q.get(10s), std::string(3000, 'n'));
+  EXPECT_FALSE(q.try_get());
+  EXPECT_EQ(q.qsize(), 0u);
+}
+
 // A consumer killed after counting its get and before publishing the head leaves the message
 // to the next consumer, which must count it once, not twice.
 TEST_P(QueueProcessTest, AConsumerKilledBeforePublishingIsNotCountedTwice) {
