@@ -2,14 +2,19 @@
 // Time per message; `ops` counts messages per iteration.
 #include <benchmark/benchmark.h>
 #include <linux/futex.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -149,6 +154,109 @@ void queue_100mb_raw_memcpy(benchmark::State& state) {
   }
 }
 
+// --- one 100 MB message between two fresh processes: its time and each side's peak memory ---
+
+// This process's resident set and its peak (VmRSS, VmHWM: shared pages included, so a memfd
+// body mapped on both sides counts on both), in bytes.
+struct Resident {
+  double now = 0, peak = 0;
+};
+Resident resident() {
+  Resident r;
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return r;
+  char line[256];
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    double kb = 0;
+    if (std::sscanf(line, "VmRSS: %lf kB", &kb) == 1) r.now = kb * 1024;
+    if (std::sscanf(line, "VmHWM: %lf kB", &kb) == 1) r.peak = kb * 1024;
+  }
+  std::fclose(f);
+  return r;
+}
+// Lowers the peak to the present resident set (Linux 4.0 and later), so that what a forked child
+// inherited from the benchmark process does not count. False where that is refused.
+bool reset_peak() {
+  std::FILE* f = std::fopen("/proc/self/clear_refs", "w");
+  if (f == nullptr) return false;
+  const bool ok = std::fputs("5", f) >= 0;
+  return std::fclose(f) == 0 && ok;
+}
+double now_seconds() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+struct OneMessage {
+  std::atomic<int> ready{0};  // the receiver has taken its baseline
+  double put_at = 0, got_at = 0;
+  double sender_rise = -1, receiver_rise = -1;  // bytes above each side's baseline
+  bool intact = false;
+};
+
+constexpr std::size_t kBigDoubles = 12'500'000;  // 100 MB
+
+// Each iteration forks a sender and a receiver that meet only through the channel. The sender's
+// baseline is taken once its std::vector<double> exists (it holds the message by construction);
+// the receiver's before the message exists at all. What each reports is its peak above that:
+// everything the channel needed, the receiver's decoded vector included. Time: from the put's
+// start to the get's end.
+template <class Send, class Recv>
+void one_big_message(benchmark::State& state, Send send, Recv recv) {
+  auto* shared = mp::bench::shared_object<OneMessage>();
+  double sender = 0, receiver = 0;
+  for (auto _ : state) {
+    new (shared) OneMessage();
+    const pid_t rx = ::fork();
+    if (rx == 0) {
+      reset_peak();
+      const double base = resident().now;
+      shared->ready.store(1, std::memory_order_release);
+      std::vector<double> v = recv();
+      shared->got_at = now_seconds();
+      shared->receiver_rise = resident().peak - base;
+      shared->intact = v.size() == kBigDoubles && v[kBigDoubles / 2] == 0.5 * kBigDoubles;
+      ::_exit(0);
+    }
+    const pid_t tx = ::fork();
+    if (tx == 0) {
+      std::vector<double> v(kBigDoubles);
+      for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>(i);
+      while (shared->ready.load(std::memory_order_acquire) == 0) ::sched_yield();
+      reset_peak();
+      const double base = resident().now;
+      shared->put_at = now_seconds();
+      send(v);
+      shared->sender_rise = resident().peak - base;
+      ::_exit(0);
+    }
+    ::waitpid(tx, nullptr, 0);
+    ::waitpid(rx, nullptr, 0);
+    if (!shared->intact) state.SkipWithError("the message did not arrive intact");
+    state.SetIterationTime(shared->got_at - shared->put_at);
+    sender = std::max(sender, shared->sender_rise);
+    receiver = std::max(receiver, shared->receiver_rise);
+  }
+  constexpr double kBytes = kBigDoubles * sizeof(double);
+  state.counters["sender_peak_x"] = sender / kBytes;  // the worst iteration's
+  state.counters["receiver_peak_x"] = receiver / kBytes;
+  ::munmap(shared, sizeof(OneMessage));
+}
+
+void queue_100mb_fresh_mp(benchmark::State& state) {
+  mp::Queue<std::vector<double>> q;
+  one_big_message(
+      state, [&](const std::vector<double>& v) { q.put(v); }, [&] { return q.get(); });
+}
+
+void pipe_100mb_fresh_mp(benchmark::State& state) {
+  auto [a, b] = mp::Pipe();
+  one_big_message(
+      state, [&](const std::vector<double>& v) { b.send(v); },
+      [&] { return a.recv<std::vector<double>>(); });
+}
+
 constexpr int kPings = 5000;
 
 void pipe_roundtrip_mp(benchmark::State& state) {
@@ -219,6 +327,14 @@ BENCHMARK(queue_100mb_mp)->Name("queue_100mb_message/mp")->UseRealTime()->Iterat
 BENCHMARK(queue_100mb_raw_memcpy)
     ->Name("queue_100mb_message/raw_memcpy_fresh_pages")
     ->UseRealTime();
+BENCHMARK(queue_100mb_fresh_mp)
+    ->Name("queue_100mb_fresh_processes/mp")
+    ->UseManualTime()
+    ->Iterations(5);
+BENCHMARK(pipe_100mb_fresh_mp)
+    ->Name("pipe_100mb_fresh_processes/mp")
+    ->UseManualTime()
+    ->Iterations(5);
 BENCHMARK(pipe_roundtrip_mp)->Name("pipe_roundtrip/mp")->UseRealTime();
 BENCHMARK(pipe_roundtrip_raw_socketpair<false>)
     ->Name("pipe_roundtrip/raw_socketpair_sleep")

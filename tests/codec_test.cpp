@@ -8,6 +8,7 @@
 #include <initializer_list>
 #include <map>
 #include <memory>
+#include <numeric>
 #include <optional>
 #include <random>
 #include <set>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "mp/codec.hpp"
+#include "sys/memory.hpp"
 
 namespace {
 
@@ -583,3 +585,96 @@ TEST(Codec, ACountIsCheckedAgainstTheBytesLeftBeforeReserving) {
 }
 
 }  // namespace
+
+struct SinkPair {  // trivially copyable: travels as its bytes
+  int a = 0;
+  int b = 0;
+};
+
+// A sink that hands out room a few bytes at a time, so that every write crosses a run's end.
+class TrickleSink final : public mp::detail::EncodeSink {
+ public:
+  std::span<std::byte> grow(std::size_t used, std::size_t need) override {
+    if (bytes.size() < used) ADD_FAILURE() << "a run lost bytes written";
+    bytes.resize(need + 3);
+    return bytes;
+  }
+  void finish(std::size_t used) noexcept override { bytes.resize(used); }
+  std::vector<std::byte> bytes;
+};
+
+TEST(Codec, EncodingIntoASinkGivesTheSameBytes) {
+  using Value = std::tuple<std::vector<std::string>, std::map<int, double>, std::string,
+                           std::vector<std::int32_t>, std::optional<SinkPair>>;
+  const Value value{{"a", "", std::string(1000, 'z')},
+                    {{1, 0.5}, {2, -1.0}},
+                    "tail",
+                    {1, 2, 3, 4, 5},
+                    SinkPair{7, 8}};
+  std::vector<std::byte> expected;
+  mp::detail::encode_payload_into(value, expected);
+  TrickleSink sink;
+  mp::detail::encode_payload_into(value, sink);
+  EXPECT_EQ(sink.bytes, expected);
+  TrickleSink plain;  // a trivially copyable value: its bytes, through the sink too
+  mp::detail::encode_payload_into(SinkPair{3, 4}, plain);
+  std::vector<std::byte> plain_expected;
+  mp::detail::encode_payload_into(SinkPair{3, 4}, plain_expected);
+  EXPECT_EQ(plain.bytes, plain_expected);
+}
+
+TEST(Codec, DecodingThatGivesBackItsInputsPagesReadsTheSameValues) {
+  // A large message in a shared file mapping, decoded while its pages are given back as they
+  // are read (as from a queue's body): the values are whole, and the pages read again from the
+  // file when decoded a second time.
+  using Value = std::tuple<std::string, std::vector<double>, std::vector<std::string>>;
+  Value value;
+  std::get<0>(value).resize(9 << 20);
+  for (std::size_t i = 0; i < std::get<0>(value).size(); ++i) {
+    std::get<0>(value)[i] = static_cast<char>(i * 7 + i / 4096);
+  }
+  std::get<1>(value).resize(1'500'000);
+  std::iota(std::get<1>(value).begin(), std::get<1>(value).end(), 0.25);
+  std::get<2>(value) = {"after", "the large ones"};
+  std::vector<std::byte> bytes;
+  mp::detail::encode_payload_into(value, bytes);
+  mp::sys::Mapping file;
+  ASSERT_EQ(mp::sys::map_anonymous(bytes.size() + 100, file), 0);
+  auto* at = static_cast<std::byte*>(file.addr) + 100;  // not page-aligned
+  std::memcpy(at, bytes.data(), bytes.size());
+  const std::span<const std::byte> shared(at, bytes.size());
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_TRUE(mp::detail::decode_payload<Value>(shared, true) == value) << "round " << round;
+  }
+  EXPECT_EQ(std::memcmp(at, bytes.data(), bytes.size()), 0);
+  EXPECT_THROW(mp::detail::decode_payload<Value>(shared.first(shared.size() - 1), true),
+               mp::ProtocolError);
+  mp::sys::unmap(file);
+}
+
+TEST(Codec, KnownEncodedSizesAreTheEncodingsSizes) {
+  auto size_of = [](const auto& value) {
+    std::vector<std::byte> bytes;
+    mp::detail::encode_payload_into(value, bytes);
+    return bytes.size();
+  };
+  for (std::size_t n : {0, 1, 7, 1000}) {
+    const std::string s(n, 'x');
+    EXPECT_EQ(mp::detail::encoded_size(s), size_of(s));
+    const std::vector<std::int16_t> shorts(n, 3);
+    EXPECT_EQ(mp::detail::encoded_size(shorts), size_of(shorts));
+    const std::vector<SinkPair> pairs(n);
+    EXPECT_EQ(mp::detail::encoded_size(pairs), size_of(pairs));
+    // And a sink of exactly that size takes the encoding, the same bytes.
+    std::vector<std::byte> room(mp::detail::encoded_size(s)), expected;
+    mp::detail::SpanSink sink(room);
+    mp::detail::encode_payload_into(s, sink);
+    mp::detail::encode_payload_into(s, expected);
+    EXPECT_EQ(room, expected);
+  }
+  static_assert(!mp::detail::sized_encoding<std::vector<std::string>>::value);
+  static_assert(!mp::detail::sized_encoding<std::vector<bool>>::value);
+  std::vector<std::byte> small(4);
+  mp::detail::SpanSink too_small(small);
+  EXPECT_THROW(mp::detail::encode_payload_into(std::string("abc"), too_small), std::logic_error);
+}

@@ -21,6 +21,7 @@
 #include "mp/process.hpp"
 #include "support/leak_check.hpp"
 #include "support/methods.hpp"
+#include "support/peak_memory.hpp"
 
 namespace {
 
@@ -219,6 +220,65 @@ TEST_P(ConnectionProcessTest, SixtyFourMebibyteMessages) {
   EXPECT_EQ(b.recv<std::string>(), big);
   ASSERT_TRUE(p.join(60s));
   EXPECT_EQ(p.exitcode(), 0);
+}
+
+TEST_P(ConnectionProcessTest, LargeMessageCostsEachSideAboutItsSizeInPeakMemory) {
+  // The sender encodes into its buffer (the message once); the receiver reads the frame into
+  // memory it gives back as it decodes: its peak rises by about the decoded value, not twice.
+  constexpr std::size_t kDoubles = std::size_t{8} << 20;  // 64 MiB
+  auto [a, b] = mp::Pipe();
+  auto [ra, rb] = mp::Pipe();
+  auto receiver = ctx().Process(
+      [](mp::Connection in, mp::Connection report) {
+        const double base = mp::testing::reset_peak_resident();
+        const auto v = in.recv<std::vector<double>>();
+        const double rise = mp::testing::peak_rise(base);
+        const bool intact =
+            v.size() == kDoubles && v[12345] == 12345.0 && v.back() == kDoubles - 1.0;
+        report.send(base < 0 ? -1.0 : intact ? rise : -2.0);
+      },
+      a, rb);
+  auto sender = ctx().Process(
+      [](mp::Connection out, mp::Connection report) {
+        std::vector<double> v(kDoubles);
+        for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>(i);
+        const double base = mp::testing::reset_peak_resident();
+        out.send(v);
+        report.send(base < 0 ? -1.0 : mp::testing::peak_rise(base));
+      },
+      b, rb);
+  receiver.start();
+  sender.start();
+  double rises[2] = {};
+  for (double& r : rises) {
+    ASSERT_TRUE(ra.poll(60s)) << "a child did not report";
+    r = ra.recv<double>();
+  }
+  ASSERT_TRUE(sender.join(60s));
+  ASSERT_TRUE(receiver.join(60s));
+  EXPECT_EQ(sender.exitcode(), 0);
+  EXPECT_EQ(receiver.exitcode(), 0);
+  if (rises[0] == -1.0 || rises[1] == -1.0) GTEST_SKIP() << "this kernel cannot reset a peak";
+  constexpr double kMessage = kDoubles * sizeof(double);
+  constexpr double kSlack = 16 << 20;  // libraries, stacks, a sanitizer's shadow
+  for (double r : rises) {
+    ASSERT_NE(r, -2.0) << "the message arrived damaged";
+    EXPECT_LE(r, 1.25 * kMessage + kSlack) << "rose by " << r / kMessage << " times the message";
+  }
+}
+
+TEST_F(ConnectionTest, LargeMessageOfAnotherTypeLeavesTheConnectionInStep) {
+  // Received into memory of its own, then refused by its tag: the next message still arrives.
+  auto [a, b] = mp::Pipe();
+  std::thread sender([c = b]() mutable {
+    c.send(std::string(8 << 20, 'q'));
+    c.send(std::vector<double>(1 << 20, 2.5));
+    c.send(7);
+  });
+  EXPECT_THROW(a.recv<std::vector<double>>(), mp::ProtocolError);
+  EXPECT_EQ(a.recv<std::vector<double>>(), std::vector<double>(1 << 20, 2.5));
+  EXPECT_EQ(a.recv<int>(), 7);
+  sender.join();
 }
 
 TEST_F(ConnectionTest, OversizedFrameIsRefusedWithoutAllocating) {

@@ -19,10 +19,13 @@
 #include "support/children.hpp"
 #include "support/leak_check.hpp"
 #include "support/methods.hpp"
+#include "support/peak_memory.hpp"
 
 namespace {
 
 using mp::testing::join_ok;
+using mp::testing::peak_rise;
+using mp::testing::reset_peak_resident;
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -218,6 +221,48 @@ TEST_P(QueueProcessTest, SixtyFourMebibyteMessagesRoundTrip) {
   EXPECT_TRUE(back.empty());
 }
 
+constexpr std::size_t kPeakDoubles = std::size_t{8} << 20;  // a 64 MiB message
+
+TEST_P(QueueProcessTest, LargeMessageCostsEachSideAboutItsSizeInPeakMemory) {
+  // A large message is encoded straight into its body and decoded from it as the body's pages
+  // are given back: the sender's peak resident set rises by about the message (its body) above
+  // what it held with the value built, and the receiver's by about the message (the decoded
+  // value), not twice that. Shared pages count in both.
+  mp::Queue<std::vector<double>> q;
+  mp::Queue<double> rises;
+  auto receiver = ctx().Process(
+      [](mp::Queue<std::vector<double>> q, mp::Queue<double> rises) {
+        const double base = reset_peak_resident();
+        const std::vector<double> v = q.get(60s);
+        const double rise = peak_rise(base);
+        const bool intact =
+            v.size() == kPeakDoubles && v[12345] == 12345.0 && v.back() == kPeakDoubles - 1.0;
+        rises.put(base < 0 ? -1.0 : intact ? rise : -2.0, 30s);
+      },
+      q, rises);
+  auto sender = ctx().Process(
+      [](mp::Queue<std::vector<double>> q, mp::Queue<double> rises) {
+        std::vector<double> v(kPeakDoubles);
+        std::iota(v.begin(), v.end(), 0.0);
+        const double base = reset_peak_resident();
+        q.put(v, 60s);
+        rises.put(base < 0 ? -1.0 : peak_rise(base), 30s);
+      },
+      q, rises);
+  receiver.start();
+  sender.start();
+  join_ok(sender);
+  join_ok(receiver);
+  const double a = rises.get(10s), b = rises.get(10s);
+  if (a == -1.0 || b == -1.0) GTEST_SKIP() << "this kernel cannot reset a process's peak";
+  ASSERT_NE(a, -2.0) << "the message arrived damaged";
+  ASSERT_NE(b, -2.0) << "the message arrived damaged";
+  constexpr double kMessage = kPeakDoubles * sizeof(double);
+  constexpr double kSlack = 16 << 20;  // libraries, stacks, the ring, a sanitizer's shadow
+  EXPECT_LE(a, 1.25 * kMessage + kSlack) << "rose by " << a / kMessage << " times the message";
+  EXPECT_LE(b, 1.25 * kMessage + kSlack) << "rose by " << b / kMessage << " times the message";
+}
+
 TEST_P(QueueProcessTest, ManyMessagesLargerThanTheRing) {
   mp::Queue<std::string> q(0, mp::QueueOptions{.capacity = 64 << 10});
   auto producer = ctx().Process(
@@ -411,6 +456,28 @@ TEST_P(QueueProcessTest, AProducerKilledBeforePublishingLeavesJoinNothingToWaitF
   EXPECT_THROW(q.task_done(), mp::ValueError);
 }
 
+// A string is encoded straight into the ring under the put lock: a producer killed there (after
+// encoding, before publishing) leaves no message, and the next put takes its lock over and
+// writes over what it left.
+TEST_P(QueueProcessTest, AProducerKilledInsideAnInPlacePutLeavesNoMessage) {
+  mp::Queue<std::string> q;
+  q.put("first", 10s);
+  auto victim = ctx().Process(
+      [](mp::Queue<std::string> q) {
+        mp::detail::put_publish_hook = []() noexcept { std::raise(SIGKILL); };
+        q.put(std::string(5000, 'v'), 30s);
+        std::exit(3);
+      },
+      q);
+  victim.start();
+  join_killed(victim);
+  q.put(std::string(3000, 'n'), 10s);
+  EXPECT_EQ(q.get(10s), "first");
+  EXPECT_EQ(q.get(10s), std::string(3000, 'n'));
+  EXPECT_FALSE(q.try_get());
+  EXPECT_EQ(q.qsize(), 0u);
+}
+
 // A consumer killed after counting its get and before publishing the head leaves the message
 // to the next consumer, which must count it once, not twice.
 TEST_P(QueueProcessTest, AConsumerKilledBeforePublishingIsNotCountedTwice) {
@@ -489,6 +556,30 @@ TEST_F(QueueTest, MaxsizeBoundsLargeMessages) {
   EXPECT_GE(Clock::now() - t0, 100ms);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(q.get(10s), big);
   EXPECT_FALSE(q.try_get());
+}
+
+TEST_F(QueueTest, MessagesAroundTheRingsLimitArriveIntact) {
+  // Strings and vectors of numbers are encoded straight into the ring when they fit it, and go
+  // beside it, in a body, when they do not: both sides of the limit, and the limit itself.
+  mp::Queue<std::string> strings(0, mp::QueueOptions{.capacity = 64 << 10});
+  mp::Queue<std::vector<double>> doubles(0, mp::QueueOptions{.capacity = 64 << 10});
+  constexpr std::size_t kLargest = (64 << 10) / 4 - 4;  // the largest record payload, in bytes
+  for (std::size_t n = kLargest - 8 - 12; n <= kLargest - 8 + 12; ++n) {
+    std::string s(n, '\0');
+    for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (i + n) % 26);
+    strings.put(s, 10s);
+    strings.put("small", 10s);
+    ASSERT_EQ(strings.get(10s), s) << n;
+    ASSERT_EQ(strings.get(10s), "small");
+  }
+  for (std::size_t n = (kLargest - 8) / 8 - 2; n <= (kLargest - 8) / 8 + 2; ++n) {
+    std::vector<double> v(n);
+    std::iota(v.begin(), v.end(), static_cast<double>(n));
+    doubles.put(v, 10s);
+    ASSERT_EQ(doubles.get(10s), v) << n;
+  }
+  EXPECT_TRUE(strings.empty());
+  EXPECT_TRUE(doubles.empty());
 }
 
 TEST_F(QueueTest, EncodeBufferShrinksAfterALargeMessage) {

@@ -42,6 +42,7 @@
 #include <map>
 #include <set>
 #include <span>
+#include <stdexcept>
 #include <string_view>
 #include <type_traits>
 #include <unordered_map>
@@ -249,8 +250,53 @@ void encode_payload_into(const T& value, std::vector<std::byte>& out) {
   }
 }
 
+// The same bytes, written into `sink` (empty so far), which then learns their size (finish).
 template <class T>
-T decode_payload(std::span<const std::byte> payload) {
+void encode_payload_into(const T& value, EncodeSink& sink) {
+  if constexpr (!Encodable<T>) {
+    check_encodable<T>();
+  } else if constexpr (memcpy_encodable<T>) {
+    const std::span<std::byte> room = sink.grow(0, sizeof(T));
+    std::memcpy(room.data(), &value, sizeof(T));
+    sink.finish(sizeof(T));
+  } else {
+    OutputArchive ar(sink);
+    ar(value);
+  }
+}
+
+// `release_read`: the payload is a shared mapping whose pages may be given back as they are read
+// (see InputArchive).
+// Types whose encoding's size is known without encoding them (a string, a vector of numbers or
+// plain structs), and that size: a Queue encodes such a value straight into its ring.
+template <class T>
+struct sized_encoding : std::false_type {};
+template <class Tr, class A>
+struct sized_encoding<std::basic_string<char, Tr, A>> : std::true_type {};
+template <class T, class A>
+struct sized_encoding<std::vector<T, A>> : bulk_bytes<T> {};
+
+template <class C>
+requires sized_encoding<C>::value std::size_t encoded_size(const C& c) {
+  return sizeof(cereal::size_type) + c.size() * sizeof(typename C::value_type);
+}
+
+// Writes into given memory only: for an encoding whose size is known (encoded_size).
+class SpanSink final : public EncodeSink {
+ public:
+  explicit SpanSink(std::span<std::byte> room) noexcept : room_(room) {}
+  std::span<std::byte> grow(std::size_t, std::size_t need) override {
+    if (need > room_.size()) throw std::logic_error("mp: an encoding outgrew its known size");
+    return room_;
+  }
+  void finish(std::size_t) noexcept override {}
+
+ private:
+  std::span<std::byte> room_;
+};
+
+template <class T>
+T decode_payload(std::span<const std::byte> payload, bool release_read = false) {
   if constexpr (!Encodable<T>) {
     check_encodable<T>();
     throw_bad_message("not encodable");  // not reached: the line above does not compile
@@ -260,7 +306,7 @@ T decode_payload(std::span<const std::byte> payload) {
       if (payload.size() != sizeof(T)) throw_bad_message("message size does not match its type");
       std::memcpy(&value, payload.data(), sizeof(T));
     } else {
-      InputArchive ar(payload);
+      InputArchive ar(payload, release_read);
       try {
         ar(value);
       } catch (const ProtocolError&) {
@@ -294,14 +340,23 @@ std::vector<std::byte> encode(const T& value) {
   return out;
 }
 
+namespace detail {
+// decode<T>, giving the message's pages back as they are read when `release_read` (see
+// decode_payload).
+template <class T>
+T decode_message(std::span<const std::byte> message, bool release_read) {
+  if (message.size() < kTagSize) throw_bad_message("message shorter than its tag");
+  std::uint64_t tag = 0;
+  std::memcpy(&tag, message.data(), kTagSize);
+  if (tag != type_tag<T>()) throw_wrong_type();
+  return decode_payload<T>(message.subspan(kTagSize), release_read);
+}
+}  // namespace detail
+
 // Decodes a message made by encode<T>. Throws ProtocolError for anything else.
 template <class T>
 T decode(std::span<const std::byte> message) {
-  if (message.size() < detail::kTagSize) detail::throw_bad_message("message shorter than its tag");
-  std::uint64_t tag = 0;
-  std::memcpy(&tag, message.data(), detail::kTagSize);
-  if (tag != detail::type_tag<T>()) detail::throw_wrong_type();
-  return detail::decode_payload<T>(message.subspan(detail::kTagSize));
+  return detail::decode_message<T>(message, false);
 }
 
 }  // namespace mp

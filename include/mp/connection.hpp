@@ -48,7 +48,21 @@ namespace mp {
 class Process;
 namespace detail {
 struct ListenerInternals;  // src/ipc/listener_internals.hpp
-}
+
+// A message as recv<T> receives it: in `small`, or, when large, in memory of its own (`large`),
+// which decoding gives back as it reads, so that the message is not held twice.
+struct ReceivedMessage {
+  struct Large;  // src/ipc/connection.cpp
+  ReceivedMessage();
+  ReceivedMessage(const ReceivedMessage&) = delete;
+  ReceivedMessage& operator=(const ReceivedMessage&) = delete;
+  ~ReceivedMessage();
+  std::span<const std::byte> bytes() const noexcept;
+
+  std::vector<std::byte> small;
+  std::unique_ptr<Large> large;
+};
+}  // namespace detail
 
 class Connection {
  public:
@@ -76,13 +90,15 @@ class Connection {
   T recv() {
     static_assert(detail::require_encodable<T>(),
                   "mp: Connection::recv needs an encodable type (see mp/codec.hpp)");
+    detail::ReceivedMessage message;
     if constexpr (detail::memcpy_encodable<T>) {
-      return decode<T>(recv_bytes());
+      receive(message, nullptr);
+      return detail::decode_message<T>(message.bytes(), message.large != nullptr);
     } else {
       detail::ReceivedFds fds;  // closes what no decoded handle took
-      auto message = recv_message(&fds);
+      receive(message, &fds);
       detail::FdInbox inbox(fds.fds());
-      return decode<T>(message);
+      return detail::decode_message<T>(message.bytes(), message.large != nullptr);
     }
   }
 
@@ -128,6 +144,9 @@ class Connection {
   void load(detail::InputArchive& ar);
   void send_message(std::span<const std::byte> data, std::span<const int> fds);
   std::vector<std::byte> recv_message(detail::ReceivedFds* fds);
+  void receive(detail::ReceivedMessage& message, detail::ReceivedFds* fds);
+  void receive_frame(std::vector<std::byte>& small, detail::EncodeSink* large,
+                     detail::ReceivedFds* fds);
   bool poll_for(std::chrono::nanoseconds timeout);
   State& state() const;
   std::shared_ptr<State> state_;

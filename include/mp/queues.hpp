@@ -82,16 +82,34 @@ class Queue {
 
  protected:
   bool put_impl(const T& value, detail::QueueCore::Timeout timeout) {
-    detail::EncodeBufferLease buf;
-    detail::encode_payload_into(value, buf.get());
-    return core_.put(buf.get(), timeout);
+    if constexpr (detail::memcpy_encodable<T> && sizeof(T) <= 4096) {
+      // The encoding is the value's bytes: straight from it.
+      return core_.put({reinterpret_cast<const std::byte*>(&value), sizeof(T)}, timeout);
+    } else {
+      if constexpr (detail::sized_encoding<T>::value) {
+        // Its size known up front, a message for the ring is encoded straight into it.
+        if (const std::size_t size = detail::encoded_size(value); size <= core_.largest_in_ring()) {
+          auto write = [](const void* v, std::span<std::byte> at) {
+            detail::SpanSink sink(at);
+            detail::encode_payload_into(*static_cast<const T*>(v), sink);
+          };
+          return core_.put_in_place(size, +write, &value, timeout);
+        }
+      }
+      detail::QueueCore::Message message(core_);
+      detail::encode_payload_into(value, message);
+      return core_.put(message, timeout);
+    }
   }
   std::optional<T> get_impl(detail::QueueCore::Timeout timeout) {
     std::optional<T> out;
     auto sink = [](void* ctx, std::span<const std::byte> bytes) {
       static_cast<std::optional<T>*>(ctx)->emplace(detail::decode_payload<T>(bytes));
     };
-    if (!core_.get(+sink, &out, timeout)) return std::nullopt;
+    auto large_sink = [](void* ctx, std::span<const std::byte> bytes) {
+      static_cast<std::optional<T>*>(ctx)->emplace(detail::decode_payload<T>(bytes, true));
+    };
+    if (!core_.get(+sink, &out, timeout, +large_sink)) return std::nullopt;
     return out;
   }
 

@@ -3,6 +3,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include "mp/process.hpp"
 #include "runtime/framing.hpp"
 #include "sys/futex.hpp"
+#include "sys/memory.hpp"
 #include "sys/poll.hpp"
 #include "sys/socket.hpp"
 
@@ -104,20 +106,82 @@ bool spin_until_readable(int fd, std::chrono::nanoseconds limit = kSpinFor) {
 
 }  // namespace
 
+// A large message for recv<T>: private memory grown as its bytes arrive, without copying them
+// (mremap), which decoding gives back as it reads.
+struct detail::ReceivedMessage::Large final : detail::EncodeSink {
+  sys::Mapping memory;
+  std::size_t size = 0;
+
+  ~Large() { sys::unmap(memory); }
+  std::span<std::byte> grow(std::size_t used, std::size_t need) override {
+    const std::size_t want = std::max(need, 2 * used);
+    const int err = memory.addr == nullptr ? sys::map_private(want, memory)
+                                           : sys::resize_anonymous(memory, want);
+    if (err != 0) throw std::system_error(err, std::generic_category(), "recv: a large message");
+    return {static_cast<std::byte*>(memory.addr), memory.size};
+  }
+  void finish(std::size_t used) noexcept override { size = used; }
+};
+
+detail::ReceivedMessage::ReceivedMessage() = default;
+detail::ReceivedMessage::~ReceivedMessage() = default;
+
+std::span<const std::byte> detail::ReceivedMessage::bytes() const noexcept {
+  if (large) return {static_cast<const std::byte*>(large->memory.addr), large->size};
+  return small;
+}
+
+namespace {
+// A message this large is received by recv<T> into memory of its own (ReceivedMessage): decoding
+// gives it back a run of this size at a time, so a smaller one would gain nothing.
+constexpr std::uint64_t kLargeMessage = detail::InputArchive::kReleaseStep;
+
+// Where recv<T> puts a large message: a ReceivedMessage::Large, made when one comes (most
+// messages are small: no allocation for them).
+class LargeOnDemand final : public detail::EncodeSink {
+ public:
+  explicit LargeOnDemand(std::unique_ptr<detail::ReceivedMessage::Large>& large) : large_(large) {}
+  std::span<std::byte> grow(std::size_t used, std::size_t need) override {
+    if (!large_) large_ = std::make_unique<detail::ReceivedMessage::Large>();
+    return large_->grow(used, need);
+  }
+  void finish(std::size_t used) noexcept override {
+    if (large_) large_->finish(used);
+  }
+
+ private:
+  std::unique_ptr<detail::ReceivedMessage::Large>& large_;
+};
+}  // namespace
+
 std::vector<std::byte> Connection::recv_bytes() {
   return recv_message(nullptr);
 }
 
 std::vector<std::byte> Connection::recv_message(detail::ReceivedFds* fds) {
+  std::vector<std::byte> out;
+  receive_frame(out, nullptr, fds);
+  return out;
+}
+
+void Connection::receive(detail::ReceivedMessage& message, detail::ReceivedFds* fds) {
+  LargeOnDemand large(message.large);
+  receive_frame(message.small, &large, fds);
+}
+
+void Connection::receive_frame(std::vector<std::byte>& small, detail::EncodeSink* large,
+                               detail::ReceivedFds* fds) {
   State& s = state();
   s.check_readable();
   spin_until_readable(s.fd.get());
-  std::vector<std::byte> out;
   std::vector<sys::UniqueFd> received;
   auto status = runtime::FrameStatus::eof;
   try {
-    status = runtime::read_frame(s.fd.get(), out, s.max_size, sys::Deadline::never(),
-                                 fds != nullptr ? &received : nullptr);
+    auto* got = fds != nullptr ? &received : nullptr;
+    status = large != nullptr
+                 ? runtime::read_frame(s.fd.get(), small, *large, kLargeMessage, s.max_size,
+                                       sys::Deadline::never(), got)
+                 : runtime::read_frame(s.fd.get(), small, s.max_size, sys::Deadline::never(), got);
   } catch (const EOFError&) {
     throw;  // the stream is over: later receives see EOF, nothing is out of step
   } catch (const ProtocolError&) {
@@ -142,7 +206,6 @@ std::vector<std::byte> Connection::recv_message(detail::ReceivedFds* fds) {
   if (fds != nullptr) {
     for (auto& fd : received) fds->adopt(fd.release());
   }
-  return out;
 }
 
 std::size_t Connection::recv_bytes_into(std::span<std::byte> buffer) {

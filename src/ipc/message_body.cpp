@@ -1,9 +1,5 @@
 #include "ipc/message_body.hpp"
 
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -16,33 +12,42 @@ namespace {
 constexpr std::size_t kMaxSpares = 2;  // per producer process and queue
 constexpr std::size_t kMaxViews = 2;   // per consumer process and queue
 
-[[noreturn]] void fail(const char* what) {
-  throw std::system_error(errno, std::generic_category(), what);
+[[noreturn]] void fail(int err, const char* what) {
+  throw std::system_error(err, std::generic_category(), what);
 }
 
 }  // namespace
 
-Body::Body(Body&& o) noexcept
-    : fd_(std::move(o.fd_)), map_(std::exchange(o.map_, nullptr)), size_(o.size_) {}
+Body::Body(Body&& o) noexcept : map_(std::move(o.map_)) {
+  o.map_.addr = nullptr;
+  o.map_.size = 0;
+}
 
 Body& Body::operator=(Body&& o) noexcept {
-  unmap();
-  fd_ = std::move(o.fd_);
-  map_ = std::exchange(o.map_, nullptr);
-  size_ = o.size_;
+  sys::unmap(map_);
+  map_ = std::move(o.map_);
+  o.map_.addr = nullptr;
+  o.map_.size = 0;
   return *this;
 }
 
 Body::~Body() {
-  unmap();
+  sys::unmap(map_);
 }
 
-void Body::unmap() noexcept {
-  if (map_ != nullptr) ::munmap(map_, size_);
-  map_ = nullptr;
+void Body::reserve(std::size_t size) {
+  const std::size_t need = kBodyHeader + size;
+  if (map_.addr == nullptr) {
+    if (int err = sys::map_anonymous(need, map_); err != 0)
+      fail(err, "queue: a large message's body");
+  } else if (map_.size < need) {
+    if (int err = sys::resize_anonymous(map_, need); err != 0) {
+      fail(err, "queue: growing a large message's body");
+    }
+  }
 }
 
-Body BodyPool::fill(std::span<const std::byte> bytes) {
+Body BodyPool::claim(std::size_t size) {
   Body body;
   {
     std::lock_guard lock(mutex_);
@@ -55,21 +60,19 @@ Body BodyPool::fill(std::span<const std::byte> bytes) {
       }
     }
   }
-  const std::size_t need = kBodyHeader + bytes.size();
-  if (!body.fd_) {
-    body.fd_.reset(::memfd_create("mp-queue-message", MFD_CLOEXEC));
-    if (!body.fd_) fail("memfd_create");
+  try {
+    body.reserve(size);
+  } catch (...) {
+    if (body) give_back(std::move(body));
+    throw;
   }
-  if (body.size_ < need) {
-    body.unmap();
-    if (::ftruncate(body.fd_.get(), static_cast<off_t>(need)) != 0) fail("ftruncate");
-    void* m = ::mmap(nullptr, need, PROT_READ | PROT_WRITE, MAP_SHARED, body.fd_.get(), 0);
-    if (m == MAP_FAILED) fail("mmap");
-    body.map_ = static_cast<std::byte*>(m);
-    body.size_ = need;
-  }
-  if (!bytes.empty()) std::memcpy(body.map_ + kBodyHeader, bytes.data(), bytes.size());
-  body.header().state.store(BodyHeader::in_flight, std::memory_order_release);
+  body.header().state.store(BodyHeader::claimed, std::memory_order_relaxed);  // a new one: 0
+  return body;
+}
+
+Body BodyPool::fill(std::span<const std::byte> bytes) {
+  Body body = claim(bytes.size());
+  if (!bytes.empty()) std::memcpy(body.bytes().data(), bytes.data(), bytes.size());
   return body;
 }
 
@@ -85,37 +88,32 @@ void BodyPool::give_back(Body body) {
 }
 
 BodyViews::~BodyViews() {
-  for (auto& v : views_) ::munmap(v.map, v.size);
+  for (auto& v : views_) sys::unmap_file(v.map, v.size);
 }
 
-std::span<const std::byte> BodyViews::open(int fd, std::size_t size) {
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) fail("fstat");
+std::span<const std::byte> BodyViews::open(int fd, std::size_t size, bool populate) {
+  sys::FileInfo file;
+  if (int err = sys::file_info(fd, file); err != 0) fail(err, "fstat");
   const std::size_t need = kBodyHeader + size;
-  if (static_cast<std::uint64_t>(st.st_size) < need) {
-    errno = EPROTO;
-    fail("queue: a large message's body is shorter than announced");
-  }
-  const auto dev = static_cast<std::uint64_t>(st.st_dev);
-  const auto ino = static_cast<std::uint64_t>(st.st_ino);
+  if (file.size < need) fail(EPROTO, "queue: a large message's body is shorter than announced");
   for (auto it = views_.begin(); it != views_.end(); ++it) {
-    if (it->dev != dev || it->ino != ino) continue;
+    if (it->dev != file.dev || it->ino != file.ino) continue;
     View v = *it;
     views_.erase(it);
     if (v.size < need) {  // the producer grew the body
-      ::munmap(v.map, v.size);
+      sys::unmap_file(v.map, v.size);
       break;
     }
     views_.push_back(v);
     return {v.map + kBodyHeader, size};
   }
-  void* m = ::mmap(nullptr, need, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-  if (m == MAP_FAILED) fail("mmap");
+  void* m = nullptr;
+  if (int err = sys::map_file(fd, need, populate, m); err != 0) fail(err, "mmap");
   if (views_.size() == kMaxViews) {
-    ::munmap(views_.front().map, views_.front().size);
+    sys::unmap_file(views_.front().map, views_.front().size);
     views_.erase(views_.begin());
   }
-  views_.push_back({dev, ino, static_cast<std::byte*>(m), need});
+  views_.push_back({file.dev, file.ino, static_cast<std::byte*>(m), need});
   return {views_.back().map + kBodyHeader, size};
 }
 

@@ -17,11 +17,26 @@ void release_encode_buffer() noexcept {
   std::vector<std::byte>().swap(encode_buffer());
 }
 
-void OutputArchive::grow(std::size_t size) {
+std::span<std::byte> VectorSink::grow(std::size_t used, std::size_t need) {
   constexpr std::size_t kFirst = 256;  // one grow covers most small messages
-  const std::size_t want = std::max({size_ + size, 2 * size_, kFirst});
-  reserve_large(out_, want);
-  out_.resize(want);
+  const std::size_t want = std::max({need, 2 * used, kFirst});
+  reserve_large(*out_, want);
+  out_->resize(want);
+  return *out_;
+}
+
+void OutputArchive::grow(std::size_t size) {
+  const std::span<std::byte> room = sink_->grow(size_, size_ + size);
+  data_ = room.data();
+  room_ = room.size();
+}
+
+void release_read_pages(const std::byte* data, std::size_t size) noexcept {
+  sys::release_pages(data, size);
+}
+
+void prepare_read_pages(const std::byte* data, std::size_t size) noexcept {
+  sys::populate_pages(data, size);
 }
 
 void prepare_large_buffer(void* p, std::size_t size) noexcept {

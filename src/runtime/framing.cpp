@@ -45,8 +45,41 @@ void write_frame(int fd, std::span<const std::byte> payload, std::span<const int
   }
 }
 
+namespace {
+// Grows a vector exactly as asked (read_frame grows it by what arrives).
+class FrameVector final : public detail::EncodeSink {
+ public:
+  explicit FrameVector(std::vector<std::byte>& out) : out_(out) {}
+  std::span<std::byte> grow(std::size_t, std::size_t need) override {
+    out_.resize(need);
+    return out_;
+  }
+  void finish(std::size_t used) noexcept override { out_.resize(used); }
+
+ private:
+  std::vector<std::byte>& out_;
+};
+
+FrameStatus read_frame_into(int fd, std::vector<std::byte>& small, detail::EncodeSink* large,
+                            std::uint64_t large_from, std::uint64_t max_size,
+                            const sys::Deadline& deadline, std::vector<sys::UniqueFd>* fds);
+}  // namespace
+
 FrameStatus read_frame(int fd, std::vector<std::byte>& out, std::uint64_t max_size,
                        const sys::Deadline& deadline, std::vector<sys::UniqueFd>* fds) {
+  return read_frame_into(fd, out, nullptr, 0, max_size, deadline, fds);
+}
+
+FrameStatus read_frame(int fd, std::vector<std::byte>& out, detail::EncodeSink& large,
+                       std::uint64_t large_from, std::uint64_t max_size,
+                       const sys::Deadline& deadline, std::vector<sys::UniqueFd>* fds) {
+  return read_frame_into(fd, out, &large, large_from, max_size, deadline, fds);
+}
+
+namespace {
+FrameStatus read_frame_into(int fd, std::vector<std::byte>& small, detail::EncodeSink* large,
+                            std::uint64_t large_from, std::uint64_t max_size,
+                            const sys::Deadline& deadline, std::vector<sys::UniqueFd>* fds) {
   std::byte header[kFrameHeader];
   std::size_t got = 0;
   int err = sys::recv_exact(fd, header, got, deadline);
@@ -71,14 +104,17 @@ FrameStatus read_frame(int fd, std::vector<std::byte>& out, std::uint64_t max_si
   std::vector<sys::UniqueFd>& received = fds != nullptr ? *fds : local_fds;
   received.clear();
   bool truncated = false;
-  out.clear();
+  small.clear();
+  FrameVector small_sink(small);
+  detail::EncodeSink& out = large != nullptr && len >= large_from ? *large : small_sink;
+  std::span<std::byte> room;
   std::size_t have = 0;
   while (have < len) {
     // Grow with what arrives, not with what the header promises.
     std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(len - have, kGrowStep));
-    out.resize(have + want);
+    if (room.size() < have + want) room = out.grow(have, have + want);
     std::size_t n = 0;
-    auto into = std::span(out).subspan(have, want);
+    auto into = room.subspan(have, want);
     err = has_fds ? sys::recv_exact_with_fds(fd, into, n, received, truncated, deadline)
                   : sys::recv_exact(fd, into, n, deadline);
     have += n;
@@ -87,12 +123,13 @@ FrameStatus read_frame(int fd, std::vector<std::byte>& out, std::uint64_t max_si
       throw std::system_error(err, std::generic_category(), "recv");
     if (n < want) throw EOFError("connection closed in the middle of a message");
   }
-  out.resize(have);
+  out.finish(have);
   if (truncated || (has_fds && received.empty())) {
     received.clear();
     return FrameStatus::bad_descriptors;
   }
   return FrameStatus::ok;
 }
+}  // namespace
 
 }  // namespace mp::runtime

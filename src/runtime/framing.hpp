@@ -12,6 +12,7 @@
 #include <span>
 #include <vector>
 
+#include "mp/detail/archive.hpp"
 #include "sys/clock.hpp"
 #include "sys/fd.hpp"
 
@@ -40,6 +41,12 @@ enum class FrameStatus { ok, eof, timed_out, bad_descriptors };
 //
 // Descriptors that came with the frame go to `fds` when given, else are closed.
 FrameStatus read_frame(int fd, std::vector<std::byte>& out, std::uint64_t max_size,
+                       const sys::Deadline& deadline, std::vector<sys::UniqueFd>* fds = nullptr);
+
+// The same, but a payload of `large_from` bytes or more goes into `large`, grown as its bytes
+// arrive and told their number (finish) once the frame is read whole.
+FrameStatus read_frame(int fd, std::vector<std::byte>& out, detail::EncodeSink& large,
+                       std::uint64_t large_from, std::uint64_t max_size,
                        const sys::Deadline& deadline, std::vector<sys::UniqueFd>* fds = nullptr);
 
 }  // namespace mp::runtime

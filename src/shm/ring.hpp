@@ -25,7 +25,8 @@
 //   when that runs out; a consumer that caught up looks again after a pause that grows while the
 //   producer streams (ipc/queue_core.cpp, wait_while), so the tail's line moves once per batch.
 // - While the consumers keep up, the producer starts the next lap early (wrap_early), so a busy
-//   queue cycles through the ring's first 64 KiB, which stay in the CPUs' caches.
+//   queue cycles through the ring's first 64 KiB (or four records of the size being put, if
+//   more), which stay in the CPUs' caches.
 // - Sleepers set the low bit of a futex sequence word (data_seq, space_seq); the first publish
 //   to see it clears it and wakes them, so busy queues make no system calls and a burst of puts
 //   wakes a sleeping consumer once. A publish can miss a bit set at that very instant (no fence on

@@ -46,6 +46,67 @@ int map_anonymous(std::size_t size, Mapping& out) noexcept {
   return map_fd(std::move(fd), size, out);
 }
 
+int map_private(std::size_t size, Mapping& out) noexcept {
+  void* addr = ::mmap(nullptr, size == 0 ? 1 : size, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (addr == MAP_FAILED) return errno;
+  out.fd.reset();
+  out.addr = addr;
+  out.size = size;
+  return 0;
+}
+
+int resize_anonymous(Mapping& m, std::size_t size) noexcept {
+  if (size == 0) size = 1;
+  if (m.fd && ::ftruncate(m.fd.get(), static_cast<off_t>(size)) != 0) return errno;
+  const std::size_t old = m.size == 0 ? 1 : m.size;
+  void* addr = ::mremap(m.addr, old, size, MREMAP_MAYMOVE);
+  if (addr == MAP_FAILED) return errno;
+  m.addr = addr;
+  m.size = size;
+  return 0;
+}
+
+int file_info(int fd, FileInfo& out) noexcept {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return errno;
+  out.dev = static_cast<std::uint64_t>(st.st_dev);
+  out.ino = static_cast<std::uint64_t>(st.st_ino);
+  out.size = st.st_size < 0 ? 0 : static_cast<std::uint64_t>(st.st_size);
+  return 0;
+}
+
+int map_file(int fd, std::size_t size, bool populate, void*& addr) noexcept {
+  const int flags = MAP_SHARED | (populate ? MAP_POPULATE : 0);
+  void* m = ::mmap(nullptr, size == 0 ? 1 : size, PROT_READ | PROT_WRITE, flags, fd, 0);
+  if (m == MAP_FAILED) return errno;
+  addr = m;
+  return 0;
+}
+
+void unmap_file(void* addr, std::size_t size) noexcept {
+  if (addr != nullptr) ::munmap(addr, size == 0 ? 1 : size);
+}
+
+void release_pages(const void* addr, std::size_t size) noexcept {
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = (reinterpret_cast<std::uintptr_t>(addr) + page - 1) & ~(page - 1);
+  const auto end = (reinterpret_cast<std::uintptr_t>(addr) + size) & ~(page - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
+void populate_pages(const void* addr, std::size_t size) noexcept {
+#ifdef MADV_POPULATE_READ
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<std::uintptr_t>(addr) & ~(page - 1);
+  const auto end = reinterpret_cast<std::uintptr_t>(addr) + size;
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_READ);
+#else
+  (void)addr;
+  (void)size;
+#endif
+}
+
 int map_named_create(const std::string& name, std::size_t size, Mapping& out) noexcept {
   UniqueFd fd(::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600));
   if (!fd) return errno;

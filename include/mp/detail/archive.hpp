@@ -47,30 +47,67 @@ void reserve_large(Container& c, std::size_t n) {
   }
 }
 
-// Writes grow the buffer ahead by doubling (zero-filled, as std::vector must) and the archive
-// trims it to what was written when it goes: a small write is then a bounds check and a memcpy
-// of a constant size, not a resize. Read `out` only after the archive is gone.
+// Where an OutputArchive writes: memory handed out in runs, each holding the bytes written so far.
+// A std::vector by default; a channel may write a large message straight into shared memory.
+class EncodeSink {
+ public:
+  // Room for at least `need` bytes in all, the first `used` (written so far) kept in place: the
+  // whole writable run. Throws when no memory can be had.
+  virtual std::span<std::byte> grow(std::size_t used, std::size_t need) = 0;
+  // The archive is done: `used` bytes were written. Also called when encoding threw.
+  virtual void finish(std::size_t used) noexcept = 0;
+
+ protected:
+  ~EncodeSink() = default;
+};
+
+// Appends to a std::vector: grows it ahead by doubling (zero-filled, as std::vector must) and
+// trims it to what was written at the end.
+class VectorSink final : public EncodeSink {
+ public:
+  VectorSink() noexcept = default;  // no vector: for an archive given a sink of its own
+  explicit VectorSink(std::vector<std::byte>& out) noexcept : out_(&out) {}
+  std::span<std::byte> grow(std::size_t used, std::size_t need) override;
+  void finish(std::size_t used) noexcept override { out_->resize(used); }  // shrinks: no throw
+
+ private:
+  std::vector<std::byte>* out_ = nullptr;
+};
+
+// A small write is a bounds check and a memcpy of a constant size: the sink is asked for more
+// room only when the run it gave is full. Read what was written only after the archive is gone.
 class OutputArchive : public cereal::OutputArchive<OutputArchive, cereal::AllowEmptyClassElision> {
  public:
+  // Appends to `out`.
   explicit OutputArchive(std::vector<std::byte>& out)
       : cereal::OutputArchive<OutputArchive, cereal::AllowEmptyClassElision>(this),
-        out_(out),
+        vector_(out),
+        sink_(&vector_),
+        data_(out.data()),
+        room_(out.size()),
         size_(out.size()) {}
-  ~OutputArchive() { out_.resize(size_); }
+  // Writes into `sink`, after the `used` bytes of `room` (the sink's current run) already there.
+  explicit OutputArchive(EncodeSink& sink, std::span<std::byte> room = {}, std::size_t used = 0)
+      : cereal::OutputArchive<OutputArchive, cereal::AllowEmptyClassElision>(this),
+        sink_(&sink),
+        data_(room.data()),
+        room_(room.size()),
+        size_(used) {}
+  ~OutputArchive() { sink_->finish(size_); }
   OutputArchive(const OutputArchive&) = delete;
   OutputArchive& operator=(const OutputArchive&) = delete;
 
   void saveBinary(const void* data, std::size_t size) {
-    if (size > out_.size() - size_) [[unlikely]]
+    if (size > room_ - size_) [[unlikely]]
       grow(size);
-    if (size != 0) std::memcpy(out_.data() + size_, data, size);
+    if (size != 0) std::memcpy(data_ + size_, data, size);
     size_ += size;
   }
   // Room for the next `size` bytes, to be written through the pointer before any other write.
   std::byte* claim(std::size_t size) {
-    if (size > out_.size() - size_) [[unlikely]]
+    if (size > room_ - size_) [[unlikely]]
       grow(size);
-    std::byte* p = out_.data() + size_;
+    std::byte* p = data_ + size_;
     size_ += size;
     return p;
   }
@@ -78,16 +115,35 @@ class OutputArchive : public cereal::OutputArchive<OutputArchive, cereal::AllowE
  private:
   void grow(std::size_t size);  // makes room for `size` more bytes at size_
 
-  std::vector<std::byte>& out_;
-  std::size_t size_;  // bytes written; out_ may be longer
+  VectorSink vector_;  // the sink, when the archive was given a vector
+  EncodeSink* sink_;
+  std::byte* data_;
+  std::size_t room_;  // writable bytes at data_
+  std::size_t size_;  // bytes written
 };
+
+// Gives back the memory of whole pages in [data, data + size), already read, of a mapping of its
+// own (madvise MADV_DONTNEED; never a malloc'd buffer): a shared file mapping keeps their
+// contents in the file, private memory loses them, which is fine for bytes never read again.
+void release_read_pages(const std::byte* data, std::size_t size) noexcept;
+// Maps in, in one call, the pages of [data, data + size) of a shared file mapping about to be
+// read: cheaper than faulting them one by one. A hint: does nothing on kernels before 5.14.
+void prepare_read_pages(const std::byte* data, std::size_t size) noexcept;
 
 class InputArchive : public cereal::InputArchive<InputArchive, cereal::AllowEmptyClassElision> {
  public:
   static constexpr int kMaxDepth = 256;
+  // Reading a large run of bytes from input that is given back as it is read goes this many at
+  // a time.
+  static constexpr std::size_t kReleaseStep = std::size_t{4} << 20;
 
-  explicit InputArchive(std::span<const std::byte> in)
-      : cereal::InputArchive<InputArchive, cereal::AllowEmptyClassElision>(this), in_(in) {}
+  // `release_read`: the input is a mapping of its own (a queue's body, a large frame received by
+  // a Connection) whose pages may be given back once read (release_read_pages), so that
+  // decoding a large message does not hold it twice. Bytes read are never read again.
+  explicit InputArchive(std::span<const std::byte> in, bool release_read = false)
+      : cereal::InputArchive<InputArchive, cereal::AllowEmptyClassElision>(this),
+        in_(in),
+        release_read_(release_read) {}
 
   void loadBinary(void* data, std::size_t size) {
     if (size > in_.size() - pos_) throw ProtocolError("truncated message");
@@ -102,6 +158,26 @@ class InputArchive : public cereal::InputArchive<InputArchive, cereal::AllowEmpt
     pos_ += size;
     return p;
   }
+  // Whether a run of `size` bytes should be read with take_runs: the input is given back as it is
+  // read, and the run is large.
+  bool read_in_runs(std::size_t size) const noexcept {
+    return release_read_ && size >= kReleaseStep;
+  }
+  // The next `size` bytes, bounds-checked, handed to `consume(data, n)` in order, about
+  // kReleaseStep at a time (a multiple of `Unit`, as `size` must be), each run's pages mapped in
+  // before and given back once consumed.
+  template <std::size_t Unit = 1, class F>
+  void take_runs(std::size_t size, F&& consume) {
+    constexpr std::size_t step = kReleaseStep < Unit ? Unit : kReleaseStep - kReleaseStep % Unit;
+    const std::byte* p = take(size);
+    for (std::size_t done = 0; done < size;) {
+      const std::size_t n = std::min(step, size - done);
+      prepare_read_pages(p + done, n);
+      consume(p + done, n);
+      release_read_pages(p + done, n);
+      done += n;
+    }
+  }
   void enter() {
     if (++depth_ > kMaxDepth) throw ProtocolError("message nested too deeply");
   }
@@ -111,6 +187,7 @@ class InputArchive : public cereal::InputArchive<InputArchive, cereal::AllowEmpt
   std::span<const std::byte> in_;
   std::size_t pos_ = 0;
   int depth_ = 0;
+  bool release_read_ = false;
 };
 
 // --- primitives ---------------------------------------------------------------------------------

@@ -118,6 +118,14 @@ void CEREAL_SAVE_FUNCTION_NAME(OutputArchive& ar, const std::basic_string<char, 
 template <class Traits, class Alloc>
 void CEREAL_LOAD_FUNCTION_NAME(InputArchive& ar, std::basic_string<char, Traits, Alloc>& s) {
   const std::size_t n = load_count<char>(ar);
+  if (ar.read_in_runs(n)) [[unlikely]] {
+    s.clear();
+    reserve_large(s, n);
+    ar.take_runs(n, [&](const std::byte* p, std::size_t k) {
+      s.append(reinterpret_cast<const char*>(p), k);
+    });
+    return;
+  }
   const auto* p = reinterpret_cast<const char*>(ar.take(n));
   reserve_large(s, n);
   s.assign(p, n);
@@ -174,6 +182,17 @@ requires(!std::is_same_v<T, bool>) void CEREAL_LOAD_FUNCTION_NAME(InputArchive& 
                                                                   std::vector<T, Alloc>& v) {
   const std::size_t n = load_count<T>(ar);
   if constexpr (bulk_bytes_v<T>) {
+    if (ar.read_in_runs(n * sizeof(T))) [[unlikely]] {
+      // Made run by run, so that the vector's pages are written as the message's are given back.
+      v.clear();
+      reserve_large(v, n);
+      ar.template take_runs<sizeof(T)>(n * sizeof(T), [&](const std::byte* p, std::size_t k) {
+        const std::size_t at = v.size();
+        v.resize(at + k / sizeof(T));
+        std::memcpy(v.data() + at, p, k);
+      });
+      return;
+    }
     const std::byte* p = ar.take(n * sizeof(T));
     reserve_large(v, n);
     v.resize(n);

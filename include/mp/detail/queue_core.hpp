@@ -10,6 +10,7 @@
 #include <span>
 #include <vector>
 
+#include "mp/detail/archive.hpp"
 #include "mp/detail/segment.hpp"
 #include "mp/queue_options.hpp"
 
@@ -22,6 +23,7 @@ namespace detail {
 
 class OutputArchive;
 class InputArchive;
+class Body;  // src/ipc/message_body.hpp
 
 // Test hook, inert unless a test sets it: get() calls it after a large message's body has been
 // read (the sink has run) and before the head is published, the window in which a consumer that
@@ -43,10 +45,47 @@ class QueueCore {
   // stored without a tag of their own.
   QueueCore(std::uint64_t type_tag, std::size_t maxsize, const QueueOptions& options);
 
+  // One message being encoded for put(). It goes into this thread's encoding buffer while it
+  // would fit the ring; once it outgrows that, into a body (shared memory passed beside the
+  // ring), where the rest is encoded directly: a large message is never also held whole in a
+  // private buffer, nor copied once more. Encode with OutputArchive(message) or
+  // encode_payload_into(value, message); then put it, at most once. One thread's: it borrows the
+  // thread's encoding buffer.
+  class Message final : public EncodeSink {
+   public:
+    explicit Message(QueueCore& queue);
+    ~Message();  // a body not put is kept for the next message
+    Message(const Message&) = delete;
+    Message& operator=(const Message&) = delete;
+
+    std::span<std::byte> grow(std::size_t used, std::size_t need) override;
+    void finish(std::size_t used) noexcept override { size_ = used; }
+    // Whether the message went out of the ring, into a body.
+    bool large() const noexcept { return body_ != nullptr; }
+
+   private:
+    friend class QueueCore;
+    QueueCore& queue_;
+    std::vector<std::byte>& buffer_;  // this thread's encoding buffer
+    std::size_t size_ = 0;            // bytes encoded
+    std::unique_ptr<Body> body_;
+  };
+
   // False on timeout. Throws ValueError when closed, std::system_error on OS failures.
   bool put(std::span<const std::byte> message, Timeout timeout);
+  bool put(Message& message, Timeout timeout);
+  // The largest message that goes in the ring; a larger one goes beside it, in a body.
+  std::size_t largest_in_ring() const noexcept;
+  // Puts a message of exactly `size` bytes (at most largest_in_ring()) that `write(context, at)`
+  // encodes straight into the ring, under the put lock, sparing a copy: only for encodings that
+  // run no user code (a string, a vector of numbers). Should it throw, nothing is put.
+  using Writer = void (*)(const void* context, std::span<std::byte> at);
+  bool put_in_place(std::size_t size, Writer write, const void* context, Timeout timeout);
   // False on timeout; exceptions from `sink` propagate after the message has been consumed.
-  bool get(Sink sink, void* context, Timeout timeout);
+  // `body_sink`, when given, is called instead of `sink` for a message read from a body: the
+  // bytes are then a shared mapping that it may give back as it reads them
+  // (decode_payload(bytes, true)), and a large one is not mapped ahead of its reading.
+  bool get(Sink sink, void* context, Timeout timeout, Sink body_sink = nullptr);
 
   std::size_t qsize() const noexcept;
   bool empty() const noexcept;
@@ -69,6 +108,9 @@ class QueueCore {
 
  private:
   struct Local;
+  template <class Write>
+  bool put_record(std::size_t size, Body* body, const Write& write, Timeout timeout);
+
   std::shared_ptr<Segment> segment_;
   shm::RingState* ring_ = nullptr;
   std::byte* data_ = nullptr;
