@@ -15,7 +15,8 @@ With --runs N the whole measurement is repeated N times; the table shows each va
 time and the lowest and highest of its N ratios (each from one run).
 
 A case that reports counter `cpu_per_op` (seconds of CPU, all its processes together, per
-operation) shows it beside its time. With --write, a chart of the same results (bench/chart.py)
+operation) shows it beside its time; counters `<side>_peak_x` (a side's peak memory rise over the
+message's size) likewise. With --write, a chart of the same results (bench/chart.py)
 goes to --chart, bench/results.png unless told otherwise.
 """
 import argparse
@@ -53,7 +54,8 @@ def run_cpp(binary, min_time, pattern):
         name = re.sub(r"/(real_time|manual_time|iterations:\d+|min_time:[\d.]+)", "", b["name"])
         results[name] = {
             "seconds": seconds,
-            **{k: v for k, v in b.items() if k.endswith("_per_second") or k == "cpu_per_op"}}
+            **{k: v for k, v in b.items()
+               if k.endswith(("_per_second", "_peak_x")) or k == "cpu_per_op"}}
     return results
 
 
@@ -182,6 +184,10 @@ def main():
             time = fmt_time(r["seconds"])
             if "cpu_per_op" in r:
                 time += f" (CPU {fmt_time(r['cpu_per_op'])})"
+            peaks = [f"{k[:-len('_peak_x')]} {v:.2f}×" for k, v in sorted(r.items())
+                     if k.endswith("_peak_x")]
+            if peaks:
+                time += " (peak memory over the message size: " + ", ".join(peaks) + ")"
             lines.append(f"| {group} | {variant} | {time} | {ratio} |")
     table = "\n".join(lines)
     print(table)
