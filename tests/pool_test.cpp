@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <list>
 #include <numeric>
@@ -21,6 +23,7 @@
 #include "mp/synchronize.hpp"
 #include "support/leak_check.hpp"
 #include "support/methods.hpp"
+#include "support/peak_memory.hpp"
 
 namespace {
 
@@ -81,6 +84,23 @@ int abort_now() {
 int sleep_ms(int ms) {
   std::this_thread::sleep_for(std::chrono::milliseconds(ms));
   return ms;
+}
+
+// Large arguments and results: their bytes say where they came from.
+std::string pattern(std::size_t n, int seed) {
+  std::string s(n, '\0');
+  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + seed) % 251);
+  return s;
+}
+// Whether `s` is pattern(s.size(), seed), and its size: -1 when it is not.
+std::int64_t check_pattern(std::string s, int seed) {
+  return s == pattern(s.size(), seed) ? static_cast<std::int64_t>(s.size()) : -1;
+}
+std::string make_pattern(std::size_t n, int seed) {
+  return pattern(n, seed);
+}
+double sum_of(std::vector<double> v) {
+  return std::accumulate(v.begin(), v.end(), 0.0);
 }
 
 // Made before a pool, so that its workers (forked from the test) share them.
@@ -421,6 +441,104 @@ TEST_F(PoolTest, CloseJoinAndTerminate) {
     mp::Pool pool(2);
     pool.apply_async(sleep_ms, 20'000);
   }  // the destructor terminates, as Python's `with`
+}
+
+// Around the limit of what a queue's ring holds (a quarter of its 4 MiB), below and above it: the
+// caller encodes a task straight into the task queue, switching to a body on the way.
+TEST_P(PoolMethodTest, LargeArgumentsAndResultsAroundTheRingsLimitRoundTrip) {
+  mp::Pool pool(2, with_method());
+  std::vector<std::size_t> sizes{0, 1000, 3u << 20, 9u << 20};
+  for (std::size_t n = (1u << 20) - 160; n <= (1u << 20) + 32; n += 4) sizes.push_back(n);
+  std::vector<mp::AsyncResult<std::int64_t>> checks;
+  std::vector<mp::AsyncResult<std::string>> made;
+  int seed = 0;
+  for (std::size_t n : sizes) {
+    checks.push_back(pool.apply_async(check_pattern, pattern(n, seed), seed));
+    made.push_back(pool.apply_async(make_pattern, n, seed));
+    ++seed;
+  }
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    EXPECT_EQ(checks[i].get(60s), static_cast<std::int64_t>(sizes[i]))
+        << "argument of " << sizes[i];
+    EXPECT_EQ(made[i].get(60s), pattern(sizes[i], static_cast<int>(i))) << "result of " << sizes[i];
+  }
+}
+
+// Fails to encode after a large part of the task was written (into a body).
+struct Unsendable {
+  template <class A>
+  void serialize(A&) {
+    throw std::runtime_error("unsendable");
+  }
+};
+std::int64_t size_of(std::string s, Unsendable) {
+  return static_cast<std::int64_t>(s.size());
+}
+
+// A task whose encoding throws is not queued and not left pending: the error comes out of apply,
+// the pool goes on, and join (which waits for every pending task) returns. In a child, so that a
+// join that never returns is killed.
+TEST_F(PoolTest, ATaskThatCannotBeEncodedIsNotLeftPending) {
+  mp::Queue<int> out;
+  mp::Process p(
+      [](mp::Queue<int> out) {
+        mp::Pool pool(1);
+        int score = 0;
+        for (std::size_t n : {std::size_t{10}, std::size_t{5} << 20}) {
+          try {
+            pool.apply(size_of, std::string(n, 'x'), Unsendable{});
+          } catch (const std::runtime_error& e) {
+            if (std::string(e.what()) == "unsendable") ++score;
+          }
+        }
+        if (pool.apply(check_pattern, pattern(3 << 20, 7), 7) == (3 << 20)) ++score;
+        pool.close();
+        pool.join();
+        out.put(score, 30s);
+      },
+      out);
+  p.start();
+  const auto score = out.try_get(60s);
+  if (!score) p.kill();
+  ASSERT_TRUE(p.join(30s));
+  ASSERT_TRUE(score) << "the pool hung";
+  EXPECT_EQ(*score, 3);
+  EXPECT_EQ(p.exitcode(), 0);
+}
+
+constexpr std::size_t kPeakDoubles = std::size_t{8} << 20;  // a 64 MiB argument
+
+// The caller encodes a large argument straight into the task queue's body: its peak resident set
+// rises by about the argument's encoding, not by copies of the argument and of its encoding too.
+// Measured in a fresh child (the test process's peak says nothing), its pool made first.
+TEST_F(PoolTest, ALargeArgumentCostsTheCallerAboutItsSize) {
+  mp::Queue<double> rises;
+  mp::Process caller(
+      [](mp::Queue<double> rises) {
+        mp::Pool pool(1);
+        pool.apply(square, 3);  // the worker up and the queues touched
+        std::vector<double> v(kPeakDoubles);
+        std::iota(v.begin(), v.end(), 0.0);
+        const double expected = std::accumulate(v.begin(), v.end(), 0.0);
+        const double base = mp::testing::reset_peak_resident();
+        const double sum = pool.apply(sum_of, v);
+        const double rise = mp::testing::peak_rise(base);
+        rises.put(base < 0 ? -1.0 : sum == expected ? rise : -2.0, 30s);
+      },
+      rises);
+  caller.start();
+  const auto got = rises.try_get(120s);
+  if (!got) caller.kill();
+  ASSERT_TRUE(caller.join(30s));
+  ASSERT_TRUE(got) << "the caller hung";
+  EXPECT_EQ(caller.exitcode(), 0);
+  const double rise = *got;
+  if (rise == -1.0) GTEST_SKIP() << "this kernel cannot reset a process's peak";
+  ASSERT_NE(rise, -2.0) << "the argument arrived damaged";
+  constexpr double kArgument = kPeakDoubles * sizeof(double);
+  constexpr double kSlack = 16 << 20;  // libraries, stacks, the rings, a sanitizer's shadow
+  std::printf("the caller's peak rose by %.2f x the argument\n", rise / kArgument);
+  EXPECT_LE(rise, 1.25 * kArgument + kSlack) << "rose by " << rise / kArgument << " times";
 }
 
 // A fork pool's first workers are forked by the caller's thread; replacements are forked by the

@@ -228,6 +228,32 @@ struct PoolCore::State {
     return p;
   }
 
+  // A task's header: its id, `done` now pending under it. Throws once the pool cannot take tasks.
+  TaskHeader open_task(Invoker invoker, Done done) {
+    std::uint64_t id;
+    {
+      std::lock_guard lock(mutex);
+      if (!broken.empty()) throw BrokenProcessPool(broken);
+      if (closed) throw ValueError("Pool not running");
+      id = ++next_id;
+      pending.emplace(id, std::move(done));
+    }
+    // Most submissions repeat the last invoker: name it once per run of them.
+    thread_local Invoker last = nullptr;
+    thread_local CodeRef last_ref;
+    if (invoker != last) {
+      last_ref = code_ref_of(invoker);
+      last = invoker;
+    }
+    return {id, last_ref};
+  }
+
+  // The task was not queued after all: its `done` is dropped, never called.
+  void drop_task(std::uint64_t id) noexcept {
+    std::lock_guard lock(mutex);
+    pending.erase(id);
+  }
+
   // --- in the pool's process ------------------------------------------------------------------
 
   // Hands one result, if one comes within `timeout`, to its caller; false if none came. The
@@ -416,29 +442,28 @@ void PoolCore::submit(Invoker invoker, std::vector<std::byte> payload, Done done
 void PoolCore::submit(Invoker invoker, std::span<std::byte> payload, Done done) {
   if (payload.size() < kTaskHeaderSpace)
     throw ValueError("a pool task without room for its header");
-  State& s = *state_;
-  std::uint64_t id;
-  {
-    std::lock_guard lock(s.mutex);
-    if (!s.broken.empty()) throw BrokenProcessPool(s.broken);
-    if (s.closed) throw ValueError("Pool not running");
-    id = ++s.next_id;
-    s.pending.emplace(id, std::move(done));
-  }
-  // Most submissions repeat the last invoker: name it once per run of them.
-  thread_local Invoker last = nullptr;
-  thread_local CodeRef last_ref;
-  if (invoker != last) {
-    last_ref = code_ref_of(invoker);
-    last = invoker;
-  }
-  const TaskHeader h{id, last_ref};
+  const TaskHeader h = state_->open_task(invoker, std::move(done));
   std::memcpy(payload.data(), &h, sizeof h);
   try {
-    s.tasks.put(payload, std::nullopt);
+    state_->tasks.put(payload, std::nullopt);
   } catch (...) {
-    std::lock_guard lock(s.mutex);
-    s.pending.erase(id);
+    state_->drop_task(h.id);
+    throw;
+  }
+}
+
+void PoolCore::submit(Invoker invoker, EncodeTask encode, const void* context, Done done) {
+  const TaskHeader h = state_->open_task(invoker, std::move(done));
+  try {
+    QueueCore::Message message(state_->tasks);
+    {
+      OutputArchive ar(message);
+      ar.saveBinary(&h, sizeof h);
+      encode(context, ar);
+    }
+    state_->tasks.put(message, std::nullopt);
+  } catch (...) {
+    state_->drop_task(h.id);
     throw;
   }
 }

@@ -37,6 +37,12 @@ class PoolCore {
   // The same from bytes the caller keeps (Pool's map encodes each chunk into this thread's
   // encoding buffer): they are copied into the task queue before this returns.
   void submit(Invoker invoker, std::span<std::byte> payload, Done done);
+  // Writes a task's payload (what follows the pool's header) into `ar`.
+  using EncodeTask = void (*)(const void* context, OutputArchive& ar);
+  // The same, the payload encoded by `encode(context, ar)` straight into the task queue: a large
+  // one into shared memory directly, never also held whole in a buffer and copied. Should
+  // `encode` throw, nothing is queued and the exception propagates.
+  void submit(Invoker invoker, EncodeTask encode, const void* context, Done done);
 
   void close();      // no more tasks; those queued still run
   void join();       // after close(): waits for every task, then for the workers to exit

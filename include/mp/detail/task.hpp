@@ -132,6 +132,20 @@ std::vector<std::byte> encode_call(const F& f, const std::tuple<Args...>& args,
   return out;
 }
 
+// The same bytes as encode_call (without its front), written into `ar` from the callable and
+// the arguments where they lie: a pool encodes a call straight into its task queue, so a large
+// argument is neither copied into a tuple nor held encoded in a buffer of its own. (A tuple's
+// encoding is its elements' in order.)
+template <class F, class... Args>
+void encode_call_into(OutputArchive& ar, const F& f, const Args&... args) {
+  if constexpr (!PoolCallable<F> || !Encodable<std::tuple<Args...>>) {
+    check_encodable<std::tuple<Args...>>();
+  } else {
+    ar(CallableWire<F>::to(f));
+    (ar(args), ...);
+  }
+}
+
 // A map chunk travels as the encoding of std::tuple<Wire, std::vector<Item>>, and its result as
 // that of std::vector<E>. Where the elements are plain bytes (bulk_bytes_v,
 // archive_containers.hpp), both ends work on those bytes in place: the caller encodes from its own
