@@ -271,7 +271,7 @@ class Pool {
     std::optional<Stored> value;
     if (!error) {
       try {
-        value = detail::decode_payload<Stored>(bytes);
+        value = detail::decode_payload<Stored>(bytes, detail::PoolCore::result_in_body());
       } catch (...) {
         error = std::current_exception();
       }

@@ -45,6 +45,8 @@ constexpr auto kPoll = std::chrono::milliseconds(20);
 // system call per worker, too many to pay per result at a million results a second.
 constexpr auto kCheckEvery = std::chrono::milliseconds(5);
 
+thread_local bool g_result_in_body = false;  // see PoolCore::result_in_body
+
 struct TaskHeader {
   std::uint64_t id;
   CodeRef invoker;
@@ -60,6 +62,31 @@ std::string describe_exit(int pid, int code) {
 
 // --- in a worker process ------------------------------------------------------------------------
 
+// A worker's answer to a task: `prefix` holds its [id][success header]. A result written whole
+// (write) is encoded after a copy of the prefix straight into a message of the result queue, a
+// large one into shared memory directly, and sent; results appended to the vector are sent by
+// the worker's loop, as is an error.
+struct Reply final : ResultOut {
+  Reply(QueueCore& to, std::vector<std::byte>& header) noexcept : results(to), prefix(header) {}
+  void write(Encode encode, const void* value) override {
+    // Encoding runs no call of the task's, so the thread's encoding buffer (the message's) is
+    // not borrowed twice.
+    QueueCore::Message message(results);
+    {
+      OutputArchive ar(message);
+      ar.saveBinary(prefix.data(), prefix.size());
+      encode(value, ar);
+    }
+    results.put(message, std::nullopt);
+    sent = true;
+  }
+  std::vector<std::byte>& vector() override { return prefix; }
+
+  QueueCore& results;
+  std::vector<std::byte>& prefix;
+  bool sent = false;
+};
+
 // Takes tasks until told to stop (or until `maxtasks`, when not 0): the loop of every worker,
 // whichever way it was started.
 void serve_tasks(QueueCore& tasks, QueueCore& results, RawArray<std::uint64_t>& running,
@@ -68,7 +95,8 @@ void serve_tasks(QueueCore& tasks, QueueCore& results, RawArray<std::uint64_t>& 
   std::vector<std::byte> task, out, reply;  // `out`: the initializer's (ignored) result
   if (initializer != nullptr) {
     try {
-      initializer(init_args, out);
+      VectorResult init_out(out);
+      initializer(init_args, init_out);
     } catch (...) {
       // The pool is broken (see PoolCore::broken): say why, and take no task.
       const runtime::ExceptionInfo error = runtime::describe_current_exception();
@@ -103,18 +131,21 @@ void serve_tasks(QueueCore& tasks, QueueCore& results, RawArray<std::uint64_t>& 
     reply.resize(sizeof take.header.id);
     std::memcpy(reply.data(), &take.header.id, sizeof take.header.id);
     runtime::append_success_header(reply);
+    Reply answer(results, reply);
     try {
       if (invoker == nullptr || !(take.header.invoker == invoker_ref)) {
         invoker = resolve_function<std::remove_pointer_t<Invoker>>(take.header.invoker);
         invoker_ref = take.header.invoker;
       }
-      invoker(task, reply);
+      invoker(task, answer);
     } catch (...) {
-      const runtime::ExceptionInfo error = runtime::describe_current_exception();
-      reply.resize(sizeof take.header.id);
-      runtime::append_outcome(reply, &error, {});
+      if (!answer.sent) {
+        const runtime::ExceptionInfo error = runtime::describe_current_exception();
+        reply.resize(sizeof take.header.id);
+        runtime::append_outcome(reply, &error, {});
+      }
     }
-    results.put(reply, std::nullopt);
+    if (!answer.sent) results.put(reply, std::nullopt);
     slot.store(0, std::memory_order_release);
     if (maxtasks != 0 && ++done >= maxtasks) return;
   }
@@ -264,7 +295,16 @@ struct PoolCore::State {
     auto handle = [](void* ctx, std::span<const std::byte> bytes) {
       static_cast<State*>(ctx)->handle_result(bytes);
     };
-    return results.get(handle, this, timeout);
+    // A large result is read from its body as its pages are given back: not mapped whole
+    // beside the value decoded from it.
+    auto handle_body = [](void* ctx, std::span<const std::byte> bytes) {
+      struct InBody {
+        InBody() noexcept { g_result_in_body = true; }
+        ~InBody() { g_result_in_body = false; }
+      } in_body;
+      static_cast<State*>(ctx)->handle_result(bytes);
+    };
+    return results.get(handle, this, timeout, handle_body);
   }
 
   void handle_result(std::span<const std::byte> bytes) {
@@ -425,6 +465,10 @@ PoolCore::PoolCore(std::size_t processes, const PoolOptions& options)
 
 PoolCore::~PoolCore() {
   terminate();
+}
+
+bool PoolCore::result_in_body() noexcept {
+  return g_result_in_body;
 }
 
 std::size_t PoolCore::processes() const noexcept {

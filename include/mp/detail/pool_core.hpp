@@ -48,6 +48,10 @@ class PoolCore {
   void join();       // after close(): waits for every task, then for the workers to exit
   void terminate();  // stops the workers now; unfinished tasks fail with BrokenProcessPool
 
+  // Whether the result a Done is reading lies in a body of its own (a large one), whose pages
+  // may be given back as they are read: decode_payload(result, PoolCore::result_in_body()).
+  static bool result_in_body() noexcept;
+
   std::size_t processes() const noexcept;
   // Whether a worker's initializer failed: then every task fails with BrokenProcessPool.
   bool broken() const;

@@ -97,8 +97,47 @@ struct MapElement<F, Item, true> {
   using type = decltype(call(std::declval<F&>(), std::declval<Item&>()));
 };
 
-// Turns a task's bytes into its result's bytes; runs in the worker. Appends to `out`.
-using Invoker = void (*)(std::span<const std::byte> in, std::vector<std::byte>& out);
+// Where an invoker writes its result's encoding.
+class ResultOut {
+ public:
+  using Encode = void (*)(const void* value, OutputArchive& ar);
+  // A result, once its call has returned: `encode(value, ar)` writes its encoding (a pool
+  // worker's goes straight into its result queue, a large one into shared memory directly).
+  virtual void write(Encode encode, const void* value) = 0;
+  // For results encoded while the calls run (a map chunk's): the vector to append them to.
+  virtual std::vector<std::byte>& vector() = 0;
+
+ protected:
+  ~ResultOut() = default;
+};
+
+// Appends the result to a vector, either way.
+class VectorResult final : public ResultOut {
+ public:
+  explicit VectorResult(std::vector<std::byte>& out) noexcept : out_(out) {}
+  void write(Encode encode, const void* value) override {
+    OutputArchive ar(out_);
+    encode(value, ar);
+  }
+  std::vector<std::byte>& vector() override { return out_; }
+
+ private:
+  std::vector<std::byte>& out_;
+};
+
+// The bytes encode_payload_into(value) makes, as a ResultOut::Encode.
+template <class T>
+void encode_result(const void* value, OutputArchive& ar) {
+  const T& v = *static_cast<const T*>(value);
+  if constexpr (memcpy_encodable<T>) {
+    ar.saveBinary(&v, sizeof(T));
+  } else {
+    ar(v);
+  }
+}
+
+// Turns a task's bytes into its result's encoding; runs in the worker.
+using Invoker = void (*)(std::span<const std::byte> in, ResultOut& out);
 
 // The bytes a pool task's encoding leaves free at its front, for the pool's own header (task id
 // and invoker): written in place, the payload is never moved to make room.
@@ -106,13 +145,18 @@ inline constexpr std::size_t kTaskHeaderSpace = 24;
 
 // One call f(args...).
 template <class F, class... Args>
-void invoke_call([[maybe_unused]] std::span<const std::byte> in,
-                 [[maybe_unused]] std::vector<std::byte>& out) {
+void invoke_call([[maybe_unused]] std::span<const std::byte> in, [[maybe_unused]] ResultOut& out) {
   if constexpr (PoolCallable<F>) {  // else refused by check_pool_callable
     using Wire = typename CallableWire<F>::type;
     auto [wire, args] = decode_payload<std::tuple<Wire, std::tuple<Args...>>>(in);
     F f = CallableWire<F>::from(std::move(wire));
-    encode_payload_into(call(f, args), out);
+    using R = std::remove_cvref_t<decltype(call(f, args))>;
+    if constexpr (!Encodable<R>) {
+      check_encodable<R>();
+    } else {
+      const R result = call(f, args);
+      out.write(&encode_result<R>, &result);
+    }
   }
 }
 
@@ -170,8 +214,7 @@ F read_chunk_callable(InputArchive& ar) {
 
 // A chunk of map (f(x) for each x) or starmap (f(xs...) for each tuple xs).
 template <class F, class Item, bool Star>
-void invoke_chunk([[maybe_unused]] std::span<const std::byte> in,
-                  [[maybe_unused]] std::vector<std::byte>& out) {
+void invoke_chunk([[maybe_unused]] std::span<const std::byte> in, [[maybe_unused]] ResultOut& out) {
   if constexpr (PoolCallable<F>) {  // else refused by check_pool_callable
     using E = typename MapElement<F, Item, Star>::type;
     if constexpr (bulk_bytes_v<Item> && bulk_bytes_v<E>) {
@@ -180,7 +223,7 @@ void invoke_chunk([[maybe_unused]] std::span<const std::byte> in,
       const std::size_t n = load_count<Item>(ar);
       const std::byte* items = ar.take(n * sizeof(Item));
       if (ar.remaining() != 0) throw_bad_message("trailing bytes after the value");
-      OutputArchive oa(out);
+      OutputArchive oa(out.vector());
       save_count(oa, n);
       std::byte* results = oa.claim(n * sizeof(E));
       auto one = [&f](Item& item) -> E {
@@ -209,7 +252,7 @@ void invoke_chunk([[maybe_unused]] std::span<const std::byte> in,
           results.push_back(f(item));
         }
       }
-      encode_payload_into(results, out);
+      out.write(&encode_result<std::vector<E>>, &results);
     }
   }
 }
