@@ -569,7 +569,7 @@ TEST_F(PoolTest, ALargeArgumentCostsTheCallerAboutItsSize) {
 // mapped beside the value). One worker, so that every task goes to it. (The worker's bound held
 // before it wrote into the body directly too: its value died before the reply vector was copied
 // into the body; what it saves there is a copy, not memory.)
-TEST_F(PoolTest, ALargeResultCostsTheWorkerAndTheCallerAboutItsSize) {
+TEST_F(PoolTest, ALargeResultAndArgumentCostTheWorkerAndTheCallerAboutTheirSize) {
   mp::Queue<std::vector<double>> rises;
   mp::Process caller(
       [](mp::Queue<std::vector<double>> rises) {
@@ -581,7 +581,8 @@ TEST_F(PoolTest, ALargeResultCostsTheWorkerAndTheCallerAboutItsSize) {
         const double worker_rise = pool.apply(worker_peak_rise, 0);
         const bool intact =
             v.size() == kPeakDoubles && v[12345] == 12345.0 && v.back() == kPeakDoubles - 1.0;
-        // Not bounded yet: a worker copies a large task out of its body before decoding it.
+        // A large argument: the worker decodes it from the task's body as it gives the body's
+        // pages back, and moves it into the call.
         const double taking_base = pool.apply(reset_worker_peak, 0);
         const bool summed = pool.apply(sum_of, v) == std::accumulate(v.begin(), v.end(), 0.0);
         const double taking_rise = pool.apply(worker_peak_rise, 0);
@@ -608,6 +609,7 @@ TEST_F(PoolTest, ALargeResultCostsTheWorkerAndTheCallerAboutItsSize) {
       r[2] / kResult, r[3] / kResult, r[4] / kResult);
   EXPECT_LE(r[2], 1.25 * kResult + kSlack) << "the caller's rose by " << r[2] / kResult;
   EXPECT_LE(r[3], 1.25 * kResult + kSlack) << "the worker's rose by " << r[3] / kResult;
+  EXPECT_LE(r[4], 1.25 * kResult + kSlack) << "taking it, the worker's rose by " << r[4] / kResult;
 }
 
 // A fork pool's first workers are forked by the caller's thread; replacements are forked by the

@@ -24,6 +24,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "ipc/kept_body.hpp"
 #include "mp/codec.hpp"
 #include "mp/detail/queue_core.hpp"
 #include "mp/errors.hpp"
@@ -115,7 +116,8 @@ void serve_tasks(QueueCore& tasks, QueueCore& results, RawArray<std::uint64_t>& 
       std::vector<std::byte>* task;
       std::atomic_ref<std::uint64_t>* slot;
       TaskHeader header{};
-    } take{&task, &slot};
+      std::span<const std::byte> body;  // a large task's message, kept in its body (keep_body)
+    } take{&task, &slot, {}, {}};
     tasks.get(
         [](void* ctx, std::span<const std::byte> bytes) {
           auto& t = *static_cast<Take*>(ctx);
@@ -124,7 +126,23 @@ void serve_tasks(QueueCore& tasks, QueueCore& results, RawArray<std::uint64_t>& 
           t.task->assign(bytes.begin() + sizeof(TaskHeader), bytes.end());
           t.slot->store(t.header.id, std::memory_order_release);
         },
-        &take, std::nullopt);
+        &take, std::nullopt,
+        // A large task is read where it lies, after the get lock is released, as its pages are
+        // given back: not copied out under the lock, nor mapped whole beside its decoding.
+        [](void* ctx, std::span<const std::byte> bytes) {
+          auto& t = *static_cast<Take*>(ctx);
+          if (bytes.size() < sizeof(TaskHeader)) throw ProtocolError("malformed pool task");
+          std::memcpy(&t.header, bytes.data(), sizeof(TaskHeader));
+          t.slot->store(t.header.id, std::memory_order_release);
+          t.body = bytes;
+          keep_body();
+        });
+    struct Release {
+      std::span<const std::byte> body;
+      ~Release() {
+        if (!body.empty()) release_kept_body(body);
+      }
+    } release{take.body};
     if (take.header.id == kStop) return;
     // The reply is [id][outcome]: the result is encoded straight after a success header, and
     // replaced by the error should the call throw.
@@ -132,12 +150,15 @@ void serve_tasks(QueueCore& tasks, QueueCore& results, RawArray<std::uint64_t>& 
     std::memcpy(reply.data(), &take.header.id, sizeof take.header.id);
     runtime::append_success_header(reply);
     Reply answer(results, reply);
+    answer.task_in_body = !take.body.empty();
+    const std::span<const std::byte> in = take.body.empty() ? std::span<const std::byte>(task)
+                                                            : take.body.subspan(sizeof(TaskHeader));
     try {
       if (invoker == nullptr || !(take.header.invoker == invoker_ref)) {
         invoker = resolve_function<std::remove_pointer_t<Invoker>>(take.header.invoker);
         invoker_ref = take.header.invoker;
       }
-      invoker(task, answer);
+      invoker(in, answer);
     } catch (...) {
       if (!answer.sent) {
         const runtime::ExceptionInfo error = runtime::describe_current_exception();

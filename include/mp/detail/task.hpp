@@ -87,6 +87,24 @@ Returned<std::invoke_result_t<F&, Args&...>> call(F& f, std::tuple<Args...>& arg
   }
 }
 
+// As call, the arguments moved into f where it takes them so (a large argument by value is then
+// not copied once more).
+template <class F, class... Args>
+auto call_moving(F& f, std::tuple<Args...>& args) {
+  if constexpr (std::is_invocable_v<F&, Args&&...> &&
+                std::is_same_v<std::invoke_result_t<F&, Args&&...>,
+                               std::invoke_result_t<F&, Args&...>>) {
+    if constexpr (std::is_void_v<std::invoke_result_t<F&, Args&&...>>) {
+      std::apply(f, std::move(args));
+      return Unit{};
+    } else {
+      return std::apply(f, std::move(args));
+    }
+  } else {
+    return call(f, args);
+  }
+}
+
 // What map (f(item)) or starmap (f(item's elements...)) returns for one item.
 template <class F, class Item, bool Star>
 struct MapElement {
@@ -106,6 +124,10 @@ class ResultOut {
   virtual void write(Encode encode, const void* value) = 0;
   // For results encoded while the calls run (a map chunk's): the vector to append them to.
   virtual std::vector<std::byte>& vector() = 0;
+
+  // Whether the task's bytes are a large message's own mapping, whose pages may be given back
+  // as they are decoded (decode_payload's release_read).
+  bool task_in_body = false;
 
  protected:
   ~ResultOut() = default;
@@ -148,13 +170,13 @@ template <class F, class... Args>
 void invoke_call([[maybe_unused]] std::span<const std::byte> in, [[maybe_unused]] ResultOut& out) {
   if constexpr (PoolCallable<F>) {  // else refused by check_pool_callable
     using Wire = typename CallableWire<F>::type;
-    auto [wire, args] = decode_payload<std::tuple<Wire, std::tuple<Args...>>>(in);
+    auto [wire, args] = decode_payload<std::tuple<Wire, std::tuple<Args...>>>(in, out.task_in_body);
     F f = CallableWire<F>::from(std::move(wire));
-    using R = std::remove_cvref_t<decltype(call(f, args))>;
+    using R = std::remove_cvref_t<decltype(call_moving(f, args))>;
     if constexpr (!Encodable<R>) {
       check_encodable<R>();
     } else {
-      const R result = call(f, args);
+      const R result = call_moving(f, args);
       out.write(&encode_result<R>, &result);
     }
   }
@@ -241,7 +263,8 @@ void invoke_chunk([[maybe_unused]] std::span<const std::byte> in, [[maybe_unused
       }
     } else {
       using Wire = typename CallableWire<F>::type;
-      auto [wire, items] = decode_payload<std::tuple<Wire, std::vector<Item>>>(in);
+      auto [wire, items] =
+          decode_payload<std::tuple<Wire, std::vector<Item>>>(in, out.task_in_body);
       F f = CallableWire<F>::from(std::move(wire));
       std::vector<E> results;
       results.reserve(items.size());
