@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <list>
 #include <numeric>
@@ -21,6 +23,7 @@
 #include "mp/synchronize.hpp"
 #include "support/leak_check.hpp"
 #include "support/methods.hpp"
+#include "support/peak_memory.hpp"
 
 namespace {
 
@@ -81,6 +84,44 @@ int abort_now() {
 int sleep_ms(int ms) {
   std::this_thread::sleep_for(std::chrono::milliseconds(ms));
   return ms;
+}
+
+// Large arguments and results: their bytes say where they came from.
+std::string pattern(std::size_t n, int seed) {
+  std::string s(n, '\0');
+  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + seed) % 251);
+  return s;
+}
+// Whether `s` is pattern(s.size(), seed), and its size: -1 when it is not.
+std::int64_t check_pattern(std::string s, int seed) {
+  return s == pattern(s.size(), seed) ? static_cast<std::int64_t>(s.size()) : -1;
+}
+std::string make_pattern(std::size_t n, int seed) {
+  return pattern(n, seed);
+}
+double sum_of(std::vector<double> v) {
+  return std::accumulate(v.begin(), v.end(), 0.0);
+}
+
+// A worker's own: a large value made ahead of a task that returns it, and the worker's peak
+// resident set as it was before (see LargeResultCostsEachSideAboutItsSize).
+std::vector<double> g_big;
+double g_worker_base = -1;
+double make_big_then_reset_peak(std::size_t n) {
+  g_big.assign(n, 0.0);
+  std::iota(g_big.begin(), g_big.end(), 0.0);
+  g_worker_base = mp::testing::reset_peak_resident();
+  return g_worker_base;
+}
+double reset_worker_peak(int) {
+  g_worker_base = mp::testing::reset_peak_resident();
+  return g_worker_base;
+}
+std::vector<double> take_big(int) {
+  return std::move(g_big);
+}
+double worker_peak_rise(int) {
+  return g_worker_base < 0 ? -1.0 : mp::testing::peak_rise(g_worker_base);
 }
 
 // Made before a pool, so that its workers (forked from the test) share them.
@@ -421,6 +462,154 @@ TEST_F(PoolTest, CloseJoinAndTerminate) {
     mp::Pool pool(2);
     pool.apply_async(sleep_ms, 20'000);
   }  // the destructor terminates, as Python's `with`
+}
+
+// Around the limit of what a queue's ring holds (a quarter of its 4 MiB), below and above it: the
+// caller encodes a task straight into the task queue, switching to a body on the way.
+TEST_P(PoolMethodTest, LargeArgumentsAndResultsAroundTheRingsLimitRoundTrip) {
+  mp::Pool pool(2, with_method());
+  std::vector<std::size_t> sizes{0, 1000, 3u << 20, 9u << 20};
+  for (std::size_t n = (1u << 20) - 160; n <= (1u << 20) + 32; n += 4) sizes.push_back(n);
+  std::vector<mp::AsyncResult<std::int64_t>> checks;
+  std::vector<mp::AsyncResult<std::string>> made;
+  int seed = 0;
+  for (std::size_t n : sizes) {
+    checks.push_back(pool.apply_async(check_pattern, pattern(n, seed), seed));
+    made.push_back(pool.apply_async(make_pattern, n, seed));
+    ++seed;
+  }
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    EXPECT_EQ(checks[i].get(60s), static_cast<std::int64_t>(sizes[i]))
+        << "argument of " << sizes[i];
+    EXPECT_EQ(made[i].get(60s), pattern(sizes[i], static_cast<int>(i))) << "result of " << sizes[i];
+  }
+}
+
+// Fails to encode after a large part of the task was written (into a body).
+struct Unsendable {
+  template <class A>
+  void serialize(A&) {
+    throw std::runtime_error("unsendable");
+  }
+};
+std::int64_t size_of(std::string s, Unsendable) {
+  return static_cast<std::int64_t>(s.size());
+}
+
+// A task whose encoding throws is not queued and not left pending: the error comes out of apply,
+// the pool goes on, and join (which waits for every pending task) returns. In a child, so that a
+// join that never returns is killed.
+TEST_F(PoolTest, ATaskThatCannotBeEncodedIsNotLeftPending) {
+  mp::Queue<int> out;
+  mp::Process p(
+      [](mp::Queue<int> out) {
+        mp::Pool pool(1);
+        int score = 0;
+        for (std::size_t n : {std::size_t{10}, std::size_t{5} << 20}) {
+          try {
+            pool.apply(size_of, std::string(n, 'x'), Unsendable{});
+          } catch (const std::runtime_error& e) {
+            if (std::string(e.what()) == "unsendable") ++score;
+          }
+        }
+        if (pool.apply(check_pattern, pattern(3 << 20, 7), 7) == (3 << 20)) ++score;
+        pool.close();
+        pool.join();
+        out.put(score, 30s);
+      },
+      out);
+  p.start();
+  const auto score = out.try_get(60s);
+  if (!score) p.kill();
+  ASSERT_TRUE(p.join(30s));
+  ASSERT_TRUE(score) << "the pool hung";
+  EXPECT_EQ(*score, 3);
+  EXPECT_EQ(p.exitcode(), 0);
+}
+
+constexpr std::size_t kPeakDoubles = std::size_t{8} << 20;  // a 64 MiB argument
+
+// The caller encodes a large argument straight into the task queue's body: its peak resident set
+// rises by about the argument's encoding, not by copies of the argument and of its encoding too.
+// Measured in a fresh child (the test process's peak says nothing), its pool made first.
+TEST_F(PoolTest, ALargeArgumentCostsTheCallerAboutItsSize) {
+  mp::Queue<double> rises;
+  mp::Process caller(
+      [](mp::Queue<double> rises) {
+        mp::Pool pool(1);
+        pool.apply(square, 3);  // the worker up and the queues touched
+        std::vector<double> v(kPeakDoubles);
+        std::iota(v.begin(), v.end(), 0.0);
+        const double expected = std::accumulate(v.begin(), v.end(), 0.0);
+        const double base = mp::testing::reset_peak_resident();
+        const double sum = pool.apply(sum_of, v);
+        const double rise = mp::testing::peak_rise(base);
+        rises.put(base < 0 ? -1.0 : sum == expected ? rise : -2.0, 30s);
+      },
+      rises);
+  caller.start();
+  const auto got = rises.try_get(120s);
+  if (!got) caller.kill();
+  ASSERT_TRUE(caller.join(30s));
+  ASSERT_TRUE(got) << "the caller hung";
+  EXPECT_EQ(caller.exitcode(), 0);
+  const double rise = *got;
+  if (rise == -1.0) GTEST_SKIP() << "this kernel cannot reset a process's peak";
+  ASSERT_NE(rise, -2.0) << "the argument arrived damaged";
+  constexpr double kArgument = kPeakDoubles * sizeof(double);
+  constexpr double kSlack = 16 << 20;  // libraries, stacks, the rings, a sanitizer's shadow
+  std::printf("the caller's peak rose by %.2f x the argument\n", rise / kArgument);
+  EXPECT_LE(rise, 1.25 * kArgument + kSlack) << "rose by " << rise / kArgument << " times";
+}
+
+// A worker encodes a large result straight into the result queue's body, and the pool's thread
+// decodes it from there as the body's pages are given back: the worker's peak resident set rises
+// by about the result's encoding (the value was made before its peak was reset and is moved out),
+// the caller's by about the value it receives (it was twice that while the whole body stayed
+// mapped beside the value). One worker, so that every task goes to it. (The worker's bound held
+// before it wrote into the body directly too: its value died before the reply vector was copied
+// into the body; what it saves there is a copy, not memory.)
+TEST_F(PoolTest, ALargeResultAndArgumentCostTheWorkerAndTheCallerAboutTheirSize) {
+  mp::Queue<std::vector<double>> rises;
+  mp::Process caller(
+      [](mp::Queue<std::vector<double>> rises) {
+        mp::Pool pool(1);
+        const double worker_base = pool.apply(make_big_then_reset_peak, kPeakDoubles);
+        const double base = mp::testing::reset_peak_resident();
+        const std::vector<double> v = pool.apply(take_big, 0);
+        const double caller_rise = mp::testing::peak_rise(base);
+        const double worker_rise = pool.apply(worker_peak_rise, 0);
+        const bool intact =
+            v.size() == kPeakDoubles && v[12345] == 12345.0 && v.back() == kPeakDoubles - 1.0;
+        // A large argument: the worker decodes it from the task's body as it gives the body's
+        // pages back, and moves it into the call.
+        const double taking_base = pool.apply(reset_worker_peak, 0);
+        const bool summed = pool.apply(sum_of, v) == std::accumulate(v.begin(), v.end(), 0.0);
+        const double taking_rise = pool.apply(worker_peak_rise, 0);
+        const double refused = base < 0 || worker_base < 0 || taking_base < 0 ? 1.0 : 0.0;
+        rises.put({refused, intact && summed ? 1.0 : 0.0, caller_rise, worker_rise, taking_rise},
+                  30s);
+      },
+      rises);
+  caller.start();
+  const auto got = rises.try_get(120s);
+  if (!got) caller.kill();
+  ASSERT_TRUE(caller.join(30s));
+  ASSERT_TRUE(got) << "the caller hung";
+  EXPECT_EQ(caller.exitcode(), 0);
+  const std::vector<double>& r = *got;
+  ASSERT_EQ(r.size(), 5u);
+  if (r[0] != 0.0) GTEST_SKIP() << "this kernel cannot reset a process's peak";
+  ASSERT_EQ(r[1], 1.0) << "the result or the argument arrived damaged";
+  constexpr double kResult = kPeakDoubles * sizeof(double);
+  constexpr double kSlack = 16 << 20;  // libraries, stacks, the rings, a sanitizer's shadow
+  std::printf(
+      "peak rises: caller %.2f x the result, worker %.2f x (sending it), worker %.2f x "
+      "(taking it as an argument)\n",
+      r[2] / kResult, r[3] / kResult, r[4] / kResult);
+  EXPECT_LE(r[2], 1.25 * kResult + kSlack) << "the caller's rose by " << r[2] / kResult;
+  EXPECT_LE(r[3], 1.25 * kResult + kSlack) << "the worker's rose by " << r[3] / kResult;
+  EXPECT_LE(r[4], 1.25 * kResult + kSlack) << "taking it, the worker's rose by " << r[4] / kResult;
 }
 
 // A fork pool's first workers are forked by the caller's thread; replacements are forked by the

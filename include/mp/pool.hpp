@@ -249,10 +249,14 @@ class Pool {
     detail::check_pool_callable<F>();
     using R = std::invoke_result_t<F&, std::decay_t<Args>&...>;
     AsyncResult<R> result;
-    auto payload =
-        detail::encode_call(f, std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...),
-                            detail::kTaskHeaderSpace);
-    core_.submit(&detail::invoke_call<F, std::decay_t<Args>...>, std::move(payload),
+    // Encoded from the arguments where they lie, straight into the task queue.
+    using Refs = std::tuple<const F&, const std::decay_t<Args>&...>;
+    const Refs refs(f, args...);
+    auto encode = [](const void* context, detail::OutputArchive& ar) {
+      std::apply([&ar](const auto&... a) { detail::encode_call_into(ar, a...); },
+                 *static_cast<const Refs*>(context));
+    };
+    core_.submit(&detail::invoke_call<F, std::decay_t<Args>...>, +encode, &refs,
                  [result, on = std::move(on)](std::span<const std::byte> bytes,
                                               std::exception_ptr e) mutable {
                    finish_one<R>(result, bytes, e, on);
@@ -267,7 +271,7 @@ class Pool {
     std::optional<Stored> value;
     if (!error) {
       try {
-        value = detail::decode_payload<Stored>(bytes);
+        value = detail::decode_payload<Stored>(bytes, detail::PoolCore::result_in_body());
       } catch (...) {
         error = std::current_exception();
       }

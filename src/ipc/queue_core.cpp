@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "ipc/kept_body.hpp"
 #include "ipc/message_body.hpp"
 #include "mp/codec.hpp"
 #include "mp/detail/archive.hpp"
@@ -26,6 +27,18 @@
 namespace mp::detail {
 
 void (*large_get_hook)() noexcept = nullptr;
+
+namespace {
+thread_local bool t_keep_body = false;  // set by a body_sink through keep_body
+}  // namespace
+
+void keep_body() noexcept {
+  t_keep_body = true;
+}
+
+void release_kept_body(std::span<const std::byte> message) noexcept {
+  BodyViews::release(message);
+}
 void (*put_publish_hook)() noexcept = nullptr;
 void (*get_publish_hook)() noexcept = nullptr;
 
@@ -363,6 +376,7 @@ bool QueueCore::get(Sink sink, void* context, Timeout timeout, Sink body_sink) {
 
     bool delivered = true;
     std::span<const std::byte> large_bytes;  // a large message's body, while it is read
+    bool kept = false;                       // large_bytes stay in use after get (keep_body)
     if (kind == RecordKind::message) {
       try {
         sink(context, payload);
@@ -389,11 +403,14 @@ bool QueueCore::get(Sink sink, void* context, Timeout timeout, Sink body_sink) {
           // hold it whole.
           const bool populate = body_sink == nullptr || rec.size < InputArchive::kReleaseStep;
           large_bytes = local_->views.open(fd.get(), rec.size, populate);
+          t_keep_body = false;
           try {
             (body_sink != nullptr ? body_sink : sink)(context, large_bytes);
           } catch (...) {
             error = std::current_exception();
           }
+          // Kept by the sink (and not failed): its reader gives it back (release_kept_body).
+          if (std::exchange(t_keep_body, false) && !error) kept = true;
           delivered = true;
           break;
         }
@@ -422,7 +439,7 @@ bool QueueCore::get(Sink sink, void* context, Timeout timeout, Sink body_sink) {
       std::uint64_t tag = 0;
       sys::UniqueFd fd;
       sys::recv_fd(local_->recv_end.get(), false, tag, fd);
-      BodyViews::release(large_bytes);
+      if (!kept) BodyViews::release(large_bytes);
     }
     if (kind == RecordKind::padding || !delivered) continue;
     lock.release();

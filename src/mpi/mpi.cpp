@@ -198,7 +198,8 @@ Global g;
           invoker = mp::detail::resolve_function<std::remove_pointer_t<Invoker>>(task_ref);
           ref = task_ref;
         }
-        invoker(payload, result);
+        mp::detail::VectorResult into(result);
+        invoker(payload, into);
       } catch (...) {
         error = runtime::describe_current_exception();
         error->what += where;

@@ -24,6 +24,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "ipc/kept_body.hpp"
 #include "mp/codec.hpp"
 #include "mp/detail/queue_core.hpp"
 #include "mp/errors.hpp"
@@ -45,6 +46,8 @@ constexpr auto kPoll = std::chrono::milliseconds(20);
 // system call per worker, too many to pay per result at a million results a second.
 constexpr auto kCheckEvery = std::chrono::milliseconds(5);
 
+thread_local bool g_result_in_body = false;  // see PoolCore::result_in_body
+
 struct TaskHeader {
   std::uint64_t id;
   CodeRef invoker;
@@ -60,6 +63,31 @@ std::string describe_exit(int pid, int code) {
 
 // --- in a worker process ------------------------------------------------------------------------
 
+// A worker's answer to a task: `prefix` holds its [id][success header]. A result written whole
+// (write) is encoded after a copy of the prefix straight into a message of the result queue, a
+// large one into shared memory directly, and sent; results appended to the vector are sent by
+// the worker's loop, as is an error.
+struct Reply final : ResultOut {
+  Reply(QueueCore& to, std::vector<std::byte>& header) noexcept : results(to), prefix(header) {}
+  void write(Encode encode, const void* value) override {
+    // Encoding runs no call of the task's, so the thread's encoding buffer (the message's) is
+    // not borrowed twice.
+    QueueCore::Message message(results);
+    {
+      OutputArchive ar(message);
+      ar.saveBinary(prefix.data(), prefix.size());
+      encode(value, ar);
+    }
+    results.put(message, std::nullopt);
+    sent = true;
+  }
+  std::vector<std::byte>& vector() override { return prefix; }
+
+  QueueCore& results;
+  std::vector<std::byte>& prefix;
+  bool sent = false;
+};
+
 // Takes tasks until told to stop (or until `maxtasks`, when not 0): the loop of every worker,
 // whichever way it was started.
 void serve_tasks(QueueCore& tasks, QueueCore& results, RawArray<std::uint64_t>& running,
@@ -68,7 +96,8 @@ void serve_tasks(QueueCore& tasks, QueueCore& results, RawArray<std::uint64_t>& 
   std::vector<std::byte> task, out, reply;  // `out`: the initializer's (ignored) result
   if (initializer != nullptr) {
     try {
-      initializer(init_args, out);
+      VectorResult init_out(out);
+      initializer(init_args, init_out);
     } catch (...) {
       // The pool is broken (see PoolCore::broken): say why, and take no task.
       const runtime::ExceptionInfo error = runtime::describe_current_exception();
@@ -87,7 +116,8 @@ void serve_tasks(QueueCore& tasks, QueueCore& results, RawArray<std::uint64_t>& 
       std::vector<std::byte>* task;
       std::atomic_ref<std::uint64_t>* slot;
       TaskHeader header{};
-    } take{&task, &slot};
+      std::span<const std::byte> body;  // a large task's message, kept in its body (keep_body)
+    } take{&task, &slot, {}, {}};
     tasks.get(
         [](void* ctx, std::span<const std::byte> bytes) {
           auto& t = *static_cast<Take*>(ctx);
@@ -96,25 +126,47 @@ void serve_tasks(QueueCore& tasks, QueueCore& results, RawArray<std::uint64_t>& 
           t.task->assign(bytes.begin() + sizeof(TaskHeader), bytes.end());
           t.slot->store(t.header.id, std::memory_order_release);
         },
-        &take, std::nullopt);
+        &take, std::nullopt,
+        // A large task is read where it lies, after the get lock is released, as its pages are
+        // given back: not copied out under the lock, nor mapped whole beside its decoding.
+        [](void* ctx, std::span<const std::byte> bytes) {
+          auto& t = *static_cast<Take*>(ctx);
+          if (bytes.size() < sizeof(TaskHeader)) throw ProtocolError("malformed pool task");
+          std::memcpy(&t.header, bytes.data(), sizeof(TaskHeader));
+          t.slot->store(t.header.id, std::memory_order_release);
+          t.body = bytes;
+          keep_body();
+        });
+    struct Release {
+      std::span<const std::byte> body;
+      ~Release() {
+        if (!body.empty()) release_kept_body(body);
+      }
+    } release{take.body};
     if (take.header.id == kStop) return;
     // The reply is [id][outcome]: the result is encoded straight after a success header, and
     // replaced by the error should the call throw.
     reply.resize(sizeof take.header.id);
     std::memcpy(reply.data(), &take.header.id, sizeof take.header.id);
     runtime::append_success_header(reply);
+    Reply answer(results, reply);
+    answer.task_in_body = !take.body.empty();
+    const std::span<const std::byte> in = take.body.empty() ? std::span<const std::byte>(task)
+                                                            : take.body.subspan(sizeof(TaskHeader));
     try {
       if (invoker == nullptr || !(take.header.invoker == invoker_ref)) {
         invoker = resolve_function<std::remove_pointer_t<Invoker>>(take.header.invoker);
         invoker_ref = take.header.invoker;
       }
-      invoker(task, reply);
+      invoker(in, answer);
     } catch (...) {
-      const runtime::ExceptionInfo error = runtime::describe_current_exception();
-      reply.resize(sizeof take.header.id);
-      runtime::append_outcome(reply, &error, {});
+      if (!answer.sent) {
+        const runtime::ExceptionInfo error = runtime::describe_current_exception();
+        reply.resize(sizeof take.header.id);
+        runtime::append_outcome(reply, &error, {});
+      }
     }
-    results.put(reply, std::nullopt);
+    if (!answer.sent) results.put(reply, std::nullopt);
     slot.store(0, std::memory_order_release);
     if (maxtasks != 0 && ++done >= maxtasks) return;
   }
@@ -228,6 +280,32 @@ struct PoolCore::State {
     return p;
   }
 
+  // A task's header: its id, `done` now pending under it. Throws once the pool cannot take tasks.
+  TaskHeader open_task(Invoker invoker, Done done) {
+    std::uint64_t id;
+    {
+      std::lock_guard lock(mutex);
+      if (!broken.empty()) throw BrokenProcessPool(broken);
+      if (closed) throw ValueError("Pool not running");
+      id = ++next_id;
+      pending.emplace(id, std::move(done));
+    }
+    // Most submissions repeat the last invoker: name it once per run of them.
+    thread_local Invoker last = nullptr;
+    thread_local CodeRef last_ref;
+    if (invoker != last) {
+      last_ref = code_ref_of(invoker);
+      last = invoker;
+    }
+    return {id, last_ref};
+  }
+
+  // The task was not queued after all: its `done` is dropped, never called.
+  void drop_task(std::uint64_t id) noexcept {
+    std::lock_guard lock(mutex);
+    pending.erase(id);
+  }
+
   // --- in the pool's process ------------------------------------------------------------------
 
   // Hands one result, if one comes within `timeout`, to its caller; false if none came. The
@@ -238,7 +316,16 @@ struct PoolCore::State {
     auto handle = [](void* ctx, std::span<const std::byte> bytes) {
       static_cast<State*>(ctx)->handle_result(bytes);
     };
-    return results.get(handle, this, timeout);
+    // A large result is read from its body as its pages are given back: not mapped whole
+    // beside the value decoded from it.
+    auto handle_body = [](void* ctx, std::span<const std::byte> bytes) {
+      struct InBody {
+        InBody() noexcept { g_result_in_body = true; }
+        ~InBody() { g_result_in_body = false; }
+      } in_body;
+      static_cast<State*>(ctx)->handle_result(bytes);
+    };
+    return results.get(handle, this, timeout, handle_body);
   }
 
   void handle_result(std::span<const std::byte> bytes) {
@@ -401,6 +488,10 @@ PoolCore::~PoolCore() {
   terminate();
 }
 
+bool PoolCore::result_in_body() noexcept {
+  return g_result_in_body;
+}
+
 std::size_t PoolCore::processes() const noexcept {
   return state_->processes;
 }
@@ -416,29 +507,28 @@ void PoolCore::submit(Invoker invoker, std::vector<std::byte> payload, Done done
 void PoolCore::submit(Invoker invoker, std::span<std::byte> payload, Done done) {
   if (payload.size() < kTaskHeaderSpace)
     throw ValueError("a pool task without room for its header");
-  State& s = *state_;
-  std::uint64_t id;
-  {
-    std::lock_guard lock(s.mutex);
-    if (!s.broken.empty()) throw BrokenProcessPool(s.broken);
-    if (s.closed) throw ValueError("Pool not running");
-    id = ++s.next_id;
-    s.pending.emplace(id, std::move(done));
-  }
-  // Most submissions repeat the last invoker: name it once per run of them.
-  thread_local Invoker last = nullptr;
-  thread_local CodeRef last_ref;
-  if (invoker != last) {
-    last_ref = code_ref_of(invoker);
-    last = invoker;
-  }
-  const TaskHeader h{id, last_ref};
+  const TaskHeader h = state_->open_task(invoker, std::move(done));
   std::memcpy(payload.data(), &h, sizeof h);
   try {
-    s.tasks.put(payload, std::nullopt);
+    state_->tasks.put(payload, std::nullopt);
   } catch (...) {
-    std::lock_guard lock(s.mutex);
-    s.pending.erase(id);
+    state_->drop_task(h.id);
+    throw;
+  }
+}
+
+void PoolCore::submit(Invoker invoker, EncodeTask encode, const void* context, Done done) {
+  const TaskHeader h = state_->open_task(invoker, std::move(done));
+  try {
+    QueueCore::Message message(state_->tasks);
+    {
+      OutputArchive ar(message);
+      ar.saveBinary(&h, sizeof h);
+      encode(context, ar);
+    }
+    state_->tasks.put(message, std::nullopt);
+  } catch (...) {
+    state_->drop_task(h.id);
     throw;
   }
 }

@@ -37,10 +37,20 @@ class PoolCore {
   // The same from bytes the caller keeps (Pool's map encodes each chunk into this thread's
   // encoding buffer): they are copied into the task queue before this returns.
   void submit(Invoker invoker, std::span<std::byte> payload, Done done);
+  // Writes a task's payload (what follows the pool's header) into `ar`.
+  using EncodeTask = void (*)(const void* context, OutputArchive& ar);
+  // The same, the payload encoded by `encode(context, ar)` straight into the task queue: a large
+  // one into shared memory directly, never also held whole in a buffer and copied. Should
+  // `encode` throw, nothing is queued and the exception propagates.
+  void submit(Invoker invoker, EncodeTask encode, const void* context, Done done);
 
   void close();      // no more tasks; those queued still run
   void join();       // after close(): waits for every task, then for the workers to exit
   void terminate();  // stops the workers now; unfinished tasks fail with BrokenProcessPool
+
+  // Whether the result a Done is reading lies in a body of its own (a large one), whose pages
+  // may be given back as they are read: decode_payload(result, PoolCore::result_in_body()).
+  static bool result_in_body() noexcept;
 
   std::size_t processes() const noexcept;
   // Whether a worker's initializer failed: then every task fails with BrokenProcessPool.

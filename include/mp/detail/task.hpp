@@ -87,6 +87,24 @@ Returned<std::invoke_result_t<F&, Args&...>> call(F& f, std::tuple<Args...>& arg
   }
 }
 
+// As call, the arguments moved into f where it takes them so (a large argument by value is then
+// not copied once more).
+template <class F, class... Args>
+auto call_moving(F& f, std::tuple<Args...>& args) {
+  if constexpr (std::is_invocable_v<F&, Args&&...> &&
+                std::is_same_v<std::invoke_result_t<F&, Args&&...>,
+                               std::invoke_result_t<F&, Args&...>>) {
+    if constexpr (std::is_void_v<std::invoke_result_t<F&, Args&&...>>) {
+      std::apply(f, std::move(args));
+      return Unit{};
+    } else {
+      return std::apply(f, std::move(args));
+    }
+  } else {
+    return call(f, args);
+  }
+}
+
 // What map (f(item)) or starmap (f(item's elements...)) returns for one item.
 template <class F, class Item, bool Star>
 struct MapElement {
@@ -97,8 +115,51 @@ struct MapElement<F, Item, true> {
   using type = decltype(call(std::declval<F&>(), std::declval<Item&>()));
 };
 
-// Turns a task's bytes into its result's bytes; runs in the worker. Appends to `out`.
-using Invoker = void (*)(std::span<const std::byte> in, std::vector<std::byte>& out);
+// Where an invoker writes its result's encoding.
+class ResultOut {
+ public:
+  using Encode = void (*)(const void* value, OutputArchive& ar);
+  // A result, once its call has returned: `encode(value, ar)` writes its encoding (a pool
+  // worker's goes straight into its result queue, a large one into shared memory directly).
+  virtual void write(Encode encode, const void* value) = 0;
+  // For results encoded while the calls run (a map chunk's): the vector to append them to.
+  virtual std::vector<std::byte>& vector() = 0;
+
+  // Whether the task's bytes are a large message's own mapping, whose pages may be given back
+  // as they are decoded (decode_payload's release_read).
+  bool task_in_body = false;
+
+ protected:
+  ~ResultOut() = default;
+};
+
+// Appends the result to a vector, either way.
+class VectorResult final : public ResultOut {
+ public:
+  explicit VectorResult(std::vector<std::byte>& out) noexcept : out_(out) {}
+  void write(Encode encode, const void* value) override {
+    OutputArchive ar(out_);
+    encode(value, ar);
+  }
+  std::vector<std::byte>& vector() override { return out_; }
+
+ private:
+  std::vector<std::byte>& out_;
+};
+
+// The bytes encode_payload_into(value) makes, as a ResultOut::Encode.
+template <class T>
+void encode_result(const void* value, OutputArchive& ar) {
+  const T& v = *static_cast<const T*>(value);
+  if constexpr (memcpy_encodable<T>) {
+    ar.saveBinary(&v, sizeof(T));
+  } else {
+    ar(v);
+  }
+}
+
+// Turns a task's bytes into its result's encoding; runs in the worker.
+using Invoker = void (*)(std::span<const std::byte> in, ResultOut& out);
 
 // The bytes a pool task's encoding leaves free at its front, for the pool's own header (task id
 // and invoker): written in place, the payload is never moved to make room.
@@ -106,13 +167,18 @@ inline constexpr std::size_t kTaskHeaderSpace = 24;
 
 // One call f(args...).
 template <class F, class... Args>
-void invoke_call([[maybe_unused]] std::span<const std::byte> in,
-                 [[maybe_unused]] std::vector<std::byte>& out) {
+void invoke_call([[maybe_unused]] std::span<const std::byte> in, [[maybe_unused]] ResultOut& out) {
   if constexpr (PoolCallable<F>) {  // else refused by check_pool_callable
     using Wire = typename CallableWire<F>::type;
-    auto [wire, args] = decode_payload<std::tuple<Wire, std::tuple<Args...>>>(in);
+    auto [wire, args] = decode_payload<std::tuple<Wire, std::tuple<Args...>>>(in, out.task_in_body);
     F f = CallableWire<F>::from(std::move(wire));
-    encode_payload_into(call(f, args), out);
+    using R = std::remove_cvref_t<decltype(call_moving(f, args))>;
+    if constexpr (!Encodable<R>) {
+      check_encodable<R>();
+    } else {
+      const R result = call_moving(f, args);
+      out.write(&encode_result<R>, &result);
+    }
   }
 }
 
@@ -130,6 +196,20 @@ std::vector<std::byte> encode_call(const F& f, const std::tuple<Args...>& args,
                         out);
   }
   return out;
+}
+
+// The same bytes as encode_call (without its front), written into `ar` from the callable and
+// the arguments where they lie: a pool encodes a call straight into its task queue, so a large
+// argument is neither copied into a tuple nor held encoded in a buffer of its own. (A tuple's
+// encoding is its elements' in order.)
+template <class F, class... Args>
+void encode_call_into(OutputArchive& ar, const F& f, const Args&... args) {
+  if constexpr (!PoolCallable<F> || !Encodable<std::tuple<Args...>>) {
+    check_encodable<std::tuple<Args...>>();
+  } else {
+    ar(CallableWire<F>::to(f));
+    (ar(args), ...);
+  }
 }
 
 // A map chunk travels as the encoding of std::tuple<Wire, std::vector<Item>>, and its result as
@@ -156,8 +236,7 @@ F read_chunk_callable(InputArchive& ar) {
 
 // A chunk of map (f(x) for each x) or starmap (f(xs...) for each tuple xs).
 template <class F, class Item, bool Star>
-void invoke_chunk([[maybe_unused]] std::span<const std::byte> in,
-                  [[maybe_unused]] std::vector<std::byte>& out) {
+void invoke_chunk([[maybe_unused]] std::span<const std::byte> in, [[maybe_unused]] ResultOut& out) {
   if constexpr (PoolCallable<F>) {  // else refused by check_pool_callable
     using E = typename MapElement<F, Item, Star>::type;
     if constexpr (bulk_bytes_v<Item> && bulk_bytes_v<E>) {
@@ -166,7 +245,7 @@ void invoke_chunk([[maybe_unused]] std::span<const std::byte> in,
       const std::size_t n = load_count<Item>(ar);
       const std::byte* items = ar.take(n * sizeof(Item));
       if (ar.remaining() != 0) throw_bad_message("trailing bytes after the value");
-      OutputArchive oa(out);
+      OutputArchive oa(out.vector());
       save_count(oa, n);
       std::byte* results = oa.claim(n * sizeof(E));
       auto one = [&f](Item& item) -> E {
@@ -184,7 +263,8 @@ void invoke_chunk([[maybe_unused]] std::span<const std::byte> in,
       }
     } else {
       using Wire = typename CallableWire<F>::type;
-      auto [wire, items] = decode_payload<std::tuple<Wire, std::vector<Item>>>(in);
+      auto [wire, items] =
+          decode_payload<std::tuple<Wire, std::vector<Item>>>(in, out.task_in_body);
       F f = CallableWire<F>::from(std::move(wire));
       std::vector<E> results;
       results.reserve(items.size());
@@ -195,7 +275,7 @@ void invoke_chunk([[maybe_unused]] std::span<const std::byte> in,
           results.push_back(f(item));
         }
       }
-      encode_payload_into(results, out);
+      out.write(&encode_result<std::vector<E>>, &results);
     }
   }
 }
