@@ -1,7 +1,5 @@
 // tests/biased_lock_test.cpp — the queue locks' bias (src/shm/biased_lock.hpp): granted to a
 // steady user, revoked without breaking mutual exclusion, recovered from a holder killed inside.
-#include <sys/mman.h>
-
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -13,6 +11,7 @@
 #include "shm/biased_lock.hpp"
 #include "support/children.hpp"
 #include "support/leak_check.hpp"
+#include "support/shared_block.hpp"
 #include "sys/futex.hpp"
 #include "sys/thread_id.hpp"
 
@@ -36,20 +35,7 @@ struct Shared {
   std::atomic<long> biased;     // entries that took the fast path
 };
 
-class SharedBlock {
- public:
-  SharedBlock() {
-    void* p =
-        ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) throw std::runtime_error("mmap");
-    s_ = new (p) Shared{};
-  }
-  ~SharedBlock() { ::munmap(s_, sizeof(Shared)); }
-  Shared* get() const { return s_; }
-
- private:
-  Shared* s_;
-};
+using SharedBlock = mp::testing::SharedBlock<Shared>;
 
 std::uint32_t me() {
   return static_cast<std::uint32_t>(mp::sys::this_tid());

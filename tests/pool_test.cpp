@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <list>
 #include <numeric>
+#include <optional>
 #include <set>
 #include <span>
 #include <stdexcept>
@@ -529,6 +530,23 @@ TEST_F(PoolTest, ATaskThatCannotBeEncodedIsNotLeftPending) {
 
 constexpr std::size_t kPeakDoubles = std::size_t{8} << 20;  // a 64 MiB argument
 
+// Starts `child` and returns what it puts on `reports` (within 120 s, else it is killed), once it
+// has exited with 0; nothing (and a failed test) otherwise.
+template <class T>
+std::optional<T> report_of(mp::Process& child, mp::Queue<T>& reports) {
+  child.start();
+  auto got = reports.try_get(120s);
+  if (!got) child.kill();
+  if (!child.join(30s)) {
+    ADD_FAILURE() << "the child did not end";
+    return std::nullopt;
+  }
+  if (!got) ADD_FAILURE() << "the child hung";
+  const std::optional<int> code = child.exitcode();
+  if (code != 0) ADD_FAILURE() << "the child's exit code: " << code.value_or(-1);
+  return code == 0 ? got : std::nullopt;
+}
+
 // The caller encodes a large argument straight into the task queue's body: its peak resident set
 // rises by about the argument's encoding, not by copies of the argument and of its encoding too.
 // Measured in a fresh child (the test process's peak says nothing), its pool made first.
@@ -548,12 +566,8 @@ TEST_F(PoolTest, ALargeArgumentCostsTheCallerAboutItsSize) {
         rises.put(base < 0 ? -1.0 : sum == expected ? rise : -2.0, 30s);
       },
       rises);
-  caller.start();
-  const auto got = rises.try_get(120s);
-  if (!got) caller.kill();
-  ASSERT_TRUE(caller.join(30s));
-  ASSERT_TRUE(got) << "the caller hung";
-  EXPECT_EQ(caller.exitcode(), 0);
+  const auto got = report_of(caller, rises);
+  ASSERT_TRUE(got);
   const double rise = *got;
   if (rise == -1.0) GTEST_SKIP() << "this kernel cannot reset a process's peak";
   ASSERT_NE(rise, -2.0) << "the argument arrived damaged";
@@ -593,12 +607,8 @@ TEST_F(PoolTest, ALargeResultAndArgumentCostTheWorkerAndTheCallerAboutTheirSize)
                   30s);
       },
       rises);
-  caller.start();
-  const auto got = rises.try_get(120s);
-  if (!got) caller.kill();
-  ASSERT_TRUE(caller.join(30s));
-  ASSERT_TRUE(got) << "the caller hung";
-  EXPECT_EQ(caller.exitcode(), 0);
+  const auto got = report_of(caller, rises);
+  ASSERT_TRUE(got);
   const std::vector<double>& r = *got;
   ASSERT_EQ(r.size(), 5u);
   if (r[0] != 0.0) GTEST_SKIP() << "this kernel cannot reset a process's peak";

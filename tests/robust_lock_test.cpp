@@ -1,11 +1,8 @@
 // tests/robust_lock_test.cpp — the lock word under Lock and RLock (src/shm/robust_lock.hpp): a
 // holder that dies while others sleep on it, and what a poll leaves behind.
-#include <sys/mman.h>
-
 #include <atomic>
 #include <chrono>
 #include <csignal>
-#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -14,6 +11,7 @@
 #include "shm/robust_lock.hpp"
 #include "support/children.hpp"
 #include "support/leak_check.hpp"
+#include "support/shared_block.hpp"
 #include "sys/futex.hpp"
 #include "sys/thread_id.hpp"
 
@@ -37,20 +35,7 @@ struct Shared {
   std::atomic<int> timed_out;   // acquisitions that gave up
 };
 
-class SharedBlock {
- public:
-  SharedBlock() {
-    void* p =
-        ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) throw std::runtime_error("mmap");
-    s_ = new (p) Shared{};
-  }
-  ~SharedBlock() { ::munmap(s_, sizeof(Shared)); }
-  Shared* get() const { return s_; }
-
- private:
-  Shared* s_;
-};
+using SharedBlock = mp::testing::SharedBlock<Shared>;
 
 std::uint32_t me() {
   return static_cast<std::uint32_t>(mp::sys::this_tid());
