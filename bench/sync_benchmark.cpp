@@ -20,6 +20,14 @@ namespace {
 
 constexpr int kBatch = 100'000;
 
+// A glibc default mutex that works between processes (in memory they share): the raw baseline.
+void init_process_shared(pthread_mutex_t* m) {
+  pthread_mutexattr_t attr;
+  pthread_mutexattr_init(&attr);
+  pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+  pthread_mutex_init(m, &attr);
+}
+
 // --- uncontended acquire + release ---------------------------------------------------------------
 
 void lock_mp(benchmark::State& state) {
@@ -32,10 +40,7 @@ void lock_mp(benchmark::State& state) {
 
 void lock_raw_pthread(benchmark::State& state) {
   auto* m = mp::bench::shared_object<pthread_mutex_t>();
-  pthread_mutexattr_t attr;
-  pthread_mutexattr_init(&attr);
-  pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-  pthread_mutex_init(m, &attr);
+  init_process_shared(m);
   for (auto _ : state) {
     pthread_mutex_lock(m);
     pthread_mutex_unlock(m);
@@ -63,10 +68,7 @@ struct RawCounter {
 
 void locked_increment_raw_pthread(benchmark::State& state) {
   auto* c = mp::bench::shared_object<RawCounter>();
-  pthread_mutexattr_t attr;
-  pthread_mutexattr_init(&attr);
-  pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-  pthread_mutex_init(&c->mutex, &attr);
+  init_process_shared(&c->mutex);
   auto side = [c] {
     for (int i = 0; i < kBatch; ++i) {
       pthread_mutex_lock(&c->mutex);
@@ -100,8 +102,8 @@ void fetch_add_raw_atomic(benchmark::State& state) {
 
 // --- one-way wake-up latency: ping-pong between two processes ------------------------------------
 //
-// What users get by default: mp::Event and mp::Condition spin (2000 pauses, ~65 µs of CPU on the
-// AMD EPYC of bench/RESULTS.md) before sleeping on a futex, so a wake-up that comes soon costs no
+// What users get by default: mp::Event and mp::Condition spin (for up to 20 µs) before sleeping
+// on a futex, so a wake-up that comes soon costs no
 // trip through the scheduler. The price is CPU: while one side works the other spins, and a wait
 // that is not ended within the spin burns all of it first. The raw baselines come in both forms,
 // so that like is compared with like: raw_futex_sleep sleeps at once (a scheduler wake-up each
@@ -221,10 +223,7 @@ struct RawCondition {
 
 void condition_wakeup_raw_pthread(benchmark::State& state) {
   auto* c = mp::bench::shared_object<RawCondition>();
-  pthread_mutexattr_t ma;
-  pthread_mutexattr_init(&ma);
-  pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
-  pthread_mutex_init(&c->mutex, &ma);
+  init_process_shared(&c->mutex);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED);

@@ -108,6 +108,7 @@ class Queue {
     };
     auto large_sink = [](void* ctx, std::span<const std::byte> bytes) {
       static_cast<std::optional<T>*>(ctx)->emplace(detail::decode_payload<T>(bytes, true));
+      return false;  // read whole: the body is free
     };
     if (!core_.get(+sink, &out, timeout, +large_sink)) return std::nullopt;
     return out;

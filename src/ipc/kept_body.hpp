@@ -7,11 +7,8 @@
 
 namespace mp::detail {
 
-// Called by a get's body_sink, as its last step: the body (the sink's bytes) stays mapped and in
-// use after get returns, until release_kept_body. Its producer meanwhile writes into other
-// bodies. The next get of this thread may unmap it: release it before.
-void keep_body() noexcept;
-// The message's body may be reused by its producer. `message`: the bytes the sink was given.
+// A body that a get's body_sink kept (it returned true) may be reused by its producer.
+// `message`: the bytes the sink was given. Before this thread's next get, which may unmap it.
 void release_kept_body(std::span<const std::byte> message) noexcept;
 
 }  // namespace mp::detail

@@ -28,14 +28,6 @@ namespace mp::detail {
 
 void (*large_get_hook)() noexcept = nullptr;
 
-namespace {
-thread_local bool t_keep_body = false;  // set by a body_sink through keep_body
-}  // namespace
-
-void keep_body() noexcept {
-  t_keep_body = true;
-}
-
 void release_kept_body(std::span<const std::byte> message) noexcept {
   BodyViews::release(message);
 }
@@ -347,7 +339,7 @@ bool QueueCore::put_record(std::size_t size, Body* body, const Write& write, Tim
   return true;
 }
 
-bool QueueCore::get(Sink sink, void* context, Timeout timeout, Sink body_sink) {
+bool QueueCore::get(Sink sink, void* context, Timeout timeout, BodySink body_sink) {
   if (local_->closed) throw ValueError("queue is closed");
   const auto deadline = sys::Deadline::after(timeout);
   RingState& r = *ring_;
@@ -377,7 +369,7 @@ bool QueueCore::get(Sink sink, void* context, Timeout timeout, Sink body_sink) {
 
     bool delivered = true;
     std::span<const std::byte> large_bytes;  // a large message's body, while it is read
-    bool kept = false;                       // large_bytes stay in use after get (keep_body)
+    bool kept = false;  // large_bytes stay in use after get: the body_sink keeps them
     if (kind == RecordKind::message) {
       try {
         sink(context, payload);
@@ -404,14 +396,16 @@ bool QueueCore::get(Sink sink, void* context, Timeout timeout, Sink body_sink) {
           // hold it whole.
           const bool populate = body_sink == nullptr || rec.size < InputArchive::kReleaseStep;
           large_bytes = local_->views.open(fd.get(), rec.size, populate);
-          t_keep_body = false;
           try {
-            (body_sink != nullptr ? body_sink : sink)(context, large_bytes);
+            if (body_sink != nullptr) {
+              // Kept by the sink: its reader gives it back (release_kept_body).
+              kept = body_sink(context, large_bytes);
+            } else {
+              sink(context, large_bytes);
+            }
           } catch (...) {
             error = std::current_exception();
           }
-          // Kept by the sink (and not failed): its reader gives it back (release_kept_body).
-          if (std::exchange(t_keep_body, false) && !error) kept = true;
           delivered = true;
           break;
         }

@@ -116,7 +116,7 @@ void serve_tasks(QueueCore& tasks, QueueCore& results, RawArray<std::uint64_t>& 
       std::vector<std::byte>* task;
       std::atomic_ref<std::uint64_t>* slot;
       TaskHeader header{};
-      std::span<const std::byte> body;  // a large task's message, kept in its body (keep_body)
+      std::span<const std::byte> body;  // a large task's message, kept in its body
     } take{&task, &slot, {}, {}};
     tasks.get(
         [](void* ctx, std::span<const std::byte> bytes) {
@@ -135,7 +135,7 @@ void serve_tasks(QueueCore& tasks, QueueCore& results, RawArray<std::uint64_t>& 
           std::memcpy(&t.header, bytes.data(), sizeof(TaskHeader));
           t.slot->store(t.header.id, std::memory_order_release);
           t.body = bytes;
-          keep_body();
+          return true;  // read after the get, and released then
         });
     struct Release {
       std::span<const std::byte> body;
@@ -324,6 +324,7 @@ struct PoolCore::State {
         ~InBody() { g_result_in_body = false; }
       } in_body;
       static_cast<State*>(ctx)->handle_result(bytes);
+      return false;
     };
     return results.get(handle, this, timeout, handle_body);
   }

@@ -86,6 +86,12 @@ enum class Op : std::uint8_t {
   mailbox,  // the client offers a shared-memory mailbox (its memfd comes with the request)
 };
 
+// The operations that may wait on their object (for as long as their timeout_ns allows).
+inline bool blocks(Op op) {
+  return op == Op::put || op == Op::get_item || op == Op::acquire || op == Op::wait ||
+         op == Op::join;
+}
+
 // An element type as the server sees it: the codec's tag, and a name for error messages.
 struct TypeDesc {
   std::uint64_t tag = 0;

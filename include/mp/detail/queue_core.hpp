@@ -81,11 +81,14 @@ class QueueCore {
   // run no user code (a string, a vector of numbers). Should it throw, nothing is put.
   using Writer = void (*)(const void* context, std::span<std::byte> at);
   bool put_in_place(std::size_t size, Writer write, const void* context, Timeout timeout);
-  // False on timeout; exceptions from `sink` propagate after the message has been consumed.
   // `body_sink`, when given, is called instead of `sink` for a message read from a body: the
   // bytes are then a shared mapping that it may give back as it reads them
-  // (decode_payload(bytes, true)), and a large one is not mapped ahead of its reading.
-  bool get(Sink sink, void* context, Timeout timeout, Sink body_sink = nullptr);
+  // (decode_payload(bytes, true)), and a large one is not mapped ahead of its reading. True: it
+  // keeps reading them after get returns, until it releases the body (src/ipc/kept_body.hpp);
+  // the producer meanwhile writes into other bodies, and this thread's next get may unmap it.
+  using BodySink = bool (*)(void* context, std::span<const std::byte> message);
+  // False on timeout; exceptions from `sink` propagate after the message has been consumed.
+  bool get(Sink sink, void* context, Timeout timeout, BodySink body_sink = nullptr);
 
   std::size_t qsize() const noexcept;
   bool empty() const noexcept;

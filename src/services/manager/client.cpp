@@ -225,11 +225,6 @@ class Lease {
   int pid_ = 0;
 };
 
-bool blocks(Op op) {
-  return op == Op::put || op == Op::get_item || op == Op::acquire || op == Op::wait ||
-         op == Op::join;
-}
-
 // One request and its reply on a borrowed connection.
 Reply round_trip(const ObjectRef& ref, const Request& r) {
   std::vector<std::byte> bytes = encode(r);
@@ -247,12 +242,12 @@ Reply round_trip(const ObjectRef& ref, const Request& r) {
     SpinBudget& budget = c.spin_budget();
     const auto t0 = std::chrono::steady_clock::now();
     const bool came = c.wait(forever ? std::chrono::nanoseconds(-1) : limit, budget.next());
+    const bool caught = std::chrono::steady_clock::now() - t0 <= budget.spin();
     // A blocking call's long wait is its object's doing, not the server's: no miss.
-    const auto waited = std::chrono::steady_clock::now() - t0;
-    if (blocks(r.op) && waited > budget.spin()) {
+    if (blocks(r.op) && !caught) {
       budget.forget();
     } else {
-      budget.record(waited);
+      budget.record(caught);
     }
     if (!came) {
       throw TimeoutError(

@@ -51,10 +51,10 @@ class SpinBudget {
   std::chrono::nanoseconds spin() const noexcept { return spin_; }
   // The wait after next() says nothing about the peer (it waited on something else).
   void forget() noexcept { spun_ = false; }
-  // How long the wait after next() took.
-  void record(std::chrono::nanoseconds waited) noexcept {
+  // Whether the spin after next() caught the message.
+  void record(bool caught) noexcept {
     if (!std::exchange(spun_, false)) return;
-    backoff_ = waited <= spin_ ? 0 : std::min(kMaxSkips, backoff_ * 2 + 1);
+    backoff_ = caught ? 0 : std::min(kMaxSkips, backoff_ * 2 + 1);
     skips_ = backoff_;
   }
 

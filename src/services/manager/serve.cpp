@@ -69,11 +69,6 @@ class AwakeThreads {
   static inline const int limit_ = std::max(1, sys::usable_cpus() / 2);
 };
 
-bool blocks(Op op) {
-  return op == Op::put || op == Op::get_item || op == Op::acquire || op == Op::wait ||
-         op == Op::join;
-}
-
 void serve_connection(Server& server, Connection c, int wake_fd) {
   Link link(std::move(c));
   AwakeThreads awake;
@@ -88,9 +83,8 @@ void serve_connection(Server& server, Connection c, int wake_fd) {
       bool came = false;
       if (link.has_mailbox() && awake.may_spin()) {
         const auto spin = budget.next();
-        const auto t0 = std::chrono::steady_clock::now();
         came = spin > std::chrono::nanoseconds::zero() && link.wait(spin, spin);
-        budget.record(came ? std::chrono::steady_clock::now() - t0 : spin * 2);
+        budget.record(came);
       }
       if (!came) {
         AwakeThreads::Asleep asleep;
