@@ -2,6 +2,7 @@
 // workers that die, and the pool's ends (close/join, terminate).
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
@@ -463,6 +464,82 @@ TEST_F(PoolTest, CloseJoinAndTerminate) {
     mp::Pool pool(2);
     pool.apply_async(sleep_ms, 20'000);
   }  // the destructor terminates, as Python's `with`
+}
+
+// A thread waiting for its result reads the pool's results meanwhile (PoolCore's reader); the
+// pool's thread still runs the callbacks of results that reader reads, as Python runs them there.
+TEST_F(PoolTest, ACallbackRunsOnThePoolsThreadWhileAnotherThreadReadsTheResults) {
+  Gates gates;
+  g_gates = &gates;
+  mp::Pool pool(2);
+  std::thread::id reader_id;
+  int reader_got = 0;
+  std::thread reader([&] {
+    reader_id = std::this_thread::get_id();
+    reader_got = pool.apply(gated, 1);  // waits, reading results, until the callback below ran
+  });
+  ASSERT_TRUE(gates.started.wait_for(30s));
+  std::atomic<bool> ran_here{false};
+  std::thread::id callback_id;
+  auto r = pool.apply_async(square, 3, mp::callbacks([&](int) {
+                              callback_id = std::this_thread::get_id();
+                              ran_here = callback_id == reader_id;
+                              gates.release.set();
+                            }));
+  EXPECT_EQ(r.get(30s), 9);
+  reader.join();  // bounded: gated gives up after 30 s
+  EXPECT_EQ(reader_got, 1);
+  EXPECT_FALSE(ran_here.load()) << "the callback ran on the thread reading the results";
+  EXPECT_NE(callback_id, std::this_thread::get_id());
+  g_gates = nullptr;
+}
+
+// Threads waiting at once: one reads, and hands the others their results.
+TEST_F(PoolTest, ThreadsWaitingAtOnceEachGetTheirOwnResults) {
+  mp::Pool pool(2);
+  constexpr int kThreads = 4;
+  constexpr int kCalls = 300;
+  std::vector<int> wrong(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kCalls; ++i) {
+        const int x = t * kCalls + i;
+        if (i % 3 == 0) {
+          if (pool.apply_async(square, x).get(30s) != x * x) ++wrong[t];
+        } else if (pool.apply(square, x) != x * x) {
+          ++wrong[t];
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong, std::vector<int>(kThreads, 0));
+}
+
+// terminate() ends the wait of a thread that reads the results in the pool thread's place.
+TEST_F(PoolTest, TerminateEndsTheWaitOfAThreadReadingTheResults) {
+  Gates gates;
+  g_gates = &gates;
+  mp::Pool pool(2);
+  std::atomic<int> outcome{0};  // 1: BrokenProcessPool, 2: a value, 3: another error
+  std::thread reader([&] {
+    try {
+      pool.apply(gated, 1);
+      outcome = 2;
+    } catch (const mp::BrokenProcessPool&) {
+      outcome = 1;
+    } catch (...) {
+      outcome = 3;
+    }
+  });
+  ASSERT_TRUE(gates.started.wait_for(30s));
+  const auto t0 = Clock::now();
+  pool.terminate();
+  reader.join();  // bounded: gated gives up after 30 s
+  EXPECT_LT(Clock::now() - t0, 10s) << "the reader waited for the running task (30 s)";
+  EXPECT_EQ(outcome.load(), 1);
+  g_gates = nullptr;
 }
 
 // Around the limit of what a queue's ring holds (a quarter of its 4 MiB), below and above it: the

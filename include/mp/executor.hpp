@@ -76,13 +76,16 @@ class ProcessPoolExecutor : public detail::ExecutorFront<ProcessPoolExecutor> {
       feed = std::make_shared<detail::TaskFeed>(detail::TaskSink{
           [window] { return window; },
           [this](detail::Invoker invoker, std::vector<std::byte> payload, detail::TaskDone done) {
-            core.submit(invoker, std::move(payload), std::move(done));
+            // Future's callbacks run on whichever thread delivers (futures.hpp).
+            core.submit(invoker, std::move(payload), std::move(done),
+                        detail::PoolCore::Delivery::any_thread);
           },
           [] { return std::exception_ptr(); }});
     }
   };
 
   detail::TaskFeed& feed() { return *state_->feed; }
+  std::weak_ptr<detail::ResultReader> result_reader() const { return state_->core.reader(); }
   void check_open() {
     if (state_->core.broken()) {
       throw BrokenProcessPool("a worker's initializer failed: the executor cannot run tasks");

@@ -2,7 +2,7 @@
 // concurrent.futures.Future, with wait() and as_completed().
 //
 //   mp::Future<int> f = executor.submit(square, 5);
-//   f.add_done_callback([](mp::Future<int>& done) { ... });   // on the pool's thread
+//   f.add_done_callback([](mp::Future<int>& done) { ... });   // see add_done_callback
 //   int v = f.result(std::chrono::seconds(5));                 // TimeoutError after 5 s
 //
 //   for (auto& f : mp::as_completed(futures)) use(f.result());  // in the order they finish
@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "mp/detail/result_reader.hpp"
 #include "mp/detail/task.hpp"
 #include "mp/errors.hpp"
 
@@ -92,7 +93,9 @@ class Future {
   }
 
   // `cb(future)` once the future is done (at once if it is); runs on the thread that finishes
-  // it. An exception from a callback is ignored, as in Python (which logs it).
+  // it: the pool's thread, or a thread of this process waiting for one of the pool's futures,
+  // which reads results meanwhile (Python promises only a thread of the process that added it).
+  // An exception from a callback is ignored, as in Python (which logs it).
   void add_done_callback(std::function<void(Future&)> cb) {
     {
       std::lock_guard lock(s().mutex);
@@ -108,15 +111,28 @@ class Future {
     }
   }
 
-  // Waits until done; true once it is (for wait() and as_completed()).
+  // Waits until done; true once it is (for wait() and as_completed()). A pool's future reads
+  // the pool's results itself meanwhile, when no other thread does (detail::ResultReader).
   bool wait_done(std::optional<std::chrono::nanoseconds> timeout) const {
-    std::unique_lock lock(s().mutex);
-    auto is_done = [&] { return s().status >= Status::finished; };
-    if (!timeout) {
-      s().cv.wait(lock, is_done);
+    State& st = s();
+    detail::ResultReader::Deadline deadline;
+    if (timeout) deadline = std::chrono::steady_clock::now() + *timeout;
+    if (auto reader = st.reader.lock()) {
+      reader->read_until(
+          [](const void* state) {
+            auto& one = *static_cast<const State*>(state);
+            std::lock_guard lock(one.mutex);
+            return one.status >= Status::finished;
+          },
+          &st, deadline);
+    }
+    std::unique_lock lock(st.mutex);
+    auto is_done = [&] { return st.status >= Status::finished; };
+    if (!deadline) {
+      st.cv.wait(lock, is_done);
       return true;
     }
-    return s().cv.wait_for(lock, *timeout, is_done);
+    return st.cv.wait_until(lock, *deadline, is_done);
   }
 
  private:
@@ -127,15 +143,19 @@ class Future {
   enum class Status { pending, running, finished, cancelled };
   using Callback = std::function<void(Future&)>;
   struct State {
-    std::mutex mutex;
+    mutable std::mutex mutex;
     std::condition_variable cv;
     Status status = Status::pending;
     std::optional<detail::Returned<T>> value;
     std::exception_ptr error;
     std::vector<Callback> callbacks;
+    std::weak_ptr<detail::ResultReader> reader;  // a pool's: see wait_done
   };
 
-  explicit Future(std::in_place_t) : state_(std::make_shared<State>()) {}
+  explicit Future(std::in_place_t, std::weak_ptr<detail::ResultReader> reader = {})
+      : state_(std::make_shared<State>()) {
+    state_->reader = std::move(reader);
+  }
   explicit Future(std::shared_ptr<State> s) : state_(std::move(s)) {}
   template <class>
   friend struct std::hash;

@@ -90,6 +90,7 @@ class PoolExecutor : public mp::detail::ExecutorFront<PoolExecutor> {
  private:
   friend class mp::detail::ExecutorFront<PoolExecutor>;
   mp::detail::TaskFeed& feed() { return *feed_; }
+  std::weak_ptr<mp::detail::ResultReader> result_reader() const { return {}; }
   void check_open() {}
   std::shared_ptr<mp::detail::ProgressReporter> map_progress(std::size_t) { return nullptr; }
 

@@ -146,7 +146,8 @@ class AsyncResult {
   friend class Pool;
   using Stored = detail::Returned<T>;
 
-  AsyncResult() : future_(std::in_place) {}
+  explicit AsyncResult(std::weak_ptr<detail::ResultReader> reader = {})
+      : future_(std::in_place, std::move(reader)) {}
 
   // As get(), but the value is moved out rather than copied: for Pool::map and apply, whose
   // result nobody else can see (get() copied a map's whole vector once more).
@@ -181,7 +182,8 @@ class Pool {
   // f(args...) in a worker.
   template <class F, class... Args>
   auto apply(F f, Args&&... args) {
-    return apply_async(f, std::forward<Args>(args)...).take();
+    return apply_async_impl(f, Callbacks<>{}, Delivery::caller_waits, std::forward<Args>(args)...)
+        .take();
   }
   // f(args...) in a worker; a last argument mp::callbacks(...) gives Python's callback and
   // error_callback (see Callbacks above).
@@ -190,12 +192,12 @@ class Pool {
     if constexpr (detail::ends_with_callbacks<Args...>) {
       auto all = std::forward_as_tuple(std::forward<Args>(args)...);
       return [&]<std::size_t... I>(std::index_sequence<I...>) {
-        return apply_async_impl(f, std::get<sizeof...(Args) - 1>(all),
+        return apply_async_impl(f, std::get<sizeof...(Args) - 1>(all), Delivery::pool_thread,
                                 std::get<I>(std::move(all))...);
       }
       (std::make_index_sequence<sizeof...(Args) - 1>{});
     } else {
-      return apply_async_impl(f, Callbacks<>{}, std::forward<Args>(args)...);
+      return apply_async_impl(f, Callbacks<>{}, Delivery::any_thread, std::forward<Args>(args)...);
     }
   }
 
@@ -244,11 +246,21 @@ class Pool {
   void terminate() { core_.terminate(); }  // stops the workers now
 
  private:
+  using Delivery = detail::PoolCore::Delivery;
+
+  template <class A, class B>
+  static constexpr Delivery delivery_for(const Callbacks<A, B>&) {
+    // Python's callbacks run on the pool's result thread.
+    return std::is_same_v<A, std::nullptr_t> && std::is_same_v<B, std::nullptr_t>
+               ? Delivery::any_thread
+               : Delivery::pool_thread;
+  }
+
   template <class F, class A, class B, class... Args>
-  auto apply_async_impl(F f, Callbacks<A, B> on, Args&&... args) {
+  auto apply_async_impl(F f, Callbacks<A, B> on, Delivery delivery, Args&&... args) {
     detail::check_pool_callable<F>();
     using R = std::invoke_result_t<F&, std::decay_t<Args>&...>;
-    AsyncResult<R> result;
+    AsyncResult<R> result(core_.reader());
     // Encoded from the arguments where they lie, straight into the task queue.
     using Refs = std::tuple<const F&, const std::decay_t<Args>&...>;
     const Refs refs(f, args...);
@@ -256,11 +268,13 @@ class Pool {
       std::apply([&ar](const auto&... a) { detail::encode_call_into(ar, a...); },
                  *static_cast<const Refs*>(context));
     };
-    core_.submit(&detail::invoke_call<F, std::decay_t<Args>...>, +encode, &refs,
-                 [result, on = std::move(on)](std::span<const std::byte> bytes,
-                                              std::exception_ptr e) mutable {
-                   finish_one<R>(result, bytes, e, on);
-                 });
+    core_.submit(
+        &detail::invoke_call<F, std::decay_t<Args>...>, +encode, &refs,
+        [result, on = std::move(on)](std::span<const std::byte> bytes,
+                                     std::exception_ptr e) mutable {
+          finish_one<R>(result, bytes, e, on);
+        },
+        delivery);
     return result;
   }
 
@@ -299,7 +313,8 @@ class Pool {
 
   // Submits `items` in chunks; `on_chunk(begin, end)` gives each chunk's Done.
   template <class F, class Item, bool Star, class OnChunk>
-  void submit_chunks(F f, detail::MapItems<Item>& items, std::size_t chunksize, OnChunk on_chunk) {
+  void submit_chunks(F f, detail::MapItems<Item>& items, std::size_t chunksize, OnChunk on_chunk,
+                     Delivery delivery = Delivery::any_thread) {
     detail::check_pool_callable<F>();
     static_assert(!std::is_same_v<Element<F, Item, Star>, detail::Unit>,
                   "mp: Pool::map and its kin need a function that returns a value");
@@ -313,10 +328,11 @@ class Pool {
         payload.resize(detail::kTaskHeaderSpace);
         detail::encode_chunk_into(f, items.view(begin, end), payload);
         core_.submit(&detail::invoke_chunk<F, Item, Star>, std::span<std::byte>(payload),
-                     on_chunk(begin, end));
+                     on_chunk(begin, end), delivery);
       } else {
         core_.submit(&detail::invoke_chunk<F, Item, Star>,
-                     detail::encode_chunk(f, items.take(begin, end)), on_chunk(begin, end));
+                     detail::encode_chunk(f, items.take(begin, end)), on_chunk(begin, end),
+                     delivery);
       }
     }
   }
@@ -342,7 +358,8 @@ class Pool {
   template <class F, class Item, bool Star, class A, class B>
   auto map_impl(F f, auto&& xs, std::size_t chunksize, Callbacks<A, B> on) {
     using E = Element<F, Item, Star>;
-    AsyncResult<std::vector<E>> result;
+    AsyncResult<std::vector<E>> result(core_.reader());
+    const Delivery delivery = delivery_for(on);
     detail::MapItems<Item> items(std::forward<decltype(xs)>(xs));
     const std::size_t n = items.size();
     chunksize = resolve_chunksize<Item>(n, chunksize);
@@ -379,7 +396,8 @@ class Pool {
       }
     };
     submit_chunks<F, Item, Star>(
-        f, items, chunksize, [gather, chunk_in](std::size_t begin, std::size_t end) {
+        f, items, chunksize,
+        [gather, chunk_in](std::size_t begin, std::size_t end) {
           if constexpr (detail::bulk_bytes_v<E>) {
             // Decoded straight into the result, from the bytes in the result queue.
             return detail::PoolCore::Done(
@@ -405,7 +423,8 @@ class Pool {
               chunk_in(end - begin, e);
             });
           }
-        });
+        },
+        delivery);
     return result;
   }
 
@@ -417,7 +436,7 @@ class Pool {
     detail::MapItems<Item> items(std::forward<decltype(xs)>(xs));
     auto progress = reporter(items.size());
     submit_chunks<F, Item, false>(f, items, chunksize, [&](std::size_t begin, std::size_t end) {
-      Chunk& c = chunks.emplace_back(Chunk());
+      Chunk& c = chunks.emplace_back(Chunk(core_.reader()));
       return chunk_done<E>(
           end - begin, [c, progress, n = end - begin](std::vector<E> part, std::exception_ptr e) {
             if (progress) progress->advance(n);

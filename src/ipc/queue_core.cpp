@@ -339,7 +339,8 @@ bool QueueCore::put_record(std::size_t size, Body* body, const Write& write, Tim
   return true;
 }
 
-bool QueueCore::get(Sink sink, void* context, Timeout timeout, BodySink body_sink) {
+bool QueueCore::get(Sink sink, void* context, Timeout timeout, BodySink body_sink, GiveWay give_way,
+                    const void* give_way_context) {
   if (local_->closed) throw ValueError("queue is closed");
   const auto deadline = sys::Deadline::after(timeout);
   RingState& r = *ring_;
@@ -356,7 +357,11 @@ bool QueueCore::get(Sink sink, void* context, Timeout timeout, BodySink body_sin
       r.tail_seen = r.tail.load(std::memory_order_seq_cst);
       return r.tail_seen == h;
     };
-    if (!wait_while(r.data_seq, nothing, deadline, local_->get_pause)) return false;
+    auto blocked = [&] {
+      return nothing() && (give_way == nullptr || !give_way(give_way_context));
+    };
+    if (!wait_while(r.data_seq, blocked, deadline, local_->get_pause)) return false;
+    if (r.tail_seen == h) return false;  // gave way, with nothing there
 
     const std::uint64_t idx = h % cap;
     RecordHeader hdr;
@@ -441,6 +446,10 @@ bool QueueCore::get(Sink sink, void* context, Timeout timeout, BodySink body_sin
     if (error) std::rethrow_exception(error);
     return true;
   }
+}
+
+void QueueCore::wake_getters() noexcept {
+  notify(ring_->data_seq);
 }
 
 std::size_t QueueCore::qsize() const noexcept {

@@ -6,6 +6,11 @@
 //     matches the id to its caller's Done; notices dead workers, fails the task each was
 //     running (WorkerCrashed) and starts a replacement.
 //
+// Who reads the result queue: the pool's thread, unless a thread waiting for a result reads it
+// (ResultReader: one wake-up fewer per round trip). Then the pool's thread parks, and only looks
+// after the workers; it also parks while no task is pending. Results whose Done must run on the
+// pool's thread (Delivery::pool_thread) are handed to it by the reader.
+//
 // Each worker notes the id of the task it takes in a shared slot while it still holds the task
 // queue's get lock (the queue's sink runs under it): a worker killed before that leaves the task
 // in the queue for another worker; one killed after it is known to have been running it. (Killed
@@ -18,6 +23,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -45,6 +51,12 @@ constexpr auto kPoll = std::chrono::milliseconds(20);
 // How often a busy pool thread looks for dead workers and overdue tasks: each look costs a
 // system call per worker, too many to pay per result at a million results a second.
 constexpr auto kCheckEvery = std::chrono::milliseconds(5);
+// How long the pool's thread waits for a reader to let go of the result queue, to read what a
+// worker that died sent before it died.
+constexpr auto kDrainWait = std::chrono::milliseconds(200);
+
+thread_local bool t_pool_thread = false;  // this thread is a pool's thread
+thread_local const char t_reader_id = 0;  // its address names this thread as a reader
 
 thread_local bool g_result_in_body = false;  // see PoolCore::result_in_body
 
@@ -207,7 +219,7 @@ void worker_main(WorkerSpec spec) {
 
 }  // namespace
 
-struct PoolCore::State {
+struct PoolCore::State final : ResultReader {
   PoolOptions options;
   std::size_t processes = 0;
   QueueCore tasks{fnv1a("mp.pool.task"), 0, {}};
@@ -215,9 +227,18 @@ struct PoolCore::State {
   RawArray<std::uint64_t> running;  // per worker: the id of the task it runs, 0 when idle
   std::vector<Process> workers;     // touched by the pool thread while it runs, else by callers
 
+  struct Pending {
+    Done done;
+    bool any_thread = false;  // see Delivery
+  };
+
   std::mutex mutex;  // guards what follows
   std::condition_variable idle;
-  std::unordered_map<std::uint64_t, Done> pending;
+  std::condition_variable role;  // the pool's thread parks on it; a reader waits for wants_lock
+  std::unordered_map<std::uint64_t, Pending> pending;
+  std::deque<std::function<void()>> handed;  // read by a reader, to be run on the pool's thread
+  bool parked = false;                       // the pool's thread waits on `role`
+  std::atomic<std::size_t> awaited{0};       // pending.size(), read without the mutex
   std::uint64_t next_id = 0;
   bool closed = false;
   bool finished = false;  // joined or terminated
@@ -228,6 +249,11 @@ struct PoolCore::State {
 
   std::atomic<bool> stop{false};
   std::thread thread;
+
+  // The thread reading results in place of the pool's thread (its t_reader_id); null: none.
+  std::atomic<const void*> reader{nullptr};
+  // The pool's thread needs the result queue: a reader lets go of it until this is false.
+  std::atomic<bool> wants_lock{false};
 
   StartMethod method;
   std::shared_ptr<ForkServer> zygote;  // fork pools: where replacement workers are forked from
@@ -281,14 +307,20 @@ struct PoolCore::State {
   }
 
   // A task's header: its id, `done` now pending under it. Throws once the pool cannot take tasks.
-  TaskHeader open_task(Invoker invoker, Done done) {
+  TaskHeader open_task(Invoker invoker, Done done, Delivery delivery) {
     std::uint64_t id;
     {
       std::lock_guard lock(mutex);
       if (!broken.empty()) throw BrokenProcessPool(broken);
       if (closed) throw ValueError("Pool not running");
       id = ++next_id;
-      pending.emplace(id, std::move(done));
+      pending.emplace(id, Pending{std::move(done), delivery != Delivery::pool_thread});
+      awaited.store(pending.size());
+      // Parked with nothing to read, the pool's thread reads from now on; not for a caller
+      // about to read its result itself (should it not, the thread looks within kPoll).
+      if (parked && delivery != Delivery::caller_waits && reader.load() == nullptr) {
+        role.notify_all();
+      }
     }
     // Most submissions repeat the last invoker: name it once per run of them.
     thread_local Invoker last = nullptr;
@@ -304,15 +336,17 @@ struct PoolCore::State {
   void drop_task(std::uint64_t id) noexcept {
     std::lock_guard lock(mutex);
     pending.erase(id);
+    awaited.store(pending.size());
   }
 
   // --- in the pool's process ------------------------------------------------------------------
 
-  // Hands one result, if one comes within `timeout`, to its caller; false if none came. The
-  // caller's Done reads the result where it lies in the queue (under the result queue's get
-  // lock, which only this thread takes): a map's chunk is decoded once, straight into the
+  // Hands one result, if one comes within `timeout`, to its caller; false if none came (or
+  // `give_way` said to stop waiting). The caller's Done reads the result where it lies in the
+  // queue, under the result queue's get lock: a map's chunk is decoded once, straight into the
   // caller's result, instead of first being copied out of the queue.
-  bool deliver_one(std::chrono::nanoseconds timeout) {
+  bool deliver_one(std::chrono::nanoseconds timeout, QueueCore::GiveWay give_way = nullptr,
+                   const void* give_way_context = nullptr) {
     auto handle = [](void* ctx, std::span<const std::byte> bytes) {
       static_cast<State*>(ctx)->handle_result(bytes);
     };
@@ -326,8 +360,107 @@ struct PoolCore::State {
       static_cast<State*>(ctx)->handle_result(bytes);
       return false;
     };
-    return results.get(handle, this, timeout, handle_body);
+    return results.get(handle, this, timeout, handle_body, give_way, give_way_context);
   }
+
+  // Reads whatever results are there now, waiting up to kDrainWait for a reader to let go of the
+  // queue.
+  void drain() {
+    wants_lock.store(true);
+    results.wake_getters();
+    while (deliver_one(kDrainWait, [](const void*) { return true; })) {
+    }
+    {
+      std::lock_guard lock(mutex);
+      wants_lock.store(false);
+    }
+    role.notify_all();
+  }
+
+  // --- reading results: the pool's thread, or a waiting caller --------------------------------
+
+  bool read_until(Ready ready, const void* context, Deadline deadline) override {
+    if (t_pool_thread || stop.load()) return false;
+    const void* none = nullptr;
+    if (!reader.compare_exchange_strong(none, &t_reader_id)) return false;
+    struct Leave {
+      State& s;
+      ~Leave() { s.stop_reading(); }
+    } leave{*this};
+    results.wake_getters();  // the pool's thread, if it waits there, lets go of the queue
+    struct Watch {
+      Ready ready;
+      const void* context;
+      const State* state;
+    } watch{ready, context, this};
+    auto give_way = [](const void* w) {
+      const auto& look = *static_cast<const Watch*>(w);
+      return look.ready(look.context) || look.state->wants_lock.load() || look.state->stop.load();
+    };
+    try {
+      while (!ready(context) && !stop.load()) {
+        const auto now = std::chrono::steady_clock::now();
+        if (deadline && now >= *deadline) break;
+        if (wants_lock.load()) {
+          std::unique_lock lock(mutex);
+          role.wait_for(lock, kPoll, [&] { return !wants_lock.load(); });
+          continue;
+        }
+        // In slices: a future cancelled meanwhile rings no bell here.
+        auto slice = std::chrono::nanoseconds(kPoll);
+        if (deadline) slice = std::min(slice, std::chrono::nanoseconds(*deadline - now));
+        deliver_one(slice, give_way, &watch);
+      }
+    } catch (const std::exception&) {
+      return false;  // the pool's thread meets it too, and reports it
+    }
+    return true;
+  }
+
+  void stop_reading() {
+    std::lock_guard lock(mutex);
+    reader.store(nullptr);
+    if (parked && !pending.empty()) role.notify_all();
+  }
+
+  // The pool's thread, with nothing to read (no task pending, or a reader reads), waits for that
+  // to change, for a result handed to it, or at most kPoll.
+  void park() {
+    std::unique_lock lock(mutex);
+    auto wanted = [&] {
+      return stop.load() || !handed.empty() || (reader.load() == nullptr && !pending.empty());
+    };
+    if (wanted()) return;
+    parked = true;
+    role.wait_for(lock, kPoll, wanted);
+    parked = false;
+  }
+
+  // What readers handed to the pool's thread.
+  void run_handed() {
+    for (;;) {
+      std::function<void()> job;
+      {
+        std::lock_guard lock(mutex);
+        if (handed.empty()) return;
+        job = std::move(handed.front());
+        handed.pop_front();
+      }
+      job();
+      // A reader waiting for what that job finished looks again (it sleeps on the queue).
+      if (reader.load() != nullptr) results.wake_getters();
+      std::lock_guard lock(mutex);
+      if (settled()) idle.notify_all();
+    }
+  }
+
+  void hand_to_pool_thread(std::function<void()> job) {
+    std::lock_guard lock(mutex);
+    handed.push_back(std::move(job));
+    role.notify_all();
+  }
+
+  bool settled() const { return pending.empty() && handed.empty(); }
 
   void handle_result(std::span<const std::byte> bytes) {
     std::uint64_t id = 0;
@@ -340,7 +473,12 @@ struct PoolCore::State {
       return;  // not from a worker of ours: dropped
     }
     if (id == kInitFailed) {
-      break_pool(outcome.error);
+      // It kills the workers, which only the pool's thread touches while it runs.
+      if (t_pool_thread) {
+        break_pool(outcome.error);
+      } else {
+        hand_to_pool_thread([this, error = outcome.error] { break_pool(error); });
+      }
     } else {
       finish(id, outcome.result, outcome.error);
     }
@@ -358,15 +496,17 @@ struct PoolCore::State {
     } catch (...) {
     }
     why += ": the pool cannot run tasks";
-    std::unordered_map<std::uint64_t, Done> left;
+    std::unordered_map<std::uint64_t, Pending> left;
     {
       std::lock_guard lock(mutex);
       if (!broken.empty()) return;
       broken = why;
       left.swap(pending);
+      awaited.store(0);
     }
     for (auto& w : workers) w.kill();
-    for (auto& [id, done] : left) done({}, std::make_exception_ptr(BrokenProcessPool(why)));
+    for (auto& [id, task] : left) task.done({}, std::make_exception_ptr(BrokenProcessPool(why)));
+    results.wake_getters();  // a reader waiting for one of them
     std::lock_guard lock(mutex);
     idle.notify_all();
   }
@@ -408,9 +548,20 @@ struct PoolCore::State {
       std::lock_guard lock(mutex);
       auto it = pending.find(id);
       if (it == pending.end()) return;  // already failed (see the file's comment)
-      done = std::move(it->second);
+      if (!it->second.any_thread && !t_pool_thread) {
+        // Read by a waiting caller: the pool's thread runs it, from a copy of the result.
+        handed.push_back([done = std::move(it->second.done),
+                          bytes = std::vector<std::byte>(result.begin(), result.end()),
+                          error]() mutable { done(bytes, error); });
+        pending.erase(it);
+        awaited.store(pending.size());
+        role.notify_all();
+        return;
+      }
+      done = std::move(it->second.done);
       pending.erase(it);
-      last = pending.empty();
+      awaited.store(pending.size());
+      last = settled();
     }
     done(result, error);
     if (!last) return;
@@ -424,9 +575,7 @@ struct PoolCore::State {
       if (workers[i].is_alive()) continue;
       const int code = workers[i].exitcode().value_or(0);
       const int pid = workers[i].pid();
-      while (deliver_one(std::chrono::nanoseconds(0))) {
-        // A result the worker sent before it died is still a result.
-      }
+      drain();                  // a result the worker sent before it died is still a result
       if (is_broken()) return;  // what it sent was its initializer's failure
       std::atomic_ref<std::uint64_t> slot(running[i]);
       if (const std::uint64_t id = slot.exchange(0); id != kStop) {
@@ -437,16 +586,35 @@ struct PoolCore::State {
   }
 
   void loop() {
+    t_pool_thread = true;
     auto checked = std::chrono::steady_clock::now();
+    auto reader_came = [](const void* s) {
+      const auto& state = *static_cast<const State*>(s);
+      return state.reader.load(std::memory_order_relaxed) != nullptr ||
+             state.stop.load(std::memory_order_relaxed);
+    };
     while (!stop.load(std::memory_order_acquire)) {
       try {
-        // Results as they come; between them, at most every kCheckEvery, the workers' health.
-        const bool delivered = deliver_one(kPoll);
+        // Results as they come, unless a caller reads them or none is awaited; between them,
+        // at most every kCheckEvery, the workers' health.
+        run_handed();
+        if (reader.load() == nullptr && awaited.load(std::memory_order_relaxed) != 0) {
+          deliver_one(kPoll, reader_came, this);
+        } else {
+          park();
+        }
         const auto now = std::chrono::steady_clock::now();
-        if (delivered && now - checked < kCheckEvery) continue;
+        if (now - checked < kCheckEvery) continue;
         checked = now;
+        // Results nobody waits for (an initializer's failure) are read too.
+        if (reader.load() == nullptr) {
+          while (deliver_one(std::chrono::nanoseconds(0), reader_came, this)) {
+          }
+        }
         stop_overdue_tasks();
         replace_dead_workers();
+        // A reader waiting for a task that has just failed (crashed, overdue) looks again.
+        if (reader.load() != nullptr) results.wake_getters();
       } catch (const std::exception& e) {
         // A result that cannot be read or a worker that cannot be forked right now (EAGAIN):
         // this thread must go on, or every caller would wait forever. Try again shortly.
@@ -457,7 +625,12 @@ struct PoolCore::State {
   }
 
   void stop_thread() {
-    stop.store(true, std::memory_order_release);
+    {
+      std::lock_guard lock(mutex);
+      stop.store(true, std::memory_order_release);
+    }
+    role.notify_all();
+    results.wake_getters();  // a reader lets go
     if (thread.joinable()) thread.join();
   }
 };
@@ -489,6 +662,10 @@ PoolCore::~PoolCore() {
   terminate();
 }
 
+std::weak_ptr<ResultReader> PoolCore::reader() const noexcept {
+  return std::static_pointer_cast<ResultReader>(state_);
+}
+
 bool PoolCore::result_in_body() noexcept {
   return g_result_in_body;
 }
@@ -501,14 +678,15 @@ bool PoolCore::broken() const {
   return state_->is_broken();
 }
 
-void PoolCore::submit(Invoker invoker, std::vector<std::byte> payload, Done done) {
-  submit(invoker, std::span<std::byte>(payload), std::move(done));
+void PoolCore::submit(Invoker invoker, std::vector<std::byte> payload, Done done,
+                      Delivery delivery) {
+  submit(invoker, std::span<std::byte>(payload), std::move(done), delivery);
 }
 
-void PoolCore::submit(Invoker invoker, std::span<std::byte> payload, Done done) {
+void PoolCore::submit(Invoker invoker, std::span<std::byte> payload, Done done, Delivery delivery) {
   if (payload.size() < kTaskHeaderSpace)
     throw ValueError("a pool task without room for its header");
-  const TaskHeader h = state_->open_task(invoker, std::move(done));
+  const TaskHeader h = state_->open_task(invoker, std::move(done), delivery);
   std::memcpy(payload.data(), &h, sizeof h);
   try {
     state_->tasks.put(payload, std::nullopt);
@@ -518,8 +696,9 @@ void PoolCore::submit(Invoker invoker, std::span<std::byte> payload, Done done) 
   }
 }
 
-void PoolCore::submit(Invoker invoker, EncodeTask encode, const void* context, Done done) {
-  const TaskHeader h = state_->open_task(invoker, std::move(done));
+void PoolCore::submit(Invoker invoker, EncodeTask encode, const void* context, Done done,
+                      Delivery delivery) {
+  const TaskHeader h = state_->open_task(invoker, std::move(done), delivery);
   try {
     QueueCore::Message message(state_->tasks);
     {
@@ -545,7 +724,7 @@ void PoolCore::join() {
     std::unique_lock lock(s.mutex);
     if (!s.closed) throw ValueError("Pool is still running: close() or terminate() it first");
     if (s.finished) return;
-    s.idle.wait(lock, [&] { return s.pending.empty(); });
+    s.idle.wait(lock, [&] { return s.settled(); });
     s.finished = true;
   }
   s.stop_thread();
@@ -575,13 +754,15 @@ void PoolCore::terminate() {
     }
   }
   s.stop_zygote();
-  std::unordered_map<std::uint64_t, Done> left;
+  s.run_handed();  // results already read are still results
+  std::unordered_map<std::uint64_t, State::Pending> left;
   {
     std::lock_guard lock(s.mutex);
     left.swap(s.pending);
+    s.awaited.store(0);
   }
-  for (auto& [id, done] : left) {
-    done({}, std::make_exception_ptr(BrokenProcessPool("the pool was terminated")));
+  for (auto& [id, task] : left) {
+    task.done({}, std::make_exception_ptr(BrokenProcessPool("the pool was terminated")));
   }
 }
 

@@ -42,6 +42,7 @@ namespace detail {
 
 // `Executor` provides:
 //   TaskFeed& feed();                          where its tasks wait for its workers
+//   std::weak_ptr<ResultReader> result_reader();  lets a future's waiter read results (or none)
 //   void check_open();                         throws when it cannot take tasks (a broken pool)
 //   std::shared_ptr<ProgressReporter> map_progress(std::size_t items);  null for none
 template <class Executor>
@@ -101,7 +102,7 @@ class ExecutorFront {
   template <class R>
   Future<R> enqueue(Invoker invoker, std::vector<std::byte> payload) {
     self().check_open();
-    Future<R> future(std::in_place);
+    Future<R> future(std::in_place, self().result_reader());
     self().feed().push(PendingTask{
         invoker, std::move(payload), [future]() mutable { return future.set_running(); },
         [future]() mutable { future.cancel(); },

@@ -87,8 +87,14 @@ class QueueCore {
   // keeps reading them after get returns, until it releases the body (src/ipc/kept_body.hpp);
   // the producer meanwhile writes into other bodies, and this thread's next get may unmap it.
   using BodySink = bool (*)(void* context, std::span<const std::byte> message);
+  // While no message is there, `give_way(give_way_context)`, when given, is asked at each look
+  // whether to stop waiting (the get then returns false at once): a waiter that another thread
+  // needs out of the way. wake_getters() makes a sleeping getter look again.
+  using GiveWay = bool (*)(const void* context);
   // False on timeout; exceptions from `sink` propagate after the message has been consumed.
-  bool get(Sink sink, void* context, Timeout timeout, BodySink body_sink = nullptr);
+  bool get(Sink sink, void* context, Timeout timeout, BodySink body_sink = nullptr,
+           GiveWay give_way = nullptr, const void* give_way_context = nullptr);
+  void wake_getters() noexcept;
 
   std::size_t qsize() const noexcept;
   bool empty() const noexcept;

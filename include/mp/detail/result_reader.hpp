@@ -1,0 +1,28 @@
+// mp/detail/result_reader.hpp — lets a thread that waits for a task's result read it itself.
+//
+// A pool's results come back on one queue, read by the pool's thread, which hands each to its
+// Future and wakes the waiting caller: two wake-ups after the worker's put. A caller that waits
+// can instead read the queue itself while it waits, delivering whatever comes (its own result,
+// and others' to their futures): one wake-up, or none while both sides still spin.
+#pragma once
+
+#include <chrono>
+#include <optional>
+
+namespace mp::detail {
+
+class ResultReader {
+ public:
+  using Deadline = std::optional<std::chrono::steady_clock::time_point>;
+  using Ready = bool (*)(const void* context);
+
+  // Reads and delivers results until `ready(context)` or the deadline. False at once when this
+  // thread cannot read them (another thread does; this is the pool's thread; the pool has
+  // ended): then the caller waits for its result to be delivered, as before.
+  virtual bool read_until(Ready ready, const void* context, Deadline deadline) = 0;
+
+ protected:
+  ~ResultReader() = default;
+};
+
+}  // namespace mp::detail
