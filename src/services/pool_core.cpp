@@ -381,6 +381,7 @@ struct PoolCore::State final : ResultReader {
 
   bool read_until(Ready ready, const void* context, Deadline deadline) override {
     if (t_pool_thread || stop.load()) return false;
+    if (ready(context)) return true;  // delivered already: no need to take the queue over
     const void* none = nullptr;
     if (!reader.compare_exchange_strong(none, &t_reader_id)) return false;
     struct Leave {
