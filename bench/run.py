@@ -14,6 +14,11 @@ same run, are what to read.
 With --runs N the whole measurement is repeated N times; the table shows each variant's median
 time and the lowest and highest of its N ratios (each from one run).
 
+With --repetitions K each C++ case is measured K times (each for --min-time) in a random
+interleaving with the program's other cases (Google Benchmark's
+--benchmark_enable_random_interleaving), and its median is used: an mp case and its raw baseline
+then share the same minutes of a noisy machine instead of following each other.
+
 A case that reports counter `cpu_per_op` (seconds of CPU, all its processes together, per
 operation) shows it beside its time; counters `<side>_peak_x` (a side's peak memory rise over the
 message's size) likewise. With --write, a chart of the same results (bench/chart.py)
@@ -35,9 +40,12 @@ BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 UNIT_SCALE = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 
 
-def run_cpp(binary, min_time, pattern):
+def run_cpp(binary, min_time, pattern, repetitions=1):
     cmd = [binary, "--benchmark_format=json", f"--benchmark_min_time={min_time}",
            "--benchmark_counters_tabular=false"]
+    if repetitions > 1:
+        cmd += [f"--benchmark_repetitions={repetitions}",
+                "--benchmark_enable_random_interleaving=true"]
     if pattern:
         cmd.append(f"--benchmark_filter={pattern}")
     out = subprocess.run(cmd, capture_output=True, text=True).stdout
@@ -47,11 +55,15 @@ def run_cpp(binary, min_time, pattern):
         return {}
     results = {}
     for b in benchmarks:
-        if b.get("run_type") == "aggregate":
+        if repetitions > 1:
+            if b.get("aggregate_name") != "median":
+                continue
+        elif b.get("run_type") == "aggregate":
             continue
         # A case that performs several operations per iteration says how many in counter "ops".
         seconds = b["real_time"] * UNIT_SCALE[b["time_unit"]] / b.get("ops", 1)
-        name = re.sub(r"/(real_time|manual_time|iterations:\d+|min_time:[\d.]+)", "", b["name"])
+        name = re.sub(r"/(real_time|manual_time|iterations:\d+|min_time:[\d.]+)", "",
+                      b.get("run_name", b["name"]))
         results[name] = {
             "seconds": seconds,
             **{k: v for k, v in b.items()
@@ -140,6 +152,8 @@ def main():
     ap.add_argument("--write", help="update this Markdown file between its results markers")
     ap.add_argument("--runs", type=int, default=1,
                     help="repeat the measurement; show the median time and the ratios' range")
+    ap.add_argument("--repetitions", type=int, default=1,
+                    help="measure each C++ case this many times, interleaved; use the median")
     ap.add_argument("--chart", help="write a PNG chart of the results here (default with --write: "
                     "bench/results.png)")
     args = ap.parse_args()
@@ -158,7 +172,7 @@ def main():
         groups = {}
         for unit in units:
             binary = os.path.join(args.build, "bench", f"{unit}_benchmark")
-            results = run_cpp(binary, args.min_time, args.filter)
+            results = run_cpp(binary, args.min_time, args.filter, args.repetitions)
             if os.path.exists(os.path.join(HERE, f"{unit}_bench.py")):
                 results.update(run_python(unit, args.min_time, args.filter))
             for name, r in results.items():
