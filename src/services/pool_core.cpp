@@ -320,8 +320,10 @@ struct PoolCore::State final : ResultReader {
       pending.emplace(id, Pending{std::move(done), delivery != Delivery::pool_thread});
       awaited.store(pending.size());
       // Parked with nothing to read, the pool's thread reads from now on; not for a caller
-      // about to read its result itself (should it not, the thread looks within kPoll).
-      if (parked && delivery != Delivery::caller_waits && reader.load() == nullptr) {
+      // about to read its result itself (should it not, the thread looks within kPoll). A pool's
+      // thread (a callback's apply) never reads another pool's results: woken for it.
+      const bool caller_reads = delivery == Delivery::caller_waits && !t_pool_thread;
+      if (parked && !caller_reads && reader.load() == nullptr) {
         role.notify_all();
       }
     }
