@@ -398,8 +398,13 @@ struct PoolCore::State final : ResultReader {
     if (!reader.compare_exchange_strong(none, &t_reader_id)) return false;
     struct Leave {
       State& s;
-      ~Leave() { s.stop_reading(); }
+      ResultReader* outer = t_delivering;  // a reader of another pool, when nested
+      ~Leave() {
+        t_delivering = outer;
+        s.stop_reading();
+      }
     } leave{*this};
+    t_delivering = this;
     results.wake_getters();  // the pool's thread, if it waits there, lets go of the queue
     struct Watch {
       Ready ready;
@@ -465,6 +470,18 @@ struct PoolCore::State final : ResultReader {
       std::lock_guard lock(mutex);
       if (settled()) idle.notify_all();
     }
+  }
+
+  void defer(std::function<void()> job) override {
+    {
+      std::lock_guard lock(mutex);
+      if (!stop.load()) {
+        handed.push_back(std::move(job));
+        role.notify_all();
+        return;
+      }
+    }
+    job();  // the pool's thread has stopped: see finish
   }
 
   void hand_to_pool_thread(std::function<void()> job) {
