@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <memory>
 #include <numeric>
 #include <optional>
 #include <stdexcept>
@@ -258,6 +259,37 @@ TEST_F(ExecutorTest, CallbacksWaitAndAsCompleted) {
   EXPECT_EQ(called.load(), 1);
   quick.add_done_callback([&](mp::Future<int>&) { called.fetch_add(1); });  // runs at once
   EXPECT_EQ(called.load(), 2);
+  g_gates = nullptr;
+}
+
+// A thread waiting in result(timeout) returns about when its timeout passes, whatever another
+// future's callback does meanwhile: it runs no callback of another future (Python runs them on
+// the executor's thread), even when it reads that future's result in the pool thread's place.
+TEST_F(ExecutorTest, ResultWithATimeoutIsNotHeldUpByAnotherFuturesCallback) {
+  Gates gates;
+  g_gates = &gates;
+  mp::ProcessPoolExecutor ex(2);
+  auto never = ex.submit(gated, 0);  // runs until the end of the test
+  ASSERT_TRUE(gates.started.wait_for(30s));
+  // Attempts: the thread that reads `other`'s result is the one waiting, almost always.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto other = ex.submit(wait_gate, attempt);
+    auto on_waiter = std::make_shared<std::atomic<bool>>(false);  // the callback may outlive this
+    const auto waiter = std::this_thread::get_id();
+    other.add_done_callback([on_waiter, waiter](mp::Future<int>&) {
+      *on_waiter = std::this_thread::get_id() == waiter;
+      std::this_thread::sleep_for(1s);  // a slow callback
+    });
+    gates.go[attempt].set();
+    const auto t0 = Clock::now();
+    EXPECT_THROW(never.result(200ms), mp::TimeoutError);
+    const auto took = Clock::now() - t0;
+    ASSERT_EQ(other.result(30s), attempt);
+    EXPECT_LT(took, 700ms) << "result(200ms) ran another future's 1 s callback";
+    if (on_waiter->load() || took >= 700ms) break;
+  }
+  gates.release.set();
+  EXPECT_EQ(never.result(30s), 0);
   g_gates = nullptr;
 }
 

@@ -92,10 +92,10 @@ class Future {
     return true;
   }
 
-  // `cb(future)` once the future is done (at once if it is); runs on the thread that finishes
-  // it: the pool's thread, or a thread of this process waiting for one of the pool's futures,
-  // which reads results meanwhile (Python promises only a thread of the process that added it).
-  // An exception from a callback is ignored, as in Python (which logs it).
+  // `cb(future)` once the future is done (at once, on this thread, if it is); a pool's future
+  // runs it on the pool's thread, as Python runs it on the executor's, also when a thread waiting
+  // for a result read this one (detail::ResultReader::defer). An exception from a callback is
+  // ignored, as in Python (which logs it).
   void add_done_callback(std::function<void(Future&)> cb) {
     {
       std::lock_guard lock(s().mutex);
@@ -189,6 +189,13 @@ class Future {
       callbacks.swap(state_->callbacks);
     }
     state_->cv.notify_all();
+    if (callbacks.empty()) return;
+    if (auto* reader = detail::ResultReader::delivering()) {
+      // Read by a thread waiting for some result: the pool's thread runs them (add_done_callback).
+      reader->defer(
+          [self = *this, callbacks = std::move(callbacks)]() mutable { self.run(callbacks); });
+      return;
+    }
     run(callbacks);
   }
 

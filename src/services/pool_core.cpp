@@ -238,7 +238,10 @@ struct PoolCore::State final : ResultReader {
   std::unordered_map<std::uint64_t, Pending> pending;
   std::deque<std::function<void()>> handed;  // read by a reader, to be run on the pool's thread
   bool parked = false;                       // the pool's thread waits on `role`
-  std::atomic<std::size_t> awaited{0};       // pending.size(), read without the mutex
+  // Dones running off the pool's thread (a reader's), their tasks no longer pending: join()
+  // waits for them too (the pool thread's own end when it stops).
+  std::size_t delivering = 0;
+  std::atomic<std::size_t> awaited{0};  // pending.size(), read without the mutex
   std::uint64_t next_id = 0;
   bool closed = false;
   bool finished = false;  // joined or terminated
@@ -317,8 +320,10 @@ struct PoolCore::State final : ResultReader {
       pending.emplace(id, Pending{std::move(done), delivery != Delivery::pool_thread});
       awaited.store(pending.size());
       // Parked with nothing to read, the pool's thread reads from now on; not for a caller
-      // about to read its result itself (should it not, the thread looks within kPoll).
-      if (parked && delivery != Delivery::caller_waits && reader.load() == nullptr) {
+      // about to read its result itself (should it not, the thread looks within kPoll). A pool's
+      // thread (a callback's apply) never reads another pool's results: woken for it.
+      const bool caller_reads = delivery == Delivery::caller_waits && !t_pool_thread;
+      if (parked && !caller_reads && reader.load() == nullptr) {
         role.notify_all();
       }
     }
@@ -366,15 +371,23 @@ struct PoolCore::State final : ResultReader {
   // Reads whatever results are there now, waiting up to kDrainWait for a reader to let go of the
   // queue.
   void drain() {
+    // Let go also when a read throws (the loop reports it and goes on): a wants_lock left set
+    // would keep every reader waiting for it, and the pool's thread parked behind them.
+    struct LetGo {
+      State& s;
+      ~LetGo() {
+        {
+          std::lock_guard lock(s.mutex);
+          s.wants_lock.store(false);
+        }
+        s.role.notify_all();
+      }
+    };
     wants_lock.store(true);
+    LetGo let_go{*this};
     results.wake_getters();
     while (deliver_one(kDrainWait, [](const void*) { return true; })) {
     }
-    {
-      std::lock_guard lock(mutex);
-      wants_lock.store(false);
-    }
-    role.notify_all();
   }
 
   // --- reading results: the pool's thread, or a waiting caller --------------------------------
@@ -386,8 +399,13 @@ struct PoolCore::State final : ResultReader {
     if (!reader.compare_exchange_strong(none, &t_reader_id)) return false;
     struct Leave {
       State& s;
-      ~Leave() { s.stop_reading(); }
+      ResultReader* outer = t_delivering;  // a reader of another pool, when nested
+      ~Leave() {
+        t_delivering = outer;
+        s.stop_reading();
+      }
     } leave{*this};
+    t_delivering = this;
     results.wake_getters();  // the pool's thread, if it waits there, lets go of the queue
     struct Watch {
       Ready ready;
@@ -455,13 +473,25 @@ struct PoolCore::State final : ResultReader {
     }
   }
 
+  void defer(std::function<void()> job) override {
+    {
+      std::lock_guard lock(mutex);
+      if (!stop.load()) {
+        handed.push_back(std::move(job));
+        role.notify_all();
+        return;
+      }
+    }
+    job();  // the pool's thread has stopped: see finish
+  }
+
   void hand_to_pool_thread(std::function<void()> job) {
     std::lock_guard lock(mutex);
     handed.push_back(std::move(job));
     role.notify_all();
   }
 
-  bool settled() const { return pending.empty() && handed.empty(); }
+  bool settled() const { return pending.empty() && handed.empty() && delivering == 0; }
 
   void handle_result(std::span<const std::byte> bytes) {
     std::uint64_t id = 0;
@@ -545,11 +575,14 @@ struct PoolCore::State final : ResultReader {
   void finish(std::uint64_t id, std::span<const std::byte> result, std::exception_ptr error) {
     Done done;
     bool last = false;
+    const bool counted = !t_pool_thread;
     {
       std::lock_guard lock(mutex);
       auto it = pending.find(id);
       if (it == pending.end()) return;  // already failed (see the file's comment)
-      if (!it->second.any_thread && !t_pool_thread) {
+      // Once the pool's thread stops, nothing would run what is handed to it: terminate() runs
+      // what was handed before then, and this thread the rest.
+      if (!it->second.any_thread && !t_pool_thread && !stop.load()) {
         // Read by a waiting caller: the pool's thread runs it, from a copy of the result.
         handed.push_back([done = std::move(it->second.done),
                           bytes = std::vector<std::byte>(result.begin(), result.end()),
@@ -562,12 +595,21 @@ struct PoolCore::State final : ResultReader {
       done = std::move(it->second.done);
       pending.erase(it);
       awaited.store(pending.size());
+      if (counted) ++delivering;
       last = settled();
     }
+    struct Delivered {  // also when `done` throws
+      State& s;
+      bool counted;
+      bool last;
+      ~Delivered() {
+        if (!counted && !last) return;
+        std::lock_guard lock(s.mutex);  // join() waits for `pending` to empty, `done` to have run
+        if (counted) --s.delivering;
+        if (s.settled()) s.idle.notify_all();
+      }
+    } delivered{*this, counted, last};
     done(result, error);
-    if (!last) return;
-    std::lock_guard lock(mutex);  // join() waits for `pending` to empty and `done` to have run
-    idle.notify_all();
   }
 
   void replace_dead_workers() {

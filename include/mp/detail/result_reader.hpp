@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 
 namespace mp::detail {
@@ -21,8 +22,17 @@ class ResultReader {
   // ended): then the caller waits for its result to be delivered, as before.
   virtual bool read_until(Ready ready, const void* context, Deadline deadline) = 0;
 
+  // The reader whose results this thread is delivering now (inside read_until), or null. A
+  // Future finished there hands its callbacks (user code) to defer(): they run on the pool's
+  // thread, as Python runs them on the executor's, not inside the wait of whichever thread
+  // happened to read the result (where they would hold up its timeout, or lock what it holds).
+  static ResultReader* delivering() noexcept { return t_delivering; }
+  // Runs `job` on the pool's thread (on this one once that thread has stopped).
+  virtual void defer(std::function<void()> job) = 0;
+
  protected:
   ~ResultReader() = default;
+  static inline thread_local ResultReader* t_delivering = nullptr;
 };
 
 }  // namespace mp::detail
