@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <list>
+#include <memory>
 #include <numeric>
 #include <optional>
 #include <set>
@@ -595,6 +596,35 @@ TEST_F(PoolTest, JoinWaitsForAResultThatAWaitingThreadIsStillDelivering) {
   EXPECT_EQ(got, std::vector<int>{7});
   g_gates = nullptr;
 }
+// terminate() from one thread while another waits in join() for a running task: both return.
+TEST_F(PoolTest, TerminateWhileAnotherThreadJoinsEndsTheJoin) {
+  Gates gates;
+  g_gates = &gates;
+  auto pool = std::make_unique<mp::Pool>(2);
+  auto r = pool->apply_async(gated, 1);  // runs until the pool is terminated
+  ASSERT_TRUE(gates.started.wait_for(30s));
+  pool->close();
+  mp::Event joining, joined;  // thread-safe flags with bounded waits
+  std::thread joiner([&] {
+    joining.set();
+    pool->join();
+    joined.set();
+  });
+  ASSERT_TRUE(joining.wait_for(30s));  // then, almost always, inside join() by the terminate
+  pool->terminate();
+  const bool ended = joined.wait_for(10s);
+  EXPECT_TRUE(ended) << "join() went on waiting for a task terminate() had failed";
+  if (ended) {
+    joiner.join();
+  } else {
+    gates.release.set();  // the task ends; the join may still wait: leave it, and the pool
+    joiner.detach();
+    pool.release();
+  }
+  EXPECT_THROW(r.get(1s), mp::BrokenProcessPool);
+  g_gates = nullptr;
+}
+
 // Around the limit of what a queue's ring holds (a quarter of its 4 MiB), below and above it: the
 // caller encodes a task straight into the task queue, switching to a body on the way.
 TEST_P(PoolMethodTest, LargeArgumentsAndResultsAroundTheRingsLimitRoundTrip) {

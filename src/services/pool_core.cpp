@@ -342,6 +342,7 @@ struct PoolCore::State final : ResultReader {
     std::lock_guard lock(mutex);
     pending.erase(id);
     awaited.store(pending.size());
+    if (settled()) idle.notify_all();  // join() may wait for it
   }
 
   // --- in the pool's process ------------------------------------------------------------------
@@ -767,7 +768,9 @@ void PoolCore::join() {
     std::unique_lock lock(s.mutex);
     if (!s.closed) throw ValueError("Pool is still running: close() or terminate() it first");
     if (s.finished) return;
-    s.idle.wait(lock, [&] { return s.settled(); });
+    // Until every task is done, or another thread terminates the pool meanwhile.
+    s.idle.wait(lock, [&] { return s.settled() || s.finished; });
+    if (s.finished) return;
     s.finished = true;
   }
   s.stop_thread();
@@ -787,6 +790,7 @@ void PoolCore::terminate() {
     if (s.finished) return;
     s.finished = true;
   }
+  s.idle.notify_all();  // a join() waiting in another thread returns
   s.stop_thread();
   note_library_thread(-1);
   for (auto& w : s.workers) w.terminate();
