@@ -24,6 +24,7 @@
 #include "mp/queues.hpp"
 #include "mp/sharedctypes.hpp"
 #include "mp/synchronize.hpp"
+#include "support/children.hpp"
 #include "support/leak_check.hpp"
 #include "support/methods.hpp"
 #include "support/peak_memory.hpp"
@@ -690,23 +691,6 @@ TEST_F(PoolTest, ATaskThatCannotBeEncodedIsNotLeftPending) {
 
 constexpr std::size_t kPeakDoubles = std::size_t{8} << 20;  // a 64 MiB argument
 
-// Starts `child` and returns what it puts on `reports` (within 120 s, else it is killed), once it
-// has exited with 0; nothing (and a failed test) otherwise.
-template <class T>
-std::optional<T> report_of(mp::Process& child, mp::Queue<T>& reports) {
-  child.start();
-  auto got = reports.try_get(120s);
-  if (!got) child.kill();
-  if (!child.join(30s)) {
-    ADD_FAILURE() << "the child did not end";
-    return std::nullopt;
-  }
-  if (!got) ADD_FAILURE() << "the child hung";
-  const std::optional<int> code = child.exitcode();
-  if (code != 0) ADD_FAILURE() << "the child's exit code: " << code.value_or(-1);
-  return code == 0 ? got : std::nullopt;
-}
-
 // The caller encodes a large argument straight into the task queue's body: its peak resident set
 // rises by about the argument's encoding, not by copies of the argument and of its encoding too.
 // Measured in a fresh child (the test process's peak says nothing), its pool made first.
@@ -726,7 +710,7 @@ TEST_F(PoolTest, ALargeArgumentCostsTheCallerAboutItsSize) {
         rises.put(base < 0 ? -1.0 : sum == expected ? rise : -2.0, 30s);
       },
       rises);
-  const auto got = report_of(caller, rises);
+  const auto got = mp::testing::report_of(caller, rises);
   ASSERT_TRUE(got);
   const double rise = *got;
   if (rise == -1.0) GTEST_SKIP() << "this kernel cannot reset a process's peak";
@@ -767,7 +751,7 @@ TEST_F(PoolTest, ALargeResultAndArgumentCostTheWorkerAndTheCallerAboutTheirSize)
                   30s);
       },
       rises);
-  const auto got = report_of(caller, rises);
+  const auto got = mp::testing::report_of(caller, rises);
   ASSERT_TRUE(got);
   const std::vector<double>& r = *got;
   ASSERT_EQ(r.size(), 5u);

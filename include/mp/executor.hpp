@@ -86,6 +86,11 @@ class ProcessPoolExecutor : public detail::ExecutorFront<ProcessPoolExecutor> {
 
   detail::TaskFeed& feed() { return *state_->feed; }
   std::weak_ptr<detail::ResultReader> result_reader() const { return state_->core.reader(); }
+  void hand_over_encoded(detail::Invoker invoker, detail::EncodeCall encode, const void* context,
+                         detail::TaskDone done) {
+    state_->core.submit(invoker, encode, context, std::move(done),
+                        detail::PoolCore::Delivery::any_thread);
+  }
   void check_open() {
     if (state_->core.broken()) {
       throw BrokenProcessPool("a worker's initializer failed: the executor cannot run tasks");

@@ -1,6 +1,7 @@
 // services/task_feed.cpp — an executor's pending tasks, handed to its workers as room frees up.
 #include "mp/detail/task_feed.hpp"
 
+#include <exception>
 #include <utility>
 
 #include "mp/errors.hpp"
@@ -14,6 +15,41 @@ void TaskFeed::push(PendingTask task) {
     queue_.push_back(std::move(task));
   }
   feed();
+}
+
+bool TaskFeed::hand_over_now(const std::function<bool()>& start, TaskDone done,
+                             const std::function<void(TaskDone)>& hand_over) {
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) throw Error("cannot schedule new futures after shutdown");
+    const std::size_t window = sink_.window();
+    if (window == 0 || in_flight_ >= window || !queue_.empty()) return false;
+    if (!start()) return true;  // cancelled already: nothing to run
+    ++in_flight_;
+  }
+  try {
+    hand_over(counted(std::move(done)));
+  } catch (...) {
+    {
+      std::lock_guard lock(mutex_);
+      --in_flight_;
+    }
+    feed();  // a task pushed meanwhile may now go
+    throw;
+  }
+  return true;
+}
+
+TaskDone TaskFeed::counted(TaskDone done) {
+  return [self = shared_from_this(), d = std::move(done)](std::span<const std::byte> bytes,
+                                                          std::exception_ptr e) {
+    d(bytes, e);
+    {
+      std::lock_guard lock(self->mutex_);
+      --self->in_flight_;
+    }
+    self->feed();
+  };
 }
 
 void TaskFeed::close(bool cancel_pending) {
@@ -54,18 +90,9 @@ void TaskFeed::feed() {
       task.done({}, sink_.gone());
       continue;
     }
-    // A copy of `done`: should the hand-over throw, `task.done` still reports it.
-    auto done = [self = shared_from_this(), d = task.done](std::span<const std::byte> bytes,
-                                                           std::exception_ptr e) {
-      d(bytes, e);
-      {
-        std::lock_guard lock(self->mutex_);
-        --self->in_flight_;
-      }
-      self->feed();
-    };
     try {
-      sink_.hand_over(task.invoker, std::move(task.payload), std::move(done));
+      // A copy of `done`: should the hand-over throw, `task.done` still reports it.
+      sink_.hand_over(task.invoker, std::move(task.payload), counted(task.done));
     } catch (...) {
       {
         std::lock_guard lock(mutex_);

@@ -45,6 +45,8 @@ namespace detail {
 //   std::weak_ptr<ResultReader> result_reader();  lets a future's waiter read results (or none)
 //   void check_open();                         throws when it cannot take tasks (a broken pool)
 //   std::shared_ptr<ProgressReporter> map_progress(std::size_t items);  null for none
+// and may provide, to take a task encoded straight into its queue (never held in a buffer):
+//   void hand_over_encoded(Invoker, EncodeCall encode, const void* context, TaskDone);
 template <class Executor>
 class ExecutorFront {
  public:
@@ -53,9 +55,36 @@ class ExecutorFront {
   Future<std::invoke_result_t<F&, std::decay_t<Args>&...>> submit(F f, Args&&... args) {
     check_pool_callable<F>();
     using R = std::invoke_result_t<F&, std::decay_t<Args>&...>;
-    auto payload = encode_call(f, std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...),
-                               kTaskHeaderSpace);
-    return enqueue<R>(&invoke_call<F, std::decay_t<Args>...>, std::move(payload));
+    const Invoker invoker = &invoke_call<F, std::decay_t<Args>...>;
+    if constexpr (requires(Executor & e, TaskDone d) {
+                    e.hand_over_encoded(invoker, EncodeCall{}, nullptr, std::move(d));
+                  }) {
+      // While the workers have room, the call is encoded from the arguments where they lie
+      // straight into the task queue: a large argument is neither copied nor held encoded here.
+      self().check_open();
+      Future<R> future(std::in_place, self().result_reader());
+      using Refs = std::tuple<const F&, const std::decay_t<Args>&...>;
+      const Refs refs(f, args...);
+      EncodeCall encode = [](const void* context, OutputArchive& ar) {
+        std::apply([&ar](const auto&... a) { encode_call_into(ar, a...); },
+                   *static_cast<const Refs*>(context));
+      };
+      if (self().feed().hand_over_now(
+              [future]() mutable { return future.set_running(); }, finisher(future),
+              [&](TaskDone done) {
+                self().hand_over_encoded(invoker, encode, &refs, std::move(done));
+              })) {
+        return future;
+      }
+      push(future, invoker,
+           encode_call(f, std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...),
+                       kTaskHeaderSpace));
+      return future;
+    } else {
+      auto payload = encode_call(f, std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...),
+                                 kTaskHeaderSpace);
+      return enqueue<R>(invoker, std::move(payload));
+    }
   }
 
   // f(x) for each x of `xs`, in order, lazily: the tasks are submitted now (in chunks of
@@ -103,18 +132,28 @@ class ExecutorFront {
   Future<R> enqueue(Invoker invoker, std::vector<std::byte> payload) {
     self().check_open();
     Future<R> future(std::in_place, self().result_reader());
-    self().feed().push(PendingTask{
-        invoker, std::move(payload), [future]() mutable { return future.set_running(); },
-        [future]() mutable { future.cancel(); },
-        [future](std::span<const std::byte> bytes, std::exception_ptr e) mutable {
-          if (e) return future.finish(std::nullopt, e);
-          try {
-            future.finish(decode_payload<Returned<R>>(bytes), nullptr);
-          } catch (...) {
-            future.finish(std::nullopt, std::current_exception());
-          }
-        }});
+    push(future, invoker, std::move(payload));
     return future;
+  }
+
+  // Waits in the feed for room with the workers, cancellable meanwhile.
+  template <class R>
+  void push(Future<R> future, Invoker invoker, std::vector<std::byte> payload) {
+    self().feed().push(PendingTask{invoker, std::move(payload),
+                                   [future]() mutable { return future.set_running(); },
+                                   [future]() mutable { future.cancel(); }, finisher(future)});
+  }
+
+  template <class R>
+  static TaskDone finisher(Future<R> future) {
+    return [future](std::span<const std::byte> bytes, std::exception_ptr e) mutable {
+      if (e) return future.finish(std::nullopt, e);
+      try {
+        future.finish(decode_payload<Returned<R>>(bytes), nullptr);
+      } catch (...) {
+        future.finish(std::nullopt, std::current_exception());
+      }
+    };
   }
 };
 

@@ -22,6 +22,8 @@ namespace mp::detail {
 
 // Called once per task, with the result's bytes or the error.
 using TaskDone = std::function<void(std::span<const std::byte> result, std::exception_ptr error)>;
+// Writes a task's payload (encode_call_into) into `ar`, from `context`.
+using EncodeCall = void (*)(const void* context, OutputArchive& ar);
 
 struct PendingTask {
   Invoker invoker;
@@ -47,6 +49,12 @@ class TaskFeed : public std::enable_shared_from_this<TaskFeed> {
 
   // Queues a task and hands over what the window allows. Throws Error after close().
   void push(PendingTask task);
+  // When no task waits and the window has room, a new task goes straight to the workers, never
+  // held encoded here: `start()` marks it running, then `hand_over(wrapped_done)` encodes it and
+  // hands it over (what it throws propagates, and the task is then not counted); true. False
+  // when it must wait: push() it then. Throws Error after close().
+  bool hand_over_now(const std::function<bool()>& start, TaskDone done,
+                     const std::function<void(TaskDone)>& hand_over);
   // No more tasks; with `cancel_pending`, those not handed over yet are cancelled.
   void close(bool cancel_pending);
   // Until every task queued has finished (or was cancelled).
@@ -54,6 +62,8 @@ class TaskFeed : public std::enable_shared_from_this<TaskFeed> {
 
  private:
   void feed();
+  // `done` that also frees the task's place in the window and feeds the next one.
+  TaskDone counted(TaskDone done);
 
   TaskSink sink_;
   std::mutex mutex_;
