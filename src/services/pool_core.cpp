@@ -1,4 +1,5 @@
-// services/pool_core.cpp — workers, the task and result queues, and the pool's thread.
+// services/pool_core.cpp — the pool's side: workers, the task and result queues, and the pool's
+// thread. What a worker does with a task: services/pool_worker.cpp.
 //
 //   submit: [id|invoker|payload] → task queue ──→ a worker: runs invoker(payload)
 //                                                   │
@@ -30,23 +31,19 @@
 #include <unordered_map>
 #include <utility>
 
-#include "ipc/kept_body.hpp"
 #include "mp/codec.hpp"
 #include "mp/detail/queue_core.hpp"
 #include "mp/errors.hpp"
 #include "mp/process.hpp"
-#include "mp/sharedctypes.hpp"
-#include "runtime/exception_info.hpp"
 #include "runtime/fork_server.hpp"
 #include "runtime/outcome.hpp"
 #include "runtime/process_state.hpp"
+#include "services/pool_worker.hpp"
 
 namespace mp::detail {
 
 namespace {
 
-constexpr std::uint64_t kStop = 0;                        // the task id that tells a worker to exit
-constexpr std::uint64_t kInitFailed = ~std::uint64_t{0};  // a result: a worker's initializer threw
 constexpr auto kPoll = std::chrono::milliseconds(20);
 // How often a busy pool thread looks for dead workers and overdue tasks: each look costs a
 // system call per worker, too many to pay per result at a million results a second.
@@ -60,161 +57,11 @@ thread_local const char t_reader_id = 0;  // its address names this thread as a 
 
 thread_local bool g_result_in_body = false;  // see PoolCore::result_in_body
 
-struct TaskHeader {
-  std::uint64_t id;
-  CodeRef invoker;
-};
-static_assert(sizeof(TaskHeader) == kTaskHeaderSpace);
-
 std::string describe_exit(int pid, int code) {
   std::string how =
       code < 0 ? "killed by signal " + std::to_string(-code) : "exit code " + std::to_string(code);
   return "a pool worker (pid " + std::to_string(pid) + ") died while running this task (" + how +
          ")";
-}
-
-// --- in a worker process ------------------------------------------------------------------------
-
-// A worker's answer to a task: `prefix` holds its [id][success header]. A result written whole
-// (write) is encoded after a copy of the prefix straight into a message of the result queue, a
-// large one into shared memory directly, and sent; results appended to the vector are sent by
-// the worker's loop, as is an error.
-struct Reply final : ResultOut {
-  Reply(QueueCore& to, std::vector<std::byte>& header) noexcept : results(to), prefix(header) {}
-  void write(Encode encode, const void* value) override {
-    // Encoding runs no call of the task's, so the thread's encoding buffer (the message's) is
-    // not borrowed twice.
-    QueueCore::Message message(results);
-    {
-      OutputArchive ar(message);
-      ar.saveBinary(prefix.data(), prefix.size());
-      encode(value, ar);
-    }
-    results.put(message, std::nullopt);
-    sent = true;
-  }
-  std::vector<std::byte>& vector() override { return prefix; }
-
-  QueueCore& results;
-  std::vector<std::byte>& prefix;
-  bool sent = false;
-};
-
-// Takes tasks until told to stop (or until `maxtasks`, when not 0): the loop of every worker,
-// whichever way it was started.
-void serve_tasks(QueueCore& tasks, QueueCore& results, RawArray<std::uint64_t>& running,
-                 std::size_t index, Invoker initializer, std::span<const std::byte> init_args,
-                 std::size_t maxtasks) {
-  std::vector<std::byte> task, out, reply;  // `out`: the initializer's (ignored) result
-  if (initializer != nullptr) {
-    try {
-      VectorResult init_out(out);
-      initializer(init_args, init_out);
-    } catch (...) {
-      // The pool is broken (see PoolCore::broken): say why, and take no task.
-      const runtime::ExceptionInfo error = runtime::describe_current_exception();
-      reply.resize(sizeof kInitFailed);
-      std::memcpy(reply.data(), &kInitFailed, sizeof kInitFailed);
-      runtime::append_outcome(reply, &error, {});
-      results.put(reply, std::nullopt);
-      return;
-    }
-  }
-  std::atomic_ref<std::uint64_t> slot(running[index]);
-  CodeRef invoker_ref;  // the last task's invoker, resolved once for a run of the same call
-  Invoker invoker = nullptr;
-  for (std::size_t done = 0;;) {
-    struct Take {
-      std::vector<std::byte>* task;
-      std::atomic_ref<std::uint64_t>* slot;
-      TaskHeader header{};
-      std::span<const std::byte> body;  // a large task's message, kept in its body
-    } take{&task, &slot, {}, {}};
-    tasks.get(
-        [](void* ctx, std::span<const std::byte> bytes) {
-          auto& t = *static_cast<Take*>(ctx);
-          if (bytes.size() < sizeof(TaskHeader)) throw ProtocolError("malformed pool task");
-          std::memcpy(&t.header, bytes.data(), sizeof(TaskHeader));
-          t.task->assign(bytes.begin() + sizeof(TaskHeader), bytes.end());
-          t.slot->store(t.header.id, std::memory_order_release);
-        },
-        &take, std::nullopt,
-        // A large task is read where it lies, after the get lock is released, as its pages are
-        // given back: not copied out under the lock, nor mapped whole beside its decoding.
-        [](void* ctx, std::span<const std::byte> bytes) {
-          auto& t = *static_cast<Take*>(ctx);
-          if (bytes.size() < sizeof(TaskHeader)) throw ProtocolError("malformed pool task");
-          std::memcpy(&t.header, bytes.data(), sizeof(TaskHeader));
-          t.slot->store(t.header.id, std::memory_order_release);
-          t.body = bytes;
-          return true;  // read after the get, and released then
-        });
-    struct Release {
-      std::span<const std::byte> body;
-      ~Release() {
-        if (!body.empty()) release_kept_body(body);
-      }
-    } release{take.body};
-    if (take.header.id == kStop) return;
-    // The reply is [id][outcome]: the result is encoded straight after a success header, and
-    // replaced by the error should the call throw.
-    reply.resize(sizeof take.header.id);
-    std::memcpy(reply.data(), &take.header.id, sizeof take.header.id);
-    runtime::append_success_header(reply);
-    Reply answer(results, reply);
-    answer.task_in_body = !take.body.empty();
-    const std::span<const std::byte> in = take.body.empty() ? std::span<const std::byte>(task)
-                                                            : take.body.subspan(sizeof(TaskHeader));
-    try {
-      if (invoker == nullptr || !(take.header.invoker == invoker_ref)) {
-        invoker = resolve_function<std::remove_pointer_t<Invoker>>(take.header.invoker);
-        invoker_ref = take.header.invoker;
-      }
-      invoker(in, answer);
-    } catch (...) {
-      if (!answer.sent) {
-        const runtime::ExceptionInfo error = runtime::describe_current_exception();
-        reply.resize(sizeof take.header.id);
-        runtime::append_outcome(reply, &error, {});
-      }
-    }
-    if (!answer.sent) results.put(reply, std::nullopt);
-    slot.store(0, std::memory_order_release);
-    if (maxtasks != 0 && ++done >= maxtasks) return;
-  }
-}
-
-// What a worker started by spawn or forkserver receives: the pool's queues and its slot, as
-// handles (their descriptors travel with it), and its options by code identity.
-struct WorkerSpec {
-  QueueCore tasks{fnv1a("mp.pool.task"), 0, {}};
-  QueueCore results{fnv1a("mp.pool.result"), 0, {}};
-  RawArray<std::uint64_t> running{1};
-  std::uint64_t index = 0;
-  std::uint64_t maxtasks = 0;
-  std::optional<CodeRef> initializer;  // its invoker
-  std::vector<std::byte> init_args;    // the initializer and its arguments
-
-  void save(OutputArchive& ar) const {
-    tasks.save_handle(ar, "pool task queue");
-    results.save_handle(ar, "pool result queue");
-    ar(running, index, maxtasks, initializer, init_args);
-  }
-  void load(InputArchive& ar) {
-    tasks.load_handle(ar, fnv1a("mp.pool.task"));
-    results.load_handle(ar, fnv1a("mp.pool.result"));
-    ar(running, index, maxtasks, initializer, init_args);
-    if (index >= running.size()) throw ProtocolError("pool worker index out of range");
-  }
-};
-
-void worker_main(WorkerSpec spec) {
-  Invoker initializer = nullptr;
-  if (spec.initializer) {
-    initializer = resolve_function<std::remove_pointer_t<Invoker>>(*spec.initializer);
-  }
-  serve_tasks(spec.tasks, spec.results, spec.running, spec.index, initializer, spec.init_args,
-              spec.maxtasks);
 }
 
 }  // namespace
