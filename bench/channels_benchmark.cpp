@@ -63,9 +63,14 @@ struct RawRing {
     wake(tail, consumer_waiting);
   }
   void get(void* out) {
+    get_with([out](const char* slot) { std::memcpy(out, slot, Slot); });
+  }
+  // `read(slot)` copies the next message out of its slot, then the slot is given back.
+  template <class Read>
+  void get_with(Read&& read) {
     std::uint32_t h = head.load(std::memory_order_relaxed);
     while (tail.load(std::memory_order_seq_cst) == h) wait(tail, h, consumer_waiting);
-    std::memcpy(out, slots[h % Slots], Slot);
+    read(slots[h % Slots]);
     head.store(h + 1, std::memory_order_seq_cst);
     wake(head, producer_waiting);
   }
@@ -127,6 +132,27 @@ void queue_64k_raw_ring(benchmark::State& state) {
       state,
       [&] {
         for (int i = 0; i < k64K; ++i) ring->get(out.data());
+      },
+      k64K);
+}
+
+// As queue_64k_raw_ring, but each message is copied out into a new std::string, as mp's get()
+// returns one: the same work as the mp row on the receiving side (an allocation per message).
+void queue_64k_raw_ring_new_string(benchmark::State& state) {
+  auto* ring = mp::bench::shared_object<RawRing<64 << 10, 64>>();
+  mp::bench::Peer peer([ring] {
+    std::vector<char> msg(64 << 10, 'x');
+    for (int i = 0; i < k64K; ++i) ring->put(msg.data());
+  });
+  peer.run(
+      state,
+      [&] {
+        for (int i = 0; i < k64K; ++i) {
+          ring->get_with([](const char* slot) {
+            std::string out(slot, 64 << 10);
+            benchmark::DoNotOptimize(out);
+          });
+        }
       },
       k64K);
 }
@@ -323,6 +349,9 @@ BENCHMARK(queue_small_ints_mp)->Name("queue_small_ints/mp")->UseRealTime();
 BENCHMARK(queue_small_ints_raw_ring)->Name("queue_small_ints/raw_shm_ring")->UseRealTime();
 BENCHMARK(queue_64k_mp)->Name("queue_64k_messages/mp")->UseRealTime();
 BENCHMARK(queue_64k_raw_ring)->Name("queue_64k_messages/raw_shm_ring")->UseRealTime();
+BENCHMARK(queue_64k_raw_ring_new_string)
+    ->Name("queue_64k_messages/raw_shm_ring_new_string")
+    ->UseRealTime();
 BENCHMARK(queue_100mb_mp)->Name("queue_100mb_message/mp")->UseRealTime()->Iterations(3);
 BENCHMARK(queue_100mb_raw_memcpy)
     ->Name("queue_100mb_message/raw_memcpy_fresh_pages")
