@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <system_error>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "mp/executor.hpp"
@@ -351,6 +352,60 @@ TEST_F(ExecutorTest, AWorkerKilledMidTaskFailsExactlyThatTask) {
   if (pid_b == 0) EXPECT_EQ(survivor.result(1s), 2);
   for (int i = 0; i < 10; ++i) EXPECT_EQ(ex.submit(square, i).result(30s), i * i);
   ex.shutdown();
+  g_gates = nullptr;
+}
+
+// A worker's initializer that fails once told to (go[0]): the executor breaks then.
+void fail_when_told() {
+  (void)g_gates->go[0].wait_for(30s);
+  throw std::runtime_error("initializer failed");
+}
+mp::Future<int>* g_first = nullptr;  // a task handed over before the pool broke
+// An argument whose encoding breaks the pool, waits until the pool has failed its tasks (the
+// one being encoded among them), then throws.
+struct BreaksThePoolThenThrows {
+  int n = 0;  // not empty: never elided
+  template <class Archive>
+  void serialize(Archive& ar) {
+    if constexpr (std::is_same_v<Archive, mp::detail::OutputArchive>) {
+      g_gates->go[0].set();
+      const auto deadline = Clock::now() + 30s;
+      while (!g_first->done() && Clock::now() < deadline) std::this_thread::sleep_for(1ms);
+      throw std::runtime_error("cannot encode");
+    }
+    ar(n);
+  }
+};
+int take_breaker(BreaksThePoolThenThrows) {
+  return 0;
+}
+
+// A task the broken pool failed while submit() was encoding it, whose encoding then throws,
+// leaves its place in the window once: shutdown() still returns (it waited for ever when the
+// place was freed twice, by the failure and by the throw).
+TEST_F(ExecutorTest, AnEncodingThatThrowsAfterThePoolBrokeFreesItsPlaceOnce) {
+  Gates gates;
+  g_gates = &gates;
+  auto ex = std::make_unique<mp::ProcessPoolExecutor>(
+      1, mp::ExecutorOptions{.initializer = mp::Initializer(fail_when_told)});
+  auto first = ex->submit(square, 2);  // handed over: the initializer has not failed yet
+  g_first = &first;
+  EXPECT_THROW(ex->submit(take_breaker, BreaksThePoolThenThrows{}), std::runtime_error);
+  EXPECT_TRUE(first.done());
+  mp::Event shut;
+  std::thread closer([&] {
+    ex->shutdown();
+    shut.set();
+  });
+  const bool ended = shut.wait_for(30s);
+  EXPECT_TRUE(ended) << "shutdown() waited for a task counted as still in flight";
+  if (ended) {
+    closer.join();
+  } else {
+    closer.detach();  // it waits for ever: leave it, and the executor
+    (void)ex.release();
+  }
+  g_first = nullptr;
   g_gates = nullptr;
 }
 

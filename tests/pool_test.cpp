@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
@@ -622,6 +623,36 @@ TEST_F(PoolTest, TerminateWhileAnotherThreadJoinsEndsTheJoin) {
     joiner.detach();
     pool.release();
   }
+  EXPECT_THROW(r.get(1s), mp::BrokenProcessPool);
+  g_gates = nullptr;
+}
+
+// join() returns once the workers are gone also when another thread's terminate() stops them:
+// its worker reaped, its task failed by then (join() used to return as terminate() began).
+TEST_F(PoolTest, JoinEndedByAnotherThreadsTerminateReturnsOnceTheWorkersAreGone) {
+  Gates gates;
+  g_gates = &gates;
+  auto pool = std::make_unique<mp::Pool>(1);
+  auto r = pool->apply_async(report_pid_then_wait, 1);  // runs until the pool is terminated
+  const int pid = gates.pids.get(30s);
+  pool->close();
+  mp::Event joining, joined;
+  bool ready_after_join = false;
+  int worker_gone = 0;  // errno of kill(pid, 0) right after join() returned
+  std::thread joiner([&] {
+    joining.set();
+    pool->join();
+    ready_after_join = r.ready();
+    worker_gone = ::kill(pid, 0) == 0 ? 0 : errno;
+    joined.set();
+  });
+  ASSERT_TRUE(joining.wait_for(30s));
+  pool->terminate();  // before, during or after the joiner's join(): the same
+  const bool ended = joined.wait_for(30s);
+  ASSERT_TRUE(ended) << "join() went on waiting after terminate()";
+  joiner.join();
+  EXPECT_TRUE(ready_after_join) << "join() returned before terminate() had failed the task";
+  EXPECT_EQ(worker_gone, ESRCH) << "join() returned before the worker was reaped";
   EXPECT_THROW(r.get(1s), mp::BrokenProcessPool);
   g_gates = nullptr;
 }

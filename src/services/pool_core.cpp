@@ -92,6 +92,7 @@ struct PoolCore::State final : ResultReader {
   std::uint64_t next_id = 0;
   bool closed = false;
   bool finished = false;  // joined or terminated
+  bool ended = false;     // and that join's or terminate's teardown is over (see `idle`)
   std::string broken;     // why, once a worker's initializer failed
 
   // The pool thread's own: per worker, the task it was last seen running, and since when.
@@ -515,6 +516,19 @@ struct PoolCore::State final : ResultReader {
     }
   }
 
+  // Marks the teardown of join() or terminate() over, also when it throws: a join() waiting in
+  // another thread returns.
+  struct Ended {
+    State& s;
+    ~Ended() {
+      {
+        std::lock_guard lock(s.mutex);
+        s.ended = true;
+      }
+      s.idle.notify_all();
+    }
+  };
+
   void stop_thread() {
     {
       std::lock_guard lock(mutex);
@@ -614,12 +628,17 @@ void PoolCore::join() {
   {
     std::unique_lock lock(s.mutex);
     if (!s.closed) throw ValueError("Pool is still running: close() or terminate() it first");
-    if (s.finished) return;
-    // Until every task is done, or another thread terminates the pool meanwhile.
+    // Until every task is done, or another thread joins or terminates the pool meanwhile: then
+    // until that thread has stopped the workers, as join() promises.
     s.idle.wait(lock, [&] { return s.settled() || s.finished; });
-    if (s.finished) return;
+    if (s.finished) {
+      // Not on the pool's thread (a callback's join()): the teardown waits for that thread.
+      if (!t_pool_thread) s.idle.wait(lock, [&] { return s.ended; });
+      return;
+    }
     s.finished = true;
   }
+  State::Ended ended{s};
   s.stop_thread();
   note_library_thread(-1);
   TaskHeader stop{kStop, {}};
@@ -637,7 +656,8 @@ void PoolCore::terminate() {
     if (s.finished) return;
     s.finished = true;
   }
-  s.idle.notify_all();  // a join() waiting in another thread returns
+  s.idle.notify_all();  // a join() waiting in another thread waits for `ended` instead
+  State::Ended ended{s};
   s.stop_thread();
   note_library_thread(-1);
   for (auto& w : s.workers) w.terminate();

@@ -1,6 +1,7 @@
 // services/task_feed.cpp — an executor's pending tasks, handed to its workers as room frees up.
 #include "mp/detail/task_feed.hpp"
 
+#include <atomic>
 #include <exception>
 #include <utility>
 
@@ -27,10 +28,12 @@ bool TaskFeed::hand_over_now(const std::function<bool()>& start, TaskDone done,
     if (!start()) return true;  // cancelled already: nothing to run
     ++in_flight_;
   }
+  auto freed = std::make_shared<std::atomic<bool>>(false);
   try {
-    hand_over(counted(std::move(done)));
+    hand_over(counted(std::move(done), freed));
   } catch (...) {
-    {
+    // Unless the pool failed the task (its `done` ran) before the hand-over threw.
+    if (!freed->exchange(true)) {
       std::lock_guard lock(mutex_);
       --in_flight_;
     }
@@ -40,9 +43,10 @@ bool TaskFeed::hand_over_now(const std::function<bool()>& start, TaskDone done,
   return true;
 }
 
-TaskDone TaskFeed::counted(TaskDone done) {
-  return [self = shared_from_this(), d = std::move(done)](std::span<const std::byte> bytes,
-                                                          std::exception_ptr e) {
+TaskDone TaskFeed::counted(TaskDone done, std::shared_ptr<std::atomic<bool>> freed) {
+  return [self = shared_from_this(), d = std::move(done), freed = std::move(freed)](
+             std::span<const std::byte> bytes, std::exception_ptr e) {
+    if (freed->exchange(true)) return;  // the hand-over threw, freed the place, reported it
     d(bytes, e);
     {
       std::lock_guard lock(self->mutex_);
@@ -90,15 +94,19 @@ void TaskFeed::feed() {
       task.done({}, sink_.gone());
       continue;
     }
+    auto freed = std::make_shared<std::atomic<bool>>(false);
     try {
       // A copy of `done`: should the hand-over throw, `task.done` still reports it.
-      sink_.hand_over(task.invoker, std::move(task.payload), counted(task.done));
+      sink_.hand_over(task.invoker, std::move(task.payload), counted(task.done, freed));
     } catch (...) {
-      {
-        std::lock_guard lock(mutex_);
-        --in_flight_;
+      // Unless the pool failed the task (its `done` ran) before the hand-over threw.
+      if (!freed->exchange(true)) {
+        {
+          std::lock_guard lock(mutex_);
+          --in_flight_;
+        }
+        task.done({}, std::current_exception());
       }
-      task.done({}, std::current_exception());
     }
   }
 }

@@ -6,6 +6,7 @@
 // `done`, which makes room for the next.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -62,8 +63,10 @@ class TaskFeed : public std::enable_shared_from_this<TaskFeed> {
 
  private:
   void feed();
-  // `done` that also frees the task's place in the window and feeds the next one.
-  TaskDone counted(TaskDone done);
+  // `done` that also frees the task's place in the window and feeds the next one; unless
+  // `freed` says the hand-over threw and did both (each sets it: a task ends once, whichever
+  // comes first, as the pool may fail a task before its hand-over throws).
+  TaskDone counted(TaskDone done, std::shared_ptr<std::atomic<bool>> freed);
 
   TaskSink sink_;
   std::mutex mutex_;
