@@ -651,9 +651,14 @@ void PoolCore::join() {
 void PoolCore::terminate() {
   State& s = *state_;
   {
-    std::lock_guard lock(s.mutex);
+    std::unique_lock lock(s.mutex);
     s.closed = true;
-    if (s.finished) return;
+    if (s.finished) {
+      // Another thread's join() or terminate() is stopping the workers: returns once they are
+      // (not on the pool's thread, which that teardown waits for).
+      if (!t_pool_thread) s.idle.wait(lock, [&] { return s.ended; });
+      return;
+    }
     s.finished = true;
   }
   s.idle.notify_all();  // a join() waiting in another thread waits for `ended` instead
