@@ -369,8 +369,7 @@ struct BreaksThePoolThenThrows {
   void serialize(Archive& ar) {
     if constexpr (std::is_same_v<Archive, mp::detail::OutputArchive>) {
       g_gates->go[0].set();
-      const auto deadline = Clock::now() + 30s;
-      while (!g_first->done() && Clock::now() < deadline) std::this_thread::sleep_for(1ms);
+      (void)mp::wait(std::vector<mp::Future<int>>{*g_first}, 30s);
       throw std::runtime_error("cannot encode");
     }
     ar(n);

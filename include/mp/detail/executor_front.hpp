@@ -56,13 +56,13 @@ class ExecutorFront {
     check_pool_callable<F>();
     using R = std::invoke_result_t<F&, std::decay_t<Args>&...>;
     const Invoker invoker = &invoke_call<F, std::decay_t<Args>...>;
+    self().check_open();
+    Future<R> future(std::in_place, self().result_reader());
     if constexpr (requires(Executor & e, TaskDone d) {
                     e.hand_over_encoded(invoker, EncodeCall{}, nullptr, std::move(d));
                   }) {
       // While the workers have room, the call is encoded from the arguments where they lie
       // straight into the task queue: a large argument is neither copied nor held encoded here.
-      self().check_open();
-      Future<R> future(std::in_place, self().result_reader());
       using Refs = std::tuple<const F&, const std::decay_t<Args>&...>;
       const Refs refs(f, args...);
       EncodeCall encode = [](const void* context, OutputArchive& ar) {
@@ -76,15 +76,11 @@ class ExecutorFront {
               })) {
         return future;
       }
-      push(future, invoker,
-           encode_call(f, std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...),
-                       kTaskHeaderSpace));
-      return future;
-    } else {
-      auto payload = encode_call(f, std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...),
-                                 kTaskHeaderSpace);
-      return enqueue<R>(invoker, std::move(payload));
     }
+    push(future, invoker,
+         encode_call(f, std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...),
+                     kTaskHeaderSpace));
+    return future;
   }
 
   // f(x) for each x of `xs`, in order, lazily: the tasks are submitted now (in chunks of
