@@ -435,7 +435,7 @@ TEST_F(ManagerServerTest, NamedObjectsAreSharedThroughConnect) {
     } catch (const mp::TypeError& e) {
       const std::string what = e.what();
       EXPECT_NE(what.find("Queue of int"), std::string::npos) << what;
-      EXPECT_NE(what.find("basic_string"), std::string::npos) << what;
+      EXPECT_NE(what.find("std::string"), std::string::npos) << what;
     }
     EXPECT_THROW(mp::Manager::connect(served.address(), "wrong"), mp::AuthenticationError);
   }

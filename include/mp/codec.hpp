@@ -51,32 +51,12 @@
 
 #include "mp/detail/archive.hpp"
 #include "mp/detail/archive_containers.hpp"
+#include "mp/detail/type_name.hpp"
 #include "mp/errors.hpp"
 
 namespace mp {
 
 namespace detail {
-
-template <class T>
-constexpr std::string_view type_signature() {
-  return __PRETTY_FUNCTION__;  // names T; stable for one compiler and library
-}
-
-// The 64-bit FNV-1a hash.
-constexpr std::uint64_t fnv1a(std::string_view text) {
-  std::uint64_t h = 14695981039346656037ull;
-  for (char c : text) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
-// FNV-1a over the type's signature: the tag that guards every message against a wrong-type read.
-template <class T>
-constexpr std::uint64_t type_tag() {
-  return fnv1a(type_signature<T>());
-}
 
 // Travels as its bytes: trivially copyable and holding no address (bool excepted, so that a
 // decoded bool is checked to be 0 or 1), unless it has serialization functions of its own.

@@ -42,6 +42,7 @@
 
 #include "mp/detail/fd_transfer.hpp"
 #include "mp/detail/task.hpp"
+#include "mp/detail/type_name.hpp"
 #include "mp/errors.hpp"
 
 namespace mp {
@@ -65,15 +66,6 @@ struct ProcessAccess;
 // code that runs it, and the callable and arguments encoded (handles among them pass their
 // descriptors through the FdOutbox active while this runs).
 using TargetEncoder = std::function<void(CodeRef& entry, std::vector<std::byte>& body)>;
-
-template <class T>
-std::string type_name() {
-  std::string_view s = __PRETTY_FUNCTION__;  // "... [with T = <name>; std::string = ...]"
-  const auto at = s.find("T = ");
-  if (at == std::string_view::npos) return std::string(s);
-  s.remove_prefix(at + 4);
-  return std::string(s.substr(0, s.find_first_of(";]")));
-}
 
 // Runs in the child. The descriptors that came with the target are closed once decoded: the
 // handles keep duplicates, and a pipe end the child was not given must not stay open here.

@@ -103,16 +103,6 @@ struct TypeDesc {
   friend bool operator==(const TypeDesc& a, const TypeDesc& b) { return a.tag == b.tag; }
 };
 
-// "int", "std::__cxx11::basic_string<char>": the compiler's name for T.
-template <class T>
-std::string type_name() {
-  const std::string_view s = type_signature<T>();
-  const auto from = s.find("T = ");
-  if (from == std::string_view::npos) return std::string(s);
-  auto to = s.find_first_of(";]", from);
-  return std::string(s.substr(from + 4, to - from - 4));
-}
-
 template <class T>
 TypeDesc type_desc() {
   return {type_tag<T>(), type_name<T>()};
