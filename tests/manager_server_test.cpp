@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -20,6 +21,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -465,22 +467,32 @@ TEST_F(ManagerServerTest, AManagerServesOverTcp) {
 // Clients that connect and never answer the handshake hold up only themselves: the server
 // authenticates each connection on its own thread. (Authenticated in the accept loop, each
 // silent client stalled every later one for the handshake's timeout, 5 s.)
+// A client that connects to the manager at `address` ("host:port") and says nothing: the
+// server holds a descriptor for it until its handshake times out (5 s).
+int connect_silently(const std::string& address) {
+  const auto port = std::stoi(address.substr(address.rfind(':') + 1));
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 TEST_F(ManagerServerTest, SilentClientsDoNotDelayOthers) {
   mp::ManagerOptions options;
   options.address = "127.0.0.1:0";
   options.authkey = "key";
   mp::Manager served(options);
-  const auto port = std::stoi(served.address().substr(served.address().rfind(':') + 1));
   std::vector<int> silent;
   for (int i = 0; i < 3; ++i) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ASSERT_GE(fd, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    silent.push_back(fd);
+    silent.push_back(connect_silently(served.address()));
+    ASSERT_GE(silent.back(), 0);
   }
   const auto start = Clock::now();
   auto remote = mp::Manager::connect(served.address(), "key");
@@ -490,6 +502,56 @@ TEST_F(ManagerServerTest, SilentClientsDoNotDelayOthers) {
   // Three silent clients in the accept loop would have taken 15 s (3 x 5 s) first.
   EXPECT_LT(Clock::now() - start, 4s);
   for (int fd : silent) ::close(fd);
+}
+
+// A server with no descriptor left for the next connection neither spins on its listener nor
+// stops: it pauses, and lets connections in again once clients give descriptors back.
+TEST_F(ManagerServerTest, AServerOutOfDescriptorsPausesInsteadOfSpinning) {
+  mp::ManagerOptions options;
+  options.address = "127.0.0.1:0";
+  options.authkey = "key";
+  ManagerAndServer ms(options);
+  ASSERT_GT(ms.server, 0);
+  const std::string proc = "/proc/" + std::to_string(ms.server);
+  auto open_fds = [&] {
+    std::size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(proc + "/fd")) {
+      (void)e;
+      ++n;
+    }
+    return n;
+  };
+  auto cpu_ticks = [&] {  // utime + stime, fields 14 and 15 of /proc/<pid>/stat
+    std::ifstream in(proc + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+    std::string field;
+    long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {
+      if (i == 14) utime = std::stol(field);
+      if (i == 15) stime = std::stol(field);
+    }
+    return utime + stime;
+  };
+  const rlimit lim{open_fds() + 6, open_fds() + 6};
+  ASSERT_EQ(::prlimit(ms.server, RLIMIT_NOFILE, &lim, nullptr), 0) << std::strerror(errno);
+  std::vector<int> silent;
+  for (int i = 0; i < 16; ++i) {
+    silent.push_back(connect_silently(ms.manager->address()));
+    ASSERT_GE(silent.back(), 0);
+  }
+  const auto until = Clock::now() + 10s;
+  while (open_fds() < lim.rlim_cur && Clock::now() < until) std::this_thread::sleep_for(5ms);
+  ASSERT_GE(open_fds(), lim.rlim_cur) << "the server did not run out of descriptors";
+  const long before = cpu_ticks();
+  std::this_thread::sleep_for(500ms);  // a window to measure, not an ordering
+  // Spinning on the listener took about 50 ticks (of 10 ms) in this half second.
+  EXPECT_LT(cpu_ticks() - before, 15);
+  for (int fd : silent) ::close(fd);
+  auto remote = mp::Manager::connect(ms.manager->address(), "key");
+  auto d = remote.dict<int, int>();
+  d[1] = 2;
+  EXPECT_EQ(d.get(1), 2);
 }
 
 TEST_F(ManagerServerTest, MalformedRequestsGetAnErrorAndTheServerKeepsServing) {

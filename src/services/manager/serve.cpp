@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <optional>
+#include <system_error>
 #include <thread>
 
 #include "ipc/listener_internals.hpp"
@@ -25,11 +26,16 @@
 #include "sys/child.hpp"
 #include "sys/clock.hpp"
 #include "sys/fd.hpp"
+#include "sys/memory.hpp"
+#include "sys/poll.hpp"
 #include "sys/socket.hpp"
 
 namespace mp::detail::manager {
 
 namespace {
+
+// How long the accepting loop waits when the process has no descriptor left for a connection.
+constexpr auto kOutOfDescriptorsPause = std::chrono::milliseconds(50);
 
 // A connection's thread looks for its next request awake for a moment before it sleeps (its
 // link's SpinBudget): a client calling in a loop sends it within microseconds of the reply, and
@@ -178,8 +184,18 @@ void serve(Listener& listener, const ServerOptions& options) {
         }
         serve_connection(*server, std::move(*c), wake_fd);
       }).detach();
+    } catch (const std::system_error& e) {
+      // Out of descriptors: the connection stays queued and the listener readable, so without a
+      // pause this loop would spin on the CPU until a client lets a descriptor go.
+      if ((e.code() == std::errc::too_many_files_open ||
+           e.code() == std::errc::too_many_files_open_in_system) &&
+          !sys::raise_fd_limit()) {
+        (void)sys::wait_readable(
+            wake_read.get(),
+            sys::Deadline::after(std::chrono::nanoseconds(kOutOfDescriptorsPause)));
+      }
     } catch (const std::exception&) {
-      // Nothing arrived after all, or accept failed (EMFILE...): wait for the next one.
+      // Nothing arrived after all: wait for the next one.
     }
   }
 }
