@@ -11,7 +11,7 @@
 // (one wake-up fewer per round trip). Then the pool's thread parks, and only looks after the
 // workers; it also parks while no task is pending. Results whose Done must run on the pool's
 // thread (Delivery::pool_thread) are handed to it by the reader. That handshake:
-// services/result_reading.cpp.
+// services/result_reading.hpp.
 //
 // Each worker notes the id of the task it takes in a shared slot while it still holds the task
 // queue's get lock (the queue's sink runs under it): a worker killed before that leaves the task

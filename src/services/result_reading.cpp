@@ -16,13 +16,6 @@ thread_local const char t_reader_id = 0;  // its address names this thread as a 
 
 }  // namespace
 
-// The Sink reads the result where it lies in the queue, under the queue's get lock: a map's chunk
-// is decoded once, straight into the caller's result, instead of first being copied out.
-bool ResultReading::deliver_one(std::chrono::nanoseconds timeout, QueueCore::GiveWay give_way,
-                                const void* give_way_context) {
-  return results_.get(sink_, context_, timeout, body_sink_, give_way, give_way_context);
-}
-
 // --- a waiting caller ----------------------------------------------------------------------------
 
 bool ResultReading::read_until(Ready ready, const void* context, Deadline deadline) {
@@ -70,12 +63,6 @@ bool ResultReading::read_until(Ready ready, const void* context, Deadline deadli
   return true;
 }
 
-void ResultReading::stop_reading() {
-  std::lock_guard lock(mutex_);
-  reader_.store(nullptr);
-  if (parked_ && awaited_.load() != 0) cv_.notify_all();
-}
-
 void ResultReading::defer(std::function<void()> job) {
   {
     std::lock_guard lock(mutex_);
@@ -94,14 +81,6 @@ bool ResultReading::reader_came(const void* self) {
   const auto& r = *static_cast<const ResultReading*>(self);
   return r.reader_.load(std::memory_order_relaxed) != nullptr ||
          r.stop_.load(std::memory_order_relaxed);
-}
-
-void ResultReading::read_or_park() {
-  if (reader_.load() == nullptr && awaited_.load(std::memory_order_relaxed) != 0) {
-    deliver_one(kPoll, reader_came, this);
-  } else {
-    park();
-  }
 }
 
 void ResultReading::park() {
@@ -138,23 +117,9 @@ void ResultReading::drain() {
   wants_lock_.store(true);
   LetGo let_go{*this};
   results_.wake_getters();
-  while (deliver_one(
-      kDrainWait, [](const void*) { return true; }, nullptr)) {
+  const QueueCore::GiveWay no_wait_for_more = [](const void*) { return true; };
+  while (deliver_one(kDrainWait, no_wait_for_more, nullptr)) {
   }
-}
-
-bool ResultReading::run_one_handed() {
-  std::function<void()> job;
-  {
-    std::lock_guard lock(mutex_);
-    if (handed_.empty()) return false;
-    job = std::move(handed_.front());
-    handed_.pop_front();
-  }
-  job();
-  // A reader waiting for what that job finished looks again (it sleeps on the queue).
-  wake_reader();
-  return true;
 }
 
 void ResultReading::stop() {

@@ -35,13 +35,14 @@ class ResultReading final : public ResultReader {
   static constexpr auto kPoll = std::chrono::milliseconds(20);
 
   // `mutex` is the pool's (it guards `pending` too). `sink` and `body_sink` take each result read
-  // (QueueCore::get), with `context`.
+  // (QueueCore::get), with `context`: they read it where it lies in the queue, under the queue's
+  // get lock.
   ResultReading(QueueCore& results, std::mutex& mutex, QueueCore::Sink sink,
                 QueueCore::BodySink body_sink, void* context) noexcept
       : results_(results), mutex_(mutex), sink_(sink), body_sink_(body_sink), context_(context) {}
 
-  // Whether this thread is a pool's thread (any pool's): it never reads as a caller, and a task
-  // it submits wakes its pool's thread to read the result.
+  // Whether this thread is a pool's thread (any pool's): it never reads as a caller (a callback's
+  // apply() wakes the other pool's thread to read its result).
   static bool on_pool_thread() noexcept { return t_pool_thread; }
 
   // --- a waiting caller (ResultReader) ---------------------------------------------------------
@@ -62,10 +63,12 @@ class ResultReading final : public ResultReader {
   }
 
   // Runs `job` on the pool's thread, soon (a result read by a caller whose Done must run there).
+  // Once stopped(), only what terminate() finds is run: the caller checks first.
   void hand_over_locked(std::function<void()> job) {
     handed_.push_back(std::move(job));
     cv_.notify_all();
   }
+  // The same, not under the mutex.
   void hand_over(std::function<void()> job) {
     std::lock_guard lock(mutex_);
     hand_over_locked(std::move(job));
@@ -84,7 +87,8 @@ class ResultReading final : public ResultReader {
   // Reads the results there now, also those nobody waits for (an initializer's failure), unless a
   // caller reads them.
   void read_now();
-  // Reads the results there now, taking the queue from a caller for it (see the .cpp).
+  // Reads the results there now, also while a caller reads: that caller lets go of the queue
+  // meanwhile (wants_lock_), for which this waits a bounded time.
   void drain();
   // Runs one job handed over; false if there was none.
   bool run_one_handed();
@@ -98,6 +102,8 @@ class ResultReading final : public ResultReader {
   void stop();
 
  private:
+  // Hands one result, if one comes within `timeout`, to the pool's sink; false if none came (or
+  // `give_way` said to stop waiting).
   bool deliver_one(std::chrono::nanoseconds timeout, QueueCore::GiveWay give_way,
                    const void* give_way_context);
   static bool reader_came(const void* self);  // QueueCore::GiveWay for the pool's thread
@@ -107,7 +113,7 @@ class ResultReading final : public ResultReader {
   static inline thread_local bool t_pool_thread = false;
 
   QueueCore& results_;
-  std::mutex& mutex_;  // guards cv_, handed_, parked_
+  std::mutex& mutex_;  // guards handed_, parked_
   QueueCore::Sink sink_;
   QueueCore::BodySink body_sink_;
   void* context_;
@@ -122,5 +128,40 @@ class ResultReading final : public ResultReader {
   // The pool's thread needs the result queue: a reader lets go of it until this is false.
   std::atomic<bool> wants_lock_{false};
 };
+
+// Inline, as the rest of the pool's side of a round trip: each runs once per result or round trip.
+
+inline bool ResultReading::deliver_one(std::chrono::nanoseconds timeout,
+                                       QueueCore::GiveWay give_way, const void* give_way_context) {
+  return results_.get(sink_, context_, timeout, body_sink_, give_way, give_way_context);
+}
+
+inline void ResultReading::stop_reading() {
+  std::lock_guard lock(mutex_);
+  reader_.store(nullptr);
+  if (parked_ && awaited_.load() != 0) cv_.notify_all();
+}
+
+inline void ResultReading::read_or_park() {
+  if (reader_.load() == nullptr && awaited_.load(std::memory_order_relaxed) != 0) {
+    deliver_one(kPoll, reader_came, this);
+  } else {
+    park();
+  }
+}
+
+inline bool ResultReading::run_one_handed() {
+  std::function<void()> job;
+  {
+    std::lock_guard lock(mutex_);
+    if (handed_.empty()) return false;
+    job = std::move(handed_.front());
+    handed_.pop_front();
+  }
+  job();
+  // A reader waiting for what that job finished looks again (it sleeps on the queue).
+  wake_reader();
+  return true;
+}
 
 }  // namespace mp::detail
