@@ -48,6 +48,7 @@ set(MP_SOURCES
   src/ipc/queue_core.cpp
   # services: above the IPC layer, what a program asks for by name (pools, managers)
   src/services/pool_core.cpp
+  src/services/result_reading.cpp
   src/services/pool_worker.cpp
   src/services/task_feed.cpp
   src/services/progress.cpp

@@ -8,9 +8,10 @@
 //     running (WorkerCrashed) and starts a replacement.
 //
 // Who reads the result queue: the pool's thread, unless a thread waiting for a result reads it
-// (ResultReader: one wake-up fewer per round trip). Then the pool's thread parks, and only looks
-// after the workers; it also parks while no task is pending. Results whose Done must run on the
-// pool's thread (Delivery::pool_thread) are handed to it by the reader.
+// (one wake-up fewer per round trip). Then the pool's thread parks, and only looks after the
+// workers; it also parks while no task is pending. Results whose Done must run on the pool's
+// thread (Delivery::pool_thread) are handed to it by the reader. That handshake:
+// services/result_reading.hpp.
 //
 // Each worker notes the id of the task it takes in a shared slot while it still holds the task
 // queue's get lock (the queue's sink runs under it): a worker killed before that leaves the task
@@ -19,12 +20,10 @@
 // and run again by the next worker, whose result is then ignored.)
 #include "mp/detail/pool_core.hpp"
 
-#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
-#include <deque>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -39,21 +38,15 @@
 #include "runtime/outcome.hpp"
 #include "runtime/process_state.hpp"
 #include "services/pool_worker.hpp"
+#include "services/result_reading.hpp"
 
 namespace mp::detail {
 
 namespace {
 
-constexpr auto kPoll = std::chrono::milliseconds(20);
 // How often a busy pool thread looks for dead workers and overdue tasks: each look costs a
 // system call per worker, too many to pay per result at a million results a second.
 constexpr auto kCheckEvery = std::chrono::milliseconds(5);
-// How long the pool's thread waits for a reader to let go of the result queue, to read what a
-// worker that died sent before it died.
-constexpr auto kDrainWait = std::chrono::milliseconds(200);
-
-thread_local bool t_pool_thread = false;  // this thread is a pool's thread
-thread_local const char t_reader_id = 0;  // its address names this thread as a reader
 
 thread_local bool g_result_in_body = false;  // see PoolCore::result_in_body
 
@@ -66,7 +59,7 @@ std::string describe_exit(int pid, int code) {
 
 }  // namespace
 
-struct PoolCore::State final : ResultReader {
+struct PoolCore::State {
   PoolOptions options;
   std::size_t processes = 0;
   QueueCore tasks{fnv1a("mp.pool.task"), 0, {}};
@@ -79,16 +72,12 @@ struct PoolCore::State final : ResultReader {
     bool any_thread = false;  // see Delivery
   };
 
-  std::mutex mutex;  // guards what follows
+  std::mutex mutex;  // guards what follows, and `reading`'s handshake
   std::condition_variable idle;
-  std::condition_variable role;  // the pool's thread parks on it; a reader waits for wants_lock
   std::unordered_map<std::uint64_t, Pending> pending;
-  std::deque<std::function<void()>> handed;  // read by a reader, to be run on the pool's thread
-  bool parked = false;                       // the pool's thread waits on `role`
   // Dones running off the pool's thread (a reader's), their tasks no longer pending: join()
   // waits for them too (the pool thread's own end when it stops).
   std::size_t delivering = 0;
-  std::atomic<std::size_t> awaited{0};  // pending.size(), read without the mutex
   std::uint64_t next_id = 0;
   bool closed = false;
   bool finished = false;  // joined or terminated
@@ -98,13 +87,9 @@ struct PoolCore::State final : ResultReader {
   // The pool thread's own: per worker, the task it was last seen running, and since when.
   std::vector<std::pair<std::uint64_t, std::chrono::steady_clock::time_point>> seen;
 
-  std::atomic<bool> stop{false};
+  // Who reads `results`: the pool's thread, or a caller waiting for a result.
+  ResultReading reading{results, mutex, &State::handle, &State::handle_body, this};
   std::thread thread;
-
-  // The thread reading results in place of the pool's thread (its t_reader_id); null: none.
-  std::atomic<const void*> reader{nullptr};
-  // The pool's thread needs the result queue: a reader lets go of it until this is false.
-  std::atomic<bool> wants_lock{false};
 
   StartMethod method;
   std::shared_ptr<ForkServer> zygote;  // fork pools: where replacement workers are forked from
@@ -166,14 +151,9 @@ struct PoolCore::State final : ResultReader {
       if (closed) throw ValueError("Pool not running");
       id = ++next_id;
       pending.emplace(id, Pending{std::move(done), delivery != Delivery::pool_thread});
-      awaited.store(pending.size());
-      // Parked with nothing to read, the pool's thread reads from now on; not for a caller
-      // about to read its result itself (should it not, the thread looks within kPoll). A pool's
-      // thread (a callback's apply) never reads another pool's results: woken for it.
-      const bool caller_reads = delivery == Delivery::caller_waits && !t_pool_thread;
-      if (parked && !caller_reads && reader.load() == nullptr) {
-        role.notify_all();
-      }
+      reading.set_awaited(pending.size());
+      // A pool's thread (a callback's apply) never reads another pool's results: woken for it.
+      reading.task_queued(delivery == Delivery::caller_waits && !ResultReading::on_pool_thread());
     }
     // Most submissions repeat the last invoker: name it once per run of them.
     thread_local Invoker last = nullptr;
@@ -189,158 +169,38 @@ struct PoolCore::State final : ResultReader {
   void drop_task(std::uint64_t id) noexcept {
     std::lock_guard lock(mutex);
     pending.erase(id);
-    awaited.store(pending.size());
+    reading.set_awaited(pending.size());
     if (settled()) idle.notify_all();  // join() may wait for it
   }
 
   // --- in the pool's process ------------------------------------------------------------------
 
-  // Hands one result, if one comes within `timeout`, to its caller; false if none came (or
-  // `give_way` said to stop waiting). The caller's Done reads the result where it lies in the
-  // queue, under the result queue's get lock: a map's chunk is decoded once, straight into the
-  // caller's result, instead of first being copied out of the queue.
-  bool deliver_one(std::chrono::nanoseconds timeout, QueueCore::GiveWay give_way = nullptr,
-                   const void* give_way_context = nullptr) {
-    auto handle = [](void* ctx, std::span<const std::byte> bytes) {
-      static_cast<State*>(ctx)->handle_result(bytes);
-    };
-    // A large result is read from its body as its pages are given back: not mapped whole
-    // beside the value decoded from it.
-    auto handle_body = [](void* ctx, std::span<const std::byte> bytes) {
-      struct InBody {
-        InBody() noexcept { g_result_in_body = true; }
-        ~InBody() { g_result_in_body = false; }
-      } in_body;
-      static_cast<State*>(ctx)->handle_result(bytes);
-      return false;
-    };
-    return results.get(handle, this, timeout, handle_body, give_way, give_way_context);
+  // The result queue's sinks (`reading` reads the queue). A result is read where it lies in the
+  // queue, under the queue's get lock: a map's chunk is decoded once, straight into the caller's
+  // result, instead of first being copied out of the queue.
+  static void handle(void* self, std::span<const std::byte> bytes) {
+    static_cast<State*>(self)->handle_result(bytes);
   }
-
-  // Reads whatever results are there now, waiting up to kDrainWait for a reader to let go of the
-  // queue.
-  void drain() {
-    // Let go also when a read throws (the loop reports it and goes on): a wants_lock left set
-    // would keep every reader waiting for it, and the pool's thread parked behind them.
-    struct LetGo {
-      State& s;
-      ~LetGo() {
-        {
-          std::lock_guard lock(s.mutex);
-          s.wants_lock.store(false);
-        }
-        s.role.notify_all();
-      }
-    };
-    wants_lock.store(true);
-    LetGo let_go{*this};
-    results.wake_getters();
-    while (deliver_one(kDrainWait, [](const void*) { return true; })) {
-    }
-  }
-
-  // --- reading results: the pool's thread, or a waiting caller --------------------------------
-
-  bool read_until(Ready ready, const void* context, Deadline deadline) override {
-    if (t_pool_thread || stop.load()) return false;
-    if (ready(context)) return true;  // delivered already: no need to take the queue over
-    const void* none = nullptr;
-    if (!reader.compare_exchange_strong(none, &t_reader_id)) return false;
-    struct Leave {
-      State& s;
-      ResultReader* outer = t_delivering;  // a reader of another pool, when nested
-      ~Leave() {
-        t_delivering = outer;
-        s.stop_reading();
-      }
-    } leave{*this};
-    t_delivering = this;
-    results.wake_getters();  // the pool's thread, if it waits there, lets go of the queue
-    struct Watch {
-      Ready ready;
-      const void* context;
-      const State* state;
-    } watch{ready, context, this};
-    auto give_way = [](const void* w) {
-      const auto& look = *static_cast<const Watch*>(w);
-      return look.ready(look.context) || look.state->wants_lock.load() || look.state->stop.load();
-    };
-    try {
-      while (!ready(context) && !stop.load()) {
-        const auto now = std::chrono::steady_clock::now();
-        if (deadline && now >= *deadline) break;
-        if (wants_lock.load()) {
-          std::unique_lock lock(mutex);
-          role.wait_for(lock, kPoll, [&] { return !wants_lock.load(); });
-          continue;
-        }
-        // In slices: a future cancelled meanwhile rings no bell here.
-        auto slice = std::chrono::nanoseconds(kPoll);
-        if (deadline) slice = std::min(slice, std::chrono::nanoseconds(*deadline - now));
-        deliver_one(slice, give_way, &watch);
-      }
-    } catch (const std::exception&) {
-      return false;  // the pool's thread meets it too, and reports it
-    }
-    return true;
-  }
-
-  void stop_reading() {
-    std::lock_guard lock(mutex);
-    reader.store(nullptr);
-    if (parked && !pending.empty()) role.notify_all();
-  }
-
-  // The pool's thread, with nothing to read (no task pending, or a reader reads), waits for that
-  // to change, for a result handed to it, or at most kPoll.
-  void park() {
-    std::unique_lock lock(mutex);
-    auto wanted = [&] {
-      return stop.load() || !handed.empty() || (reader.load() == nullptr && !pending.empty());
-    };
-    if (wanted()) return;
-    parked = true;
-    role.wait_for(lock, kPoll, wanted);
-    parked = false;
+  // A large result is read from its body as its pages are given back: not mapped whole beside
+  // the value decoded from it.
+  static bool handle_body(void* self, std::span<const std::byte> bytes) {
+    struct InBody {
+      InBody() noexcept { g_result_in_body = true; }
+      ~InBody() { g_result_in_body = false; }
+    } in_body;
+    static_cast<State*>(self)->handle_result(bytes);
+    return false;
   }
 
   // What readers handed to the pool's thread.
   void run_handed() {
-    for (;;) {
-      std::function<void()> job;
-      {
-        std::lock_guard lock(mutex);
-        if (handed.empty()) return;
-        job = std::move(handed.front());
-        handed.pop_front();
-      }
-      job();
-      // A reader waiting for what that job finished looks again (it sleeps on the queue).
-      if (reader.load() != nullptr) results.wake_getters();
+    while (reading.run_one_handed()) {
       std::lock_guard lock(mutex);
       if (settled()) idle.notify_all();
     }
   }
 
-  void defer(std::function<void()> job) override {
-    {
-      std::lock_guard lock(mutex);
-      if (!stop.load()) {
-        handed.push_back(std::move(job));
-        role.notify_all();
-        return;
-      }
-    }
-    job();  // the pool's thread has stopped: see finish
-  }
-
-  void hand_to_pool_thread(std::function<void()> job) {
-    std::lock_guard lock(mutex);
-    handed.push_back(std::move(job));
-    role.notify_all();
-  }
-
-  bool settled() const { return pending.empty() && handed.empty() && delivering == 0; }
+  bool settled() const { return pending.empty() && reading.nothing_handed() && delivering == 0; }
 
   void handle_result(std::span<const std::byte> bytes) {
     std::uint64_t id = 0;
@@ -354,10 +214,10 @@ struct PoolCore::State final : ResultReader {
     }
     if (id == kInitFailed) {
       // It kills the workers, which only the pool's thread touches while it runs.
-      if (t_pool_thread) {
+      if (ResultReading::on_pool_thread()) {
         break_pool(outcome.error);
       } else {
-        hand_to_pool_thread([this, error = outcome.error] { break_pool(error); });
+        reading.hand_over([this, error = outcome.error] { break_pool(error); });
       }
     } else {
       finish(id, outcome.result, outcome.error);
@@ -382,7 +242,7 @@ struct PoolCore::State final : ResultReader {
       if (!broken.empty()) return;
       broken = why;
       left.swap(pending);
-      awaited.store(0);
+      reading.set_awaited(0);
     }
     for (auto& w : workers) w.kill();
     for (auto& [id, task] : left) task.done({}, std::make_exception_ptr(BrokenProcessPool(why)));
@@ -424,26 +284,25 @@ struct PoolCore::State final : ResultReader {
   void finish(std::uint64_t id, std::span<const std::byte> result, std::exception_ptr error) {
     Done done;
     bool last = false;
-    const bool counted = !t_pool_thread;
+    const bool counted = !ResultReading::on_pool_thread();
     {
       std::lock_guard lock(mutex);
       auto it = pending.find(id);
       if (it == pending.end()) return;  // already failed (see the file's comment)
       // Once the pool's thread stops, nothing would run what is handed to it: terminate() runs
       // what was handed before then, and this thread the rest.
-      if (!it->second.any_thread && !t_pool_thread && !stop.load()) {
+      if (!it->second.any_thread && !ResultReading::on_pool_thread() && !reading.stopped()) {
         // Read by a waiting caller: the pool's thread runs it, from a copy of the result.
-        handed.push_back([done = std::move(it->second.done),
-                          bytes = std::vector<std::byte>(result.begin(), result.end()),
-                          error]() mutable { done(bytes, error); });
+        reading.hand_over_locked([done = std::move(it->second.done),
+                                  bytes = std::vector<std::byte>(result.begin(), result.end()),
+                                  error]() mutable { done(bytes, error); });
         pending.erase(it);
-        awaited.store(pending.size());
-        role.notify_all();
+        reading.set_awaited(pending.size());
         return;
       }
       done = std::move(it->second.done);
       pending.erase(it);
-      awaited.store(pending.size());
+      reading.set_awaited(pending.size());
       if (counted) ++delivering;
       last = settled();
     }
@@ -467,7 +326,7 @@ struct PoolCore::State final : ResultReader {
       if (workers[i].is_alive()) continue;
       const int code = workers[i].exitcode().value_or(0);
       const int pid = workers[i].pid();
-      drain();                  // a result the worker sent before it died is still a result
+      reading.drain();          // a result the worker sent before it died is still a result
       if (is_broken()) return;  // what it sent was its initializer's failure
       std::atomic_ref<std::uint64_t> slot(running[i]);
       if (const std::uint64_t id = slot.exchange(0); id != kStop) {
@@ -478,40 +337,26 @@ struct PoolCore::State final : ResultReader {
   }
 
   void loop() {
-    t_pool_thread = true;
+    ResultReading::become_pool_thread();
     auto checked = std::chrono::steady_clock::now();
-    auto reader_came = [](const void* s) {
-      const auto& state = *static_cast<const State*>(s);
-      return state.reader.load(std::memory_order_relaxed) != nullptr ||
-             state.stop.load(std::memory_order_relaxed);
-    };
-    while (!stop.load(std::memory_order_acquire)) {
+    while (!reading.stopped()) {
       try {
         // Results as they come, unless a caller reads them or none is awaited; between them,
         // at most every kCheckEvery, the workers' health.
         run_handed();
-        if (reader.load() == nullptr && awaited.load(std::memory_order_relaxed) != 0) {
-          deliver_one(kPoll, reader_came, this);
-        } else {
-          park();
-        }
+        reading.read_or_park();
         const auto now = std::chrono::steady_clock::now();
         if (now - checked < kCheckEvery) continue;
         checked = now;
-        // Results nobody waits for (an initializer's failure) are read too.
-        if (reader.load() == nullptr) {
-          while (deliver_one(std::chrono::nanoseconds(0), reader_came, this)) {
-          }
-        }
+        reading.read_now();
         stop_overdue_tasks();
         replace_dead_workers();
-        // A reader waiting for a task that has just failed (crashed, overdue) looks again.
-        if (reader.load() != nullptr) results.wake_getters();
+        reading.wake_reader();  // for a task that has just failed (crashed, overdue)
       } catch (const std::exception& e) {
         // A result that cannot be read or a worker that cannot be forked right now (EAGAIN):
         // this thread must go on, or every caller would wait forever. Try again shortly.
         std::fprintf(stderr, "mp: pool: %s\n", e.what());
-        std::this_thread::sleep_for(kPoll);
+        std::this_thread::sleep_for(ResultReading::kPoll);
       }
     }
   }
@@ -530,12 +375,7 @@ struct PoolCore::State final : ResultReader {
   };
 
   void stop_thread() {
-    {
-      std::lock_guard lock(mutex);
-      stop.store(true, std::memory_order_release);
-    }
-    role.notify_all();
-    results.wake_getters();  // a reader lets go
+    reading.stop();
     if (thread.joinable()) thread.join();
   }
 };
@@ -568,7 +408,7 @@ PoolCore::~PoolCore() {
 }
 
 std::weak_ptr<ResultReader> PoolCore::reader() const noexcept {
-  return std::static_pointer_cast<ResultReader>(state_);
+  return std::shared_ptr<ResultReader>(state_, &state_->reading);
 }
 
 bool PoolCore::result_in_body() noexcept {
@@ -633,7 +473,7 @@ void PoolCore::join() {
     s.idle.wait(lock, [&] { return s.settled() || s.finished; });
     if (s.finished) {
       // Not on the pool's thread (a callback's join()): the teardown waits for that thread.
-      if (!t_pool_thread) s.idle.wait(lock, [&] { return s.ended; });
+      if (!ResultReading::on_pool_thread()) s.idle.wait(lock, [&] { return s.ended; });
       return;
     }
     s.finished = true;
@@ -656,7 +496,7 @@ void PoolCore::terminate() {
     if (s.finished) {
       // Another thread's join() or terminate() is stopping the workers: returns once they are
       // (not on the pool's thread, which that teardown waits for).
-      if (!t_pool_thread) s.idle.wait(lock, [&] { return s.ended; });
+      if (!ResultReading::on_pool_thread()) s.idle.wait(lock, [&] { return s.ended; });
       return;
     }
     s.finished = true;
@@ -678,7 +518,7 @@ void PoolCore::terminate() {
   {
     std::lock_guard lock(s.mutex);
     left.swap(s.pending);
-    s.awaited.store(0);
+    s.reading.set_awaited(0);
   }
   for (auto& [id, task] : left) {
     task.done({}, std::make_exception_ptr(BrokenProcessPool("the pool was terminated")));
