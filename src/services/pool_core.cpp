@@ -194,9 +194,18 @@ struct PoolCore::State {
 
   // What readers handed to the pool's thread.
   void run_handed() {
-    while (reading.run_one_handed()) {
+    auto after_one = [this] {
       std::lock_guard lock(mutex);
       if (settled()) idle.notify_all();
+    };
+    for (;;) {
+      try {
+        if (!reading.run_one_handed()) return;
+      } catch (...) {
+        after_one();  // the job is gone all the same: join() must not wait for it
+        throw;
+      }
+      after_one();
     }
   }
 
