@@ -340,6 +340,19 @@ TEST(StartMethodBuildTest, ForeignCodeRefsAreRefused) {
   EXPECT_THROW(mp::detail::code_ref(&data), mp::ProcessError);  // a stack address is not code
 }
 
+// Python's spellings: get_context("spawn"), set_start_method("fork").
+TEST(StartMethodNameTest, MethodsAreNamedAsInPython) {
+  for (mp::StartMethod m : mp::get_all_start_methods()) {
+    EXPECT_EQ(mp::get_context(mp::to_string(m)).get_start_method(), m);
+  }
+  EXPECT_THROW(mp::get_context("vfork"), mp::ValueError);
+  EXPECT_THROW(mp::set_start_method("Fork"), mp::ValueError);
+  const mp::StartMethod before = mp::get_start_method();
+  mp::set_start_method("spawn");
+  EXPECT_EQ(mp::get_start_method(), mp::StartMethod::spawn);
+  mp::set_start_method(before);
+}
+
 TEST(StartMethodEnvTest, TheEnvironmentPicksTheDefault) {
   auto r = mp::testing::run_command(
       {"/usr/bin/env", "MP_START_METHOD=forkserver", MP_PROCESS_HELPER, "print-start-method"}, 30s);

@@ -2,6 +2,7 @@
 //
 //   mp::set_start_method(mp::StartMethod::fork);       // process-wide default
 //   auto ctx = mp::get_context(mp::StartMethod::fork);   // or a context of its own
+//   auto same = mp::get_context("fork");                  // Python's spelling works too
 //   mp::Process p = ctx.Process(work, 42);
 //
 // The three methods, as in Python:
@@ -38,6 +39,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -66,12 +68,15 @@ class Context {
 };
 
 void set_start_method(StartMethod method);
+// Python's spellings: "fork", "spawn", "forkserver"; ValueError for any other.
+void set_start_method(std::string_view method);
 // The default method: set_start_method's, else MP_START_METHOD's, else fork. Throws ValueError
 // when MP_START_METHOD names no method.
 StartMethod get_start_method();
 std::vector<StartMethod> get_all_start_methods();  // fork, spawn, forkserver
 Context get_context(StartMethod method) noexcept;
-Context get_context();  // the current default
+Context get_context(std::string_view method);  // "fork", "spawn", "forkserver"; else ValueError
+Context get_context();                         // the current default
 
 // In a child started by spawn or forkserver: runs what it was started for and exits, never
 // returning. Elsewhere: returns at once. The first statement of main().

@@ -5,7 +5,8 @@
 //
 // One header per Python module: process.hpp (multiprocessing.process), context.hpp (start
 // methods), synchronize.hpp (locks, semaphores, conditions, events, barriers), sharedctypes.hpp
-// (Value, Array), shared_memory.hpp (SharedMemory), codec.hpp (what pickle does), errors.hpp.
+// (Value, Array), shared_memory.hpp (SharedMemory), shareable_list.hpp
+// (ShareableList), codec.hpp (what pickle does), errors.hpp.
 #pragma once
 
 #include "mp/codec.hpp"
@@ -22,6 +23,7 @@
 #include "mp/proxies.hpp"
 #include "mp/queue_options.hpp"
 #include "mp/queues.hpp"
+#include "mp/shareable_list.hpp"
 #include "mp/shared_memory.hpp"
 #include "mp/sharedctypes.hpp"
 #include "mp/synchronize.hpp"

@@ -1,7 +1,8 @@
 // runtime/context.cpp — the process-wide start method and contexts bound to one.
 #include <atomic>
 #include <cstdlib>
-#include <cstring>
+#include <string>
+#include <string_view>
 
 #include "mp/context.hpp"
 #include "runtime/process_state.hpp"
@@ -14,19 +15,26 @@ namespace {
 constexpr int kUnset = -1;
 std::atomic<int> g_method{kUnset};
 
+StartMethod parse(std::string_view name, std::string_view what) {
+  for (StartMethod m : get_all_start_methods()) {
+    if (name == to_string(m)) return m;
+  }
+  throw ValueError(std::string(what) + ": expected fork, spawn or forkserver");
+}
+
 StartMethod from_environment() {
   const char* v = std::getenv("MP_START_METHOD");
   if (v == nullptr || *v == '\0') return StartMethod::fork;
-  for (StartMethod m : get_all_start_methods()) {
-    if (std::strcmp(v, to_string(m)) == 0) return m;
-  }
-  throw ValueError(std::string("MP_START_METHOD=") + v + ": expected fork, spawn or forkserver");
+  return parse(v, std::string("MP_START_METHOD=") + v);
 }
 
 }  // namespace
 
 void set_start_method(StartMethod method) {
   g_method.store(static_cast<int>(method));
+}
+void set_start_method(std::string_view method) {
+  set_start_method(parse(method, "cannot find context for '" + std::string(method) + "'"));
 }
 StartMethod get_start_method() {
   int m = g_method.load(std::memory_order_relaxed);
@@ -46,6 +54,9 @@ void set_executable(std::string path) {
 }
 Context get_context(StartMethod method) noexcept {
   return Context(method);
+}
+Context get_context(std::string_view method) {
+  return Context(parse(method, "cannot find context for '" + std::string(method) + "'"));
 }
 Context get_context() {
   return Context(get_start_method());
