@@ -3,6 +3,7 @@
 // element type checked on attach, malformed blocks refused.
 #include <chrono>
 #include <cstdlib>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -58,11 +59,14 @@ TEST_F(ShareableListTest, StringSlotsKeepTheCapacityOfTheirFirstValue) {
   mp::Process p([name = sl.name()] {
     auto same = mp::ShareableList<std::string>::attach(name);
     std::string first = same[0];
-    same[1] = first.substr(0, 4) + "!";
+    same[1] = first.substr(0, 3) + same[2].get().substr(0, 1) + "!";
+    std::ostringstream printed;
+    printed << same[0] << ' ' << same[0] + "?";
+    std::exit(printed.str() == "12345678 12345678?" ? 0 : 1);
   });
   p.start();
   join_ok(p);
-  EXPECT_EQ(sl.to_vector(), (std::vector<std::string>{"12345678", "1234!", "8 bytes!"}));
+  EXPECT_EQ(sl.to_vector(), (std::vector<std::string>{"12345678", "1238!", "8 bytes!"}));
 }
 
 TEST_F(ShareableListTest, AttachChecksTheElementType) {

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
+#include <iosfwd>
 #include <ranges>
 #include <string>
 #include <string_view>
@@ -84,6 +85,8 @@ class ListBlock {
   Slot* slots_ = nullptr;
 };
 
+std::ostream& write_to(std::ostream& os, std::string_view s);  // without <ostream> here
+
 template <class T>
 concept ShareableElement = std::same_as<T, std::string> ||
     (std::is_trivially_copyable_v<T> && !std::is_pointer_v<T> && !std::is_member_pointer_v<T>);
@@ -107,6 +110,20 @@ class ShareableList {
     const StringRef& operator=(const StringRef& other) const { return *this = other.view(); }
     bool operator==(std::string_view s) const { return view() == s; }
     std::string_view view() const { return block_->text(i_); }
+    // As a Python program would write them: sl[i] + "!", std::cout << sl[i].
+    friend std::string operator+(const StringRef& r, std::string_view s) {
+      std::string out(r.view());
+      out += s;
+      return out;
+    }
+    friend std::string operator+(std::string_view s, const StringRef& r) {
+      std::string out(s);
+      out += r.view();
+      return out;
+    }
+    friend std::ostream& operator<<(std::ostream& os, const StringRef& r) {
+      return detail::write_to(os, r.view());
+    }
 
    private:
     friend class ShareableList;

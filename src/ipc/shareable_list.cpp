@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <ostream>
 #include <stdexcept>
 
 namespace mp::detail {
@@ -125,6 +126,10 @@ void ListBlock::assign(std::size_t i, std::string_view value) const {
   }
   std::memcpy(shm_.buf().data() + s.offset, value.data(), value.size());
   s.length = static_cast<std::uint32_t>(value.size());
+}
+
+std::ostream& write_to(std::ostream& os, std::string_view s) {
+  return os << s;
 }
 
 void ListBlock::check_index(std::size_t i) const {
