@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 #include <unordered_map>
@@ -54,6 +55,13 @@ void each_value(F&& f) {
   f("variant<int, string>", std::variant<int, std::string>(std::string("v")));
   f("array<short, 3>", std::array<short, 3>{1, 2, 3});
   f("milliseconds", std::chrono::milliseconds(1500));
+  f("minutes", std::chrono::minutes(90));  // clang++: std::ratio<60, 1>, g++: std::ratio<60>
+  f("duration<double>", std::chrono::duration<double>(0.25));
+  f("system_clock::time_point",  // g++: std::chrono::_V2::system_clock
+    std::chrono::system_clock::time_point(std::chrono::seconds(1'700'000'000)));
+  f("variant<map<string, vector<long>>, set<string>>",  // g++ writes the default arguments
+    std::variant<std::map<std::string, std::vector<long>>, std::set<std::string>>(
+        std::set<std::string>{"s"}));
   f("Point", Point{-5, "p"});
   f("vector<Point>", std::vector<Point>{{1, "a"}, {2, "b"}});
   f("Pod", Pod{3, 4.5});

@@ -5,7 +5,17 @@
 // built with g++ and the other with clang++. The compilers spell the same type differently
 // (`long int` / `long`, `std::__cxx11::basic_string<char>` / `std::basic_string<char>`,
 // `> >` / `>>`), so the tag hashes a canonical spelling: inline namespaces of the standard
-// library dropped, builtin integer names in their short form, spaces only between two words.
+// library dropped, builtin integer names in their short form, spaces only between two words,
+// default arguments of the standard containers and of std::ratio and std::chrono::duration left
+// out (only when they are the defaults: two types never share a spelling).
+//
+// Not canonical (the compilers' spellings differ and nothing in them tells which is meant): the
+// user's own inline namespaces (g++ writes them, clang++ does not), non-type template arguments
+// of an `auto` parameter (`5` / `5U`), of a character type other than char (`97` / `'a'`) or an
+// enum value that names no enumerator. Such types are refused across compilers, never confused.
+//
+// The canonical spelling is never longer than the compiler's: every word written is one of the
+// input's (or "int" for "signed"), joined by one character where the input had at least one.
 #pragma once
 
 #include <cstddef>
@@ -39,7 +49,13 @@ constexpr bool word_char(char c) {
 // The words g++ and clang++ combine differently into builtin type names.
 constexpr bool builtin_word(std::string_view w) {
   return w == "signed" || w == "unsigned" || w == "short" || w == "long" || w == "int" ||
-         w == "char" || w == "double";
+         w == "char" || w == "double" || w == "__int128";
+}
+
+// The standard libraries' inline namespaces, which g++ prints and clang++ does not. Reserved
+// names only: a user's inline namespace cannot be told from an ordinary one in the spelling.
+constexpr bool library_inline_namespace(std::string_view w) {
+  return w == "__cxx11" || w == "__1" || w == "_V2" || w == "__n4861";
 }
 
 class Writer {
@@ -49,6 +65,20 @@ class Writer {
     for (char c : s) out_[size_++] = c;
   }
   constexpr char last() const { return size_ == 0 ? '\0' : out_[size_ - 1]; }
+  // The name of the innermost template whose argument list is open: "std::ratio" in
+  // "std::ratio<3600".
+  constexpr std::string_view enclosing_template() const {
+    int depth = 0;
+    for (std::size_t at = size_; at-- > 0;) {
+      if (out_[at] == '>') ++depth;
+      if (out_[at] == '<' && depth-- == 0) {
+        std::size_t from = at;
+        while (from > 0 && (word_char(out_[from - 1]) || out_[from - 1] == ':')) --from;
+        return {out_ + from, at - from};
+      }
+    }
+    return {};
+  }
 
  private:
   char* out_;
@@ -57,8 +87,10 @@ class Writer {
 
 // One builtin type from the words of its name, in any order ("long unsigned int").
 constexpr void put_builtin(Writer& w, int longs, bool is_unsigned, bool is_signed, bool is_short,
-                           bool is_char, bool is_double) {
-  if (is_double) {
+                           bool is_char, bool is_double, bool is_int128) {
+  if (is_int128) {  // g++: "__int128 unsigned", clang++: "unsigned __int128"
+    w.put(is_unsigned ? "unsigned __int128" : "__int128");
+  } else if (is_double) {
     w.put(longs > 0 ? "long double" : "double");
   } else if (is_char) {
     w.put(is_unsigned ? "unsigned char" : is_signed ? "signed char" : "char");
@@ -66,17 +98,6 @@ constexpr void put_builtin(Writer& w, int longs, bool is_unsigned, bool is_signe
     if (is_unsigned) w.put("unsigned ");
     w.put(is_short ? "short" : longs >= 2 ? "long long" : longs == 1 ? "long" : "int");
   }
-}
-
-// Whether the template argument `rest` starts with is one the standard containers default, which
-// g++ writes out in some places (inside std::variant) and not in others: the type is the same.
-constexpr bool default_argument(std::string_view rest) {
-  while (rest.starts_with(' ')) rest.remove_prefix(1);
-  for (std::string_view d :
-       {"std::allocator<", "std::char_traits<", "std::less<", "std::hash<", "std::equal_to<"}) {
-    if (rest.starts_with(d)) return true;
-  }
-  return false;
 }
 
 // Where the template argument that starts at `from` ends (its ',' or the list's '>').
@@ -88,6 +109,96 @@ constexpr std::size_t argument_end(std::string_view name, std::size_t from) {
     if (name[i] == ',' && depth == 0) return i;
   }
   return name.size();
+}
+
+// Takes `part` off the front of `text`, spaces aside: false if `text` does not start with it.
+constexpr bool take(std::string_view& text, std::string_view part) {
+  for (char c : part) {
+    if (c == ' ') continue;
+    while (text.starts_with(' ')) text.remove_prefix(1);
+    if (!text.starts_with(c)) return false;
+    text.remove_prefix(1);
+  }
+  while (text.starts_with(' ')) text.remove_prefix(1);
+  return true;
+}
+
+// Whether `a` and `b` are the same but for spaces.
+constexpr bool same_but_spaces(std::string_view a, std::string_view b) {
+  return take(a, b) && a.empty();
+}
+
+// Where the template argument list that holds position `at` opens (its '<'), or npos.
+constexpr std::size_t open_bracket(std::string_view name, std::size_t at) {
+  int depth = 0;
+  while (at-- > 0) {
+    if (name[at] == '>') ++depth;
+    if (name[at] == '<' && depth-- == 0) return at;
+  }
+  return std::string_view::npos;
+}
+
+// The standard containers, whose allocator, traits, comparison and hash arguments g++ writes
+// out in some places (inside std::variant) and not in others.
+constexpr bool standard_container(std::string_view name) {
+  for (std::string_view c :
+       {"std::basic_string", "std::basic_string_view", "std::vector", "std::deque", "std::list",
+        "std::forward_list", "std::set", "std::multiset", "std::map", "std::multimap",
+        "std::unordered_set", "std::unordered_multiset", "std::unordered_map",
+        "std::unordered_multimap"}) {
+    if (name == c) return true;
+  }
+  return false;
+}
+
+// Whether the argument of the standard container `enclosing` that follows the ',' at `comma` is
+// the one it defaults to: std::allocator<T> (std::allocator<std::pair<const K, V>> in a map),
+// std::char_traits<T>, std::less<T>, std::hash<T> or std::equal_to<T> of its first argument T.
+// Only then is it left out: std::map<K, V, std::less<>> is another type than std::map<K, V>.
+constexpr bool default_argument(std::string_view name, std::size_t comma,
+                                std::string_view enclosing) {
+  const std::size_t open = open_bracket(name, comma);
+  if (!standard_container(enclosing) || open == std::string_view::npos) return false;
+  const std::size_t first_end = argument_end(name, open + 1);
+  const std::string_view first = name.substr(open + 1, first_end - open - 1);
+  std::string_view second;
+  if (first_end < name.size() && name[first_end] == ',') {
+    second = name.substr(first_end + 1, argument_end(name, first_end + 1) - first_end - 1);
+  }
+  const std::string_view argument =
+      name.substr(comma + 1, argument_end(name, comma + 1) - comma - 1);
+  for (std::string_view d :
+       {"std::allocator<", "std::char_traits<", "std::less<", "std::hash<", "std::equal_to<"}) {
+    std::string_view rest = argument;
+    if (!take(rest, d)) continue;
+    std::string_view pair = rest;
+    if (take(rest, first) && same_but_spaces(rest, ">")) return true;
+    if (d == "std::allocator<" && take(pair, "std::pair<const ") && take(pair, first) &&
+        take(pair, ",") && take(pair, second) && same_but_spaces(pair, ">>")) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Whether `argument`, the last of the template `enclosing`, is its default, which one compiler
+// writes and the other not: std::ratio<60, 1> (clang++: std::chrono::minutes) is
+// std::ratio<60> (g++), std::chrono::duration<double, std::ratio<1>> (g++) is
+// std::chrono::duration<double> (clang++).
+constexpr bool default_last_argument(std::string_view argument, std::string_view enclosing) {
+  if (enclosing == "std::ratio") return same_but_spaces(argument, "1");
+  if (enclosing == "std::chrono::duration") {
+    return same_but_spaces(argument, "std::ratio<1>") ||
+           same_but_spaces(argument, "std::ratio<1,1>");
+  }
+  return false;
+}
+
+// Where the character literal that starts at `from` (its opening quote) ends.
+constexpr std::size_t literal_end(std::string_view name, std::size_t from) {
+  std::size_t i = from + 1;
+  while (i < name.size() && name[i] != '\'') i += name[i] == '\\' ? 2 : 1;
+  return i < name.size() ? i + 1 : name.size();
 }
 
 // Writes the canonical spelling of `name` (never longer than `name`) to `out`.
@@ -104,8 +215,8 @@ constexpr void canonicalize(std::string_view name, char* out, std::size_t& size)
     const char c = name[i];
     if (word_char(c)) {
       std::string_view word = word_at(i);
-      if ((word == "__cxx11" || word == "__1") && name.substr(i + word.size(), 2) == "::") {
-        i += word.size() + 2;  // libstdc++'s and libc++'s inline namespaces
+      if (library_inline_namespace(word) && name.substr(i + word.size(), 2) == "::") {
+        i += word.size() + 2;
         continue;
       }
       if (!builtin_word(word)) {
@@ -116,7 +227,7 @@ constexpr void canonicalize(std::string_view name, char* out, std::size_t& size)
       }
       int longs = 0;
       bool is_unsigned = false, is_signed = false, is_short = false, is_char = false,
-           is_double = false;
+           is_double = false, is_int128 = false;
       for (;;) {
         longs += word == "long";
         is_unsigned |= word == "unsigned";
@@ -124,14 +235,23 @@ constexpr void canonicalize(std::string_view name, char* out, std::size_t& size)
         is_short |= word == "short";
         is_char |= word == "char";
         is_double |= word == "double";
+        is_int128 |= word == "__int128";
         i += word.size();
         if (i + 1 >= n || name[i] != ' ' || !builtin_word(word_at(i + 1))) break;
         word = word_at(++i);
       }
       if (word_char(w.last())) w.put(" ");
-      put_builtin(w, longs, is_unsigned, is_signed, is_short, is_char, is_double);
-    } else if (c == ',' && default_argument(name.substr(i + 1))) {
+      put_builtin(w, longs, is_unsigned, is_signed, is_short, is_char, is_double, is_int128);
+    } else if (c == ',' && default_argument(name, i, w.enclosing_template())) {
       i = argument_end(name, i + 1);
+    } else if (const std::size_t end = argument_end(name, i + 1);
+               c == ',' && end < n && name[end] == '>' &&
+               default_last_argument(name.substr(i + 1, end - i - 1), w.enclosing_template())) {
+      i = end;
+    } else if (c == '\'') {  // a character argument, spaces and all: ' ', ','
+      const std::size_t end = literal_end(name, i);
+      w.put(name.substr(i, end - i));
+      i = end;
     } else if (name.substr(i).starts_with("{anonymous}")) {  // g++
       w.put("(anonymous)");
       i += 11;
