@@ -67,6 +67,8 @@ TEST(TypeNameTest, TwoTypesAreTwoSpellings) {
   EXPECT_NE(canonical("std::set<long int, std::less<int> >"), canonical("std::set<long int>"));
   EXPECT_NE(canonical("std::tuple<int, std::hash<int> >"), canonical("std::tuple<int>"));
   EXPECT_NE(canonical("std::ratio<1, 2>"), canonical("std::ratio<1>"));
+  // Never longer: "unsigned" before a word that is no builtin's stays "unsigned".
+  EXPECT_EQ(canonical("unsigned _BitInt(8)"), "unsigned _BitInt(8)");
   // A space or a comma in a character argument is part of it.
   EXPECT_EQ(canonical("Char<' '>"), "Char<' '>");
   EXPECT_EQ(canonical("Pair<',', ' '>"), "Pair<',',' '>");

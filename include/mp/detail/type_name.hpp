@@ -87,13 +87,15 @@ class Writer {
 
 // One builtin type from the words of its name, in any order ("long unsigned int").
 constexpr void put_builtin(Writer& w, int longs, bool is_unsigned, bool is_signed, bool is_short,
-                           bool is_char, bool is_double, bool is_int128) {
+                           bool is_char, bool is_double, bool is_int128, bool is_int) {
   if (is_int128) {  // g++: "__int128 unsigned", clang++: "unsigned __int128"
     w.put(is_unsigned ? "unsigned __int128" : "__int128");
   } else if (is_double) {
     w.put(longs > 0 ? "long double" : "double");
   } else if (is_char) {
     w.put(is_unsigned ? "unsigned char" : is_signed ? "signed char" : "char");
+  } else if (is_unsigned && !is_short && longs == 0 && !is_int) {
+    w.put("unsigned");  // before a word that is no builtin's (clang++: unsigned _BitInt(8))
   } else {
     if (is_unsigned) w.put("unsigned ");
     w.put(is_short ? "short" : longs >= 2 ? "long long" : longs == 1 ? "long" : "int");
@@ -227,7 +229,7 @@ constexpr void canonicalize(std::string_view name, char* out, std::size_t& size)
       }
       int longs = 0;
       bool is_unsigned = false, is_signed = false, is_short = false, is_char = false,
-           is_double = false, is_int128 = false;
+           is_double = false, is_int128 = false, is_int = false;
       for (;;) {
         longs += word == "long";
         is_unsigned |= word == "unsigned";
@@ -236,12 +238,14 @@ constexpr void canonicalize(std::string_view name, char* out, std::size_t& size)
         is_char |= word == "char";
         is_double |= word == "double";
         is_int128 |= word == "__int128";
+        is_int |= word == "int";
         i += word.size();
         if (i + 1 >= n || name[i] != ' ' || !builtin_word(word_at(i + 1))) break;
         word = word_at(++i);
       }
       if (word_char(w.last())) w.put(" ");
-      put_builtin(w, longs, is_unsigned, is_signed, is_short, is_char, is_double, is_int128);
+      put_builtin(w, longs, is_unsigned, is_signed, is_short, is_char, is_double, is_int128,
+                  is_int);
     } else if (c == ',' && default_argument(name, i, w.enclosing_template())) {
       i = argument_end(name, i + 1);
     } else if (const std::size_t end = argument_end(name, i + 1);
