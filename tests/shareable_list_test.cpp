@@ -2,11 +2,14 @@
 // name, passed as an argument under every start method), string slots of fixed capacity, the
 // element type checked on attach, malformed blocks refused.
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "mp/errors.hpp"
@@ -100,6 +103,84 @@ TEST_F(ShareableListTest, ASpoiledBlockIsRefused) {
   EXPECT_THROW(sl[1].get(), mp::ValueError);
   EXPECT_EQ(sl[0].get(), "abc");
   raw.close();
+}
+
+// The docs' example as a Python user writes it: a list of strings from literals, iteration,
+// comparing two slots, then sl.shm().close() and sl.shm().unlink().
+TEST_F(ShareableListTest, APythonProgramReadsAsPython) {
+  mp::ShareableList words{"howdy", "HoWdY", "howdy"};  // ShareableList(['howdy', ...])
+  static_assert(std::same_as<decltype(words), mp::ShareableList<std::string>>);
+  mp::ShareableList numbers{100, 42, 7};
+  std::ostringstream printed;
+  for (auto w : words) printed << w << ' ';  // for w in words
+  long total = 0;
+  for (int n : numbers) total += n;
+  for (int& n : numbers) n *= 2;
+  EXPECT_EQ(printed.str(), "howdy HoWdY howdy ");
+  EXPECT_EQ(total, 149);
+  EXPECT_EQ(numbers.to_vector(), (std::vector<int>{200, 84, 14}));
+  EXPECT_TRUE(words[0] == words[2]);
+  EXPECT_FALSE(words[0] == words[1]);
+  mp::ShareableList<std::string> from_vector(std::vector<std::string>{"x"});
+  mp::ShareableList deduced(std::vector<double>{0.5});
+  static_assert(std::same_as<decltype(deduced), mp::ShareableList<double>>);
+  words.shm().close();  // a.shm.close(): the list's own block
+  EXPECT_THROW(words[0].get(), mp::ValueError);
+  words.shm().unlink();  // a.shm.unlink()
+  EXPECT_THROW(mp::ShareableList<std::string>::attach(words.name()), std::system_error);
+}
+
+// A list whose block was closed refuses access (ValueError) instead of reading an unmapped
+// block.
+TEST_F(ShareableListTest, AClosedListThrowsValueError) {
+  mp::ShareableList<long> sl{1, 2};
+  auto other = sl;  // a copy shares the block, and its closing
+  other.shm().close();
+  EXPECT_THROW(sl[0], mp::ValueError);
+  EXPECT_THROW(sl.at(1), mp::ValueError);
+  EXPECT_THROW(sl.to_vector(), mp::ValueError);
+  EXPECT_EQ(sl.size(), 2u);
+}
+
+// Copies share the block (ShareableList<T> b(a) too, not a new block from a's values); a
+// moved-from list is empty, not a view of the block it gave away.
+TEST_F(ShareableListTest, CopiesShareAndAMovedFromListIsEmpty) {
+  mp::ShareableList<int> a{1, 2, 3};
+  mp::ShareableList<int> b(a);
+  EXPECT_EQ(b.name(), a.name());
+  b[0] = 10;
+  EXPECT_EQ(a[0], 10);
+  mp::ShareableList<int> c(std::move(a));
+  EXPECT_EQ(a.size(), 0u);
+  EXPECT_TRUE(a.empty());
+  EXPECT_EQ(a.name(), "");
+  EXPECT_THROW(a.at(0), std::out_of_range);
+  EXPECT_EQ(c[0], 10);
+  mp::ShareableList<std::string> s{"abc"};
+  mp::ShareableList<std::string> t;
+  t = std::move(s);
+  EXPECT_EQ(s.size(), 0u);
+  EXPECT_THROW(s.at(0).get(), std::out_of_range);
+  EXPECT_EQ(t[0].get(), "abc");
+}
+
+struct alignas(64) Line {
+  std::int64_t v[8];
+};
+struct Named {
+  const char* name;
+};
+
+TEST_F(ShareableListTest, ElementsAreAlignedAndHoldNoAddress) {
+  mp::ShareableList<Line> lines{Line{{1}}, Line{{2}}};
+  auto same = mp::ShareableList<Line>::attach(lines.name());
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(&same[0]) % 64, 0u);
+  EXPECT_EQ(same[1].v[0], 2);
+  // A view or a struct with a pointer means nothing in another process.
+  static_assert(!mp::detail::ShareableElement<std::string_view>);
+  static_assert(!mp::detail::ShareableElement<Named>);
+  static_assert(!mp::detail::ShareableElement<const char*>);
+  static_assert(mp::detail::ShareableElement<Line>);
 }
 
 TEST_F(ShareableListTest, AnEmptyListIsAList) {

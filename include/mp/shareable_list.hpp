@@ -1,8 +1,10 @@
 // mp/shareable_list.hpp — a fixed-length list in a named shared memory block, as Python's
 // multiprocessing.shared_memory.ShareableList.
 //
-//   mp::ShareableList<long> sl{1, 2, 3};                        // a new block, named at random
+//   mp::ShareableList sl{1, 2, 3};                              // a new block, named at random
 //   sl[0] = 10;
+//   for (int x : sl) std::cout << x;                            // ShareableList<std::string>
+//   mp::ShareableList words{"howdy", "hello"};                  // from string literals
 //   // in another process, even one not started by this one (and built by another compiler):
 //   auto same = mp::ShareableList<long>::attach(sl.name());     // TypeError if not of long
 //
@@ -13,9 +15,10 @@
 //
 // As in Python, access is not synchronized: guard concurrent writers with an mp::Lock. The block
 // follows mp::SharedMemory's ownership (the creating process unlinks it when its last handle
-// goes), and a list can be passed to another process like a SharedMemory (as a Process argument,
-// over a Connection). Differences from Python: one element type per list, checked by attach();
-// no None or bytes elements.
+// goes; sl.shm().close() and sl.shm().unlink() act on the list's own handle, as in Python, and
+// a list whose block was closed throws ValueError on access), and a list can be passed to another
+// process like a SharedMemory (as a Process argument, over a Connection). Differences from Python:
+// one element type per list, checked by attach(); no None or bytes elements.
 #pragma once
 
 #include <concepts>
@@ -31,6 +34,7 @@
 #include <utility>
 #include <vector>
 
+#include "mp/detail/archive.hpp"
 #include "mp/detail/type_name.hpp"
 #include "mp/errors.hpp"
 #include "mp/shared_memory.hpp"
@@ -61,6 +65,19 @@ class ListBlock {
   };
 
   ListBlock() = default;
+  // A moved-from block is an empty one with no name, not a view of the mapping it gave away.
+  ListBlock(const ListBlock&) = default;
+  ListBlock& operator=(const ListBlock&) = default;
+  ListBlock(ListBlock&& other)
+      : shm_(std::exchange(other.shm_, SharedMemory())),
+        count_(std::exchange(other.count_, 0)),
+        offset_(std::exchange(other.offset_, 0)) {}
+  ListBlock& operator=(ListBlock&& other) {
+    shm_ = std::exchange(other.shm_, SharedMemory());
+    count_ = std::exchange(other.count_, 0);
+    offset_ = std::exchange(other.offset_, 0);
+    return *this;
+  }
   // A new block for `count` elements (fixed size), or for strings of these `lengths`.
   static ListBlock create(const Element& e, std::size_t count, std::string name);
   static ListBlock create_strings(const Element& e, const std::vector<std::size_t>& lengths,
@@ -70,8 +87,8 @@ class ListBlock {
   static ListBlock adopt(SharedMemory shm, const Element& e);
 
   std::size_t size() const noexcept { return count_; }
-  std::byte* data() const noexcept { return data_; }
-  Slot& slot(std::size_t i) const noexcept { return slots_[i]; }
+  // The elements (or the slot table): ValueError when the block was closed (sl.shm().close()).
+  std::byte* data() const { return shm_.buf().data() + offset_; }
   // Slot i's bytes, the length checked (another process may have written it).
   std::string_view text(std::size_t i) const;
   void assign(std::size_t i, std::string_view s) const;  // ValueError when longer than the slot
@@ -79,17 +96,20 @@ class ListBlock {
   const SharedMemory& shm() const noexcept { return shm_; }
 
  private:
+  Slot* slots() const { return reinterpret_cast<Slot*>(data()); }
+
   SharedMemory shm_;
   std::size_t count_ = 0;
-  std::byte* data_ = nullptr;
-  Slot* slots_ = nullptr;
+  std::size_t offset_ = 0;  // of the elements or the slot table in the block
 };
 
 std::ostream& write_to(std::ostream& os, std::string_view s);  // without <ostream> here
 
+// std::string, or bytes that mean the same in another process: no pointer, no view
+// (std::string_view), no struct holding one.
 template <class T>
 concept ShareableElement = std::same_as<T, std::string> ||
-    (std::is_trivially_copyable_v<T> && !std::is_pointer_v<T> && !std::is_member_pointer_v<T>);
+    (std::is_trivially_copyable_v<T>&& address_free<T> && !std::is_member_pointer_v<T>);
 
 }  // namespace detail
 
@@ -109,6 +129,7 @@ class ShareableList {
     }
     const StringRef& operator=(const StringRef& other) const { return *this = other.view(); }
     bool operator==(std::string_view s) const { return view() == s; }
+    bool operator==(const StringRef& other) const { return view() == other.view(); }
     std::string_view view() const { return block_->text(i_); }
     // As a Python program would write them: sl[i] + "!", std::cout << sl[i].
     friend std::string operator+(const StringRef& r, std::string_view s) {
@@ -132,6 +153,32 @@ class ShareableList {
     std::size_t i_;
   };
   using reference = std::conditional_t<kStrings, StringRef, T&>;
+  using value_type = T;
+
+  // Walks the list by index (for (auto x : sl), as Python's for x in sl); *it is sl[i].
+  class iterator {
+   public:
+    using value_type = T;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    reference operator*() const { return (*list_)[i_]; }
+    iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    iterator operator++(int) {
+      iterator before = *this;
+      ++i_;
+      return before;
+    }
+    bool operator==(const iterator& other) const { return i_ == other.i_; }
+
+   private:
+    friend class ShareableList;
+    iterator(const ShareableList* list, std::size_t i) : list_(list), i_(i) {}
+    const ShareableList* list_ = nullptr;
+    std::size_t i_ = 0;
+  };
 
   // An empty list with no block: what a received list is decoded into.
   ShareableList() = default;
@@ -140,9 +187,11 @@ class ShareableList {
   // SharedMemory::create.
   ShareableList(std::initializer_list<T> values, std::string name = {})
       : ShareableList(std::vector<T>(values), std::move(name)) {}
+  // (Not from another ShareableList: ShareableList<T> b(a) is a copy, a handle to a's block.)
   template <std::ranges::input_range R>
-  requires std::convertible_to<std::ranges::range_reference_t<R>, T>
-  explicit ShareableList(R&& values, std::string name = {}) {
+  requires std::convertible_to<std::ranges::range_reference_t<R>, T> &&
+      (!std::same_as<std::remove_cvref_t<R>, ShareableList>)explicit ShareableList(
+          R&& values, std::string name = {}) {
     std::vector<T> all;
     for (auto&& v : values) all.push_back(static_cast<T>(v));
     if constexpr (kStrings) {
@@ -166,8 +215,11 @@ class ShareableList {
 
   std::size_t size() const noexcept { return block_.size(); }
   bool empty() const noexcept { return size() == 0; }
+  iterator begin() const { return iterator(this, 0); }
+  iterator end() const { return iterator(this, size()); }
 
-  // Unchecked, as std::vector's; at() throws std::out_of_range.
+  // Unchecked, as std::vector's; at() throws std::out_of_range. Both throw ValueError when the
+  // block was closed.
   reference operator[](std::size_t i) const {
     if constexpr (kStrings) {
       return StringRef(&block_, i);
@@ -201,7 +253,8 @@ class ShareableList {
     return out;
   }
 
-  const SharedMemory& shm() const noexcept { return block_.shm(); }
+  // A handle to the list's block: its close() and unlink() are the list's (Python's sl.shm).
+  SharedMemory shm() const noexcept { return block_.shm(); }
   const std::string& name() const noexcept { return block_.shm().name(); }
 
  private:
@@ -238,5 +291,11 @@ class ShareableList {
 
   detail::ListBlock block_;
 };
+
+// mp::ShareableList words{"howdy", "hello"} holds strings, as Python's ShareableList(['howdy',
+// 'hello']) does; a list built from a range holds the range's values.
+ShareableList(std::initializer_list<const char*>, std::string = {})->ShareableList<std::string>;
+template <std::ranges::input_range R>
+ShareableList(R&&, std::string = {}) -> ShareableList<std::ranges::range_value_t<R>>;
 
 }  // namespace mp

@@ -82,7 +82,8 @@ ListBlock ListBlock::create_strings(const Element& e, const std::vector<std::siz
 ListBlock ListBlock::adopt(SharedMemory shm, const Element& e) {
   const std::size_t size = shm.size();
   if (size < sizeof(Header)) malformed(shm);
-  const Header& h = header_of(shm);
+  // A copy: another process may write the header while it is checked.
+  const Header h = header_of(shm);
   if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0) malformed(shm);
   if (h.tag != e.tag) {
     const std::string theirs(h.type_name, strnlen(h.type_name, kNameBytes));
@@ -96,19 +97,14 @@ ListBlock ListBlock::adopt(SharedMemory shm, const Element& e) {
   }
   ListBlock b;
   b.count_ = h.count;
-  std::byte* base = shm.buf().data();
-  if (e.size == 0) {
-    b.slots_ = reinterpret_cast<Slot*>(base + h.data_offset);
-  } else {
-    b.data_ = base + h.data_offset;
-  }
+  b.offset_ = h.data_offset;
   b.shm_ = std::move(shm);
   return b;
 }
 
 std::string_view ListBlock::text(std::size_t i) const {
   check_index(i);
-  const Slot s = slots_[i];
+  const Slot s = slots()[i];  // a copy: another process may write the slot
   const std::size_t size = shm_.size();
   if (s.offset > size || s.capacity > size - s.offset || s.length > s.capacity) malformed(shm_);
   return {reinterpret_cast<const char*>(shm_.buf().data() + s.offset), s.length};
@@ -116,7 +112,8 @@ std::string_view ListBlock::text(std::size_t i) const {
 
 void ListBlock::assign(std::size_t i, std::string_view value) const {
   check_index(i);
-  Slot& s = slots_[i];
+  Slot& slot = slots()[i];
+  const Slot s = slot;  // a copy: another process may write the slot between check and copy
   const std::size_t size = shm_.size();
   if (s.offset > size || s.capacity > size - s.offset) malformed(shm_);
   if (value.size() > s.capacity) {
@@ -125,7 +122,7 @@ void ListBlock::assign(std::size_t i, std::string_view value) const {
                      std::to_string(s.capacity) + " bytes, fixed at creation)");
   }
   std::memcpy(shm_.buf().data() + s.offset, value.data(), value.size());
-  s.length = static_cast<std::uint32_t>(value.size());
+  slot.length = static_cast<std::uint32_t>(value.size());
 }
 
 std::ostream& write_to(std::ostream& os, std::string_view s) {
