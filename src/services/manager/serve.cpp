@@ -185,11 +185,14 @@ void serve(Listener& listener, const ServerOptions& options) {
         serve_connection(*server, std::move(*c), wake_fd);
       }).detach();
     } catch (const std::system_error& e) {
-      // Out of descriptors: the connection stays queued and the listener readable, so without a
-      // pause this loop would spin on the CPU until a client lets a descriptor go.
-      if ((e.code() == std::errc::too_many_files_open ||
-           e.code() == std::errc::too_many_files_open_in_system) &&
-          !sys::raise_fd_limit()) {
+      // Out of descriptors (or of socket memory: ENOBUFS, ENOMEM): the connection stays queued
+      // and the listener readable, so without a pause this loop would spin on the CPU until a
+      // client lets a descriptor (or its buffers) go.
+      const bool out_of_descriptors = e.code() == std::errc::too_many_files_open ||
+                                      e.code() == std::errc::too_many_files_open_in_system;
+      const bool out_of_memory =
+          e.code() == std::errc::no_buffer_space || e.code() == std::errc::not_enough_memory;
+      if ((out_of_descriptors && !sys::raise_fd_limit()) || out_of_memory) {
         (void)sys::wait_readable(
             wake_read.get(),
             sys::Deadline::after(std::chrono::nanoseconds(kOutOfDescriptorsPause)));
