@@ -74,6 +74,17 @@ TEST(TypeNameTest, TwoTypesAreTwoSpellings) {
   EXPECT_EQ(canonical("Pair<',', ' '>"), "Pair<',',' '>");
 }
 
+template <char A, char B>
+struct CharPair {};
+
+// g++ writes "[with T = <type>; std::string_view = ...]": the type's own ';' is not its end.
+TEST(TypeNameTest, ASemicolonInATypeIsPartOfIt) {
+  using mp::detail::type_tag;
+  EXPECT_NE((type_tag<CharPair<';', 'a'>>()), (type_tag<CharPair<';', 'b'>>()));
+  const std::string_view name = mp::detail::canonical_type_name<CharPair<';', 'a'>>();
+  EXPECT_TRUE(name.ends_with("<';','a'>")) << name;
+}
+
 TEST(TypeNameTest, TheTagsOfTypesFromTheStandardLibraryDiffer) {
   using mp::detail::type_tag;
   EXPECT_NE((type_tag<std::map<std::string, int>>()),

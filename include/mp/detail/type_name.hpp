@@ -11,8 +11,9 @@
 //
 // Not canonical (the compilers' spellings differ and nothing in them tells which is meant): the
 // user's own inline namespaces (g++ writes them, clang++ does not), non-type template arguments
-// of an `auto` parameter (`5` / `5U`), of a character type other than char (`97` / `'a'`) or an
-// enum value that names no enumerator. Such types are refused across compilers, never confused.
+// of an `auto` parameter (`5` / `5U`), of a character type other than char (`97` / `'a'`), of a
+// class type (`Lit{1, 2}` / `{1, 2}`) or an enum value that names no enumerator. Such types are
+// refused across compilers, never confused.
 //
 // The canonical spelling is never longer than the compiler's: every word written is one of the
 // input's (or "int" for "signed"), joined by one character where the input had at least one.
@@ -274,7 +275,9 @@ constexpr std::string_view named_type(std::string_view signature) {
   const std::size_t at = signature.find("T = ");
   if (at == std::string_view::npos) return signature;
   signature.remove_prefix(at + 4);
-  std::size_t end = signature.find(';');
+  // g++ lists the signature's other names after T's: "...; std::string_view = ...]". Not the
+  // first ';', which may be T's own (Pair<';', 'a'>).
+  std::size_t end = signature.rfind("; std::string_view = ");
   if (end == std::string_view::npos) end = signature.rfind(']');
   return signature.substr(0, end);
 }
