@@ -72,6 +72,8 @@ TEST(TypeNameTest, TwoTypesAreTwoSpellings) {
   // A space or a comma in a character argument is part of it.
   EXPECT_EQ(canonical("Char<' '>"), "Char<' '>");
   EXPECT_EQ(canonical("Pair<',', ' '>"), "Pair<',',' '>");
+  EXPECT_EQ(canonical("Key<Fs<5>{\"a  b\"}>"), "Key<Fs<5>{\"a  b\"}>");
+  EXPECT_EQ(canonical("Key<Fs<5>{\"a\\\" b\"}>"), "Key<Fs<5>{\"a\\\" b\"}>");
 }
 
 template <char A, char B>

@@ -197,10 +197,11 @@ constexpr bool default_last_argument(std::string_view argument, std::string_view
   return false;
 }
 
-// Where the character literal that starts at `from` (its opening quote) ends.
+// Where the character or string literal that starts at `from` (its opening quote) ends.
 constexpr std::size_t literal_end(std::string_view name, std::size_t from) {
+  const char quote = name[from];
   std::size_t i = from + 1;
-  while (i < name.size() && name[i] != '\'') i += name[i] == '\\' ? 2 : 1;
+  while (i < name.size() && name[i] != quote) i += name[i] == '\\' ? 2 : 1;
   return i < name.size() ? i + 1 : name.size();
 }
 
@@ -253,7 +254,7 @@ constexpr void canonicalize(std::string_view name, char* out, std::size_t& size)
                c == ',' && end < n && name[end] == '>' &&
                default_last_argument(name.substr(i + 1, end - i - 1), w.enclosing_template())) {
       i = end;
-    } else if (c == '\'') {  // a character argument, spaces and all: ' ', ','
+    } else if (c == '\'' || c == '"') {  // a character or string argument, spaces and all
       const std::size_t end = literal_end(name, i);
       w.put(name.substr(i, end - i));
       i = end;
