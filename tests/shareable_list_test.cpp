@@ -121,6 +121,7 @@ TEST_F(ShareableListTest, APythonProgramReadsAsPython) {
   EXPECT_EQ(numbers.to_vector(), (std::vector<int>{200, 84, 14}));
   EXPECT_TRUE(words[0] == words[2]);
   EXPECT_FALSE(words[0] == words[1]);
+  EXPECT_EQ(words[0] + words[1], "howdyHoWdY");
   mp::ShareableList<std::string> from_vector(std::vector<std::string>{"x"});
   mp::ShareableList deduced(std::vector<double>{0.5});
   static_assert(std::same_as<decltype(deduced), mp::ShareableList<double>>);

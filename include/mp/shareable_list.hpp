@@ -131,7 +131,7 @@ class ShareableList {
     bool operator==(std::string_view s) const { return view() == s; }
     bool operator==(const StringRef& other) const { return view() == other.view(); }
     std::string_view view() const { return block_->text(i_); }
-    // As a Python program would write them: sl[i] + "!", std::cout << sl[i].
+    // As a Python program would write them: sl[i] + "!", sl[i] + sl[j], std::cout << sl[i].
     friend std::string operator+(const StringRef& r, std::string_view s) {
       std::string out(r.view());
       out += s;
@@ -142,6 +142,7 @@ class ShareableList {
       out += r.view();
       return out;
     }
+    friend std::string operator+(const StringRef& a, const StringRef& b) { return a + b.view(); }
     friend std::ostream& operator<<(std::ostream& os, const StringRef& r) {
       return detail::write_to(os, r.view());
     }
