@@ -184,17 +184,18 @@ constexpr bool default_argument(std::string_view name, std::size_t comma,
   return false;
 }
 
-// Whether `argument`, the last of the template `enclosing`, is its default, which one compiler
-// writes and the other not: std::ratio<60, 1> (clang++: std::chrono::minutes) is
-// std::ratio<60> (g++), std::chrono::duration<double, std::ratio<1>> (g++) is
-// std::chrono::duration<double> (clang++).
-constexpr bool default_last_argument(std::string_view argument, std::string_view enclosing) {
+// Whether the argument after the ',' at `comma`, the last of the template `enclosing`, is its
+// default, which one compiler writes and the other not: std::ratio<60, 1> (clang++:
+// std::chrono::minutes) is std::ratio<60> (g++), std::chrono::duration<double, std::ratio<1>> (g++)
+// is std::chrono::duration<double> (clang++).
+constexpr bool default_last_argument(std::string_view name, std::size_t comma,
+                                     std::string_view enclosing) {
+  if (enclosing != "std::ratio" && enclosing != "std::chrono::duration") return false;
+  const std::size_t end = argument_end(name, comma + 1);
+  if (end == name.size() || name[end] != '>') return false;  // not the last
+  const std::string_view argument = name.substr(comma + 1, end - comma - 1);
   if (enclosing == "std::ratio") return same_but_spaces(argument, "1");
-  if (enclosing == "std::chrono::duration") {
-    return same_but_spaces(argument, "std::ratio<1>") ||
-           same_but_spaces(argument, "std::ratio<1,1>");
-  }
-  return false;
+  return same_but_spaces(argument, "std::ratio<1>") || same_but_spaces(argument, "std::ratio<1,1>");
 }
 
 // Where the character or string literal that starts at `from` (its opening quote) ends.
@@ -250,10 +251,8 @@ constexpr void canonicalize(std::string_view name, char* out, std::size_t& size)
                   is_int);
     } else if (c == ',' && default_argument(name, i, w.enclosing_template())) {
       i = argument_end(name, i + 1);
-    } else if (const std::size_t end = argument_end(name, i + 1);
-               c == ',' && end < n && name[end] == '>' &&
-               default_last_argument(name.substr(i + 1, end - i - 1), w.enclosing_template())) {
-      i = end;
+    } else if (c == ',' && default_last_argument(name, i, w.enclosing_template())) {
+      i = argument_end(name, i + 1);
     } else if (c == '\'' || c == '"') {  // a character or string argument, spaces and all
       const std::size_t end = literal_end(name, i);
       w.put(name.substr(i, end - i));
