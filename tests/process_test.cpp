@@ -151,6 +151,7 @@ TEST_F(ProcessTest, ReturnGivesExitCodeZero) {
   EXPECT_FALSE(p.exitcode());
   p.start();
   EXPECT_GT(p.pid(), 0);
+  EXPECT_EQ(p.ident(), p.pid());
   ASSERT_TRUE(p.join(10s));
   EXPECT_EQ(p.exitcode(), 0);
   EXPECT_FALSE(p.is_alive());

@@ -153,8 +153,9 @@ class Process {
   void kill();       // SIGKILL; likewise
   void close();      // frees the handle's resources; ValueError while the child runs
 
-  pid_t pid() const;              // 0 before start()
-  std::optional<int> exitcode();  // nullopt while running; reaps the child if it ended
+  pid_t pid() const;                     // 0 before start()
+  pid_t ident() const { return pid(); }  // Python's ident: the same as pid
+  std::optional<int> exitcode();         // nullopt while running; reaps the child if it ended
   int sentinel() const;  // fd readable once the child ends (a pidfd); ValueError before start
   std::vector<int> identity() const;  // Python's _identity: (1,), (2,), (1, 3) for a grandchild
 
