@@ -444,3 +444,41 @@ TEST_F(ProcessTest, CpuCountIsPositive) {
 }
 
 }  // namespace
+
+namespace {
+
+// A child made by _Fork() runs no pthread_atfork handler, yet must know it is another process:
+// with its parent's cached thread id it would take the parent's RLock hold as its own, and the
+// parent the child's.
+TEST_F(ProcessTest, AChildMadeWithoutForkHandlersHasIdsOfItsOwn) {
+  mp::RLock lock;
+  mp::Event held, done;
+  ASSERT_TRUE(lock.acquire());  // this thread's ids are cached now
+  lock.release();
+  const pid_t child = ::_Fork();
+  if (child == 0) {  // only what is async-signal-safe here: atomics and futexes
+    const bool ok = lock.acquire(5s);
+    held.set();
+    (void)done.wait_for(30s);
+    if (ok) lock.release();
+    ::_exit(ok ? 0 : 1);
+  }
+  ASSERT_GT(child, 0);
+  EXPECT_TRUE(held.wait_for(30s));
+  EXPECT_FALSE(lock.acquire(100ms)) << "the child's hold passed for this thread's own";
+  done.set();
+  int status = 0;
+  pid_t reaped = 0;
+  const auto until = Clock::now() + 30s;
+  while ((reaped = ::waitpid(child, &status, WNOHANG)) == 0 && Clock::now() < until) {
+    std::this_thread::sleep_for(1ms);  // a bounded wait for the exit, not an ordering
+  }
+  if (reaped == 0) {
+    ::kill(child, SIGKILL);
+    ::waitpid(child, &status, 0);
+    FAIL() << "the child hung";
+  }
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the child could not take the lock";
+}
+
+}  // namespace
