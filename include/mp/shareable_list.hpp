@@ -97,6 +97,8 @@ class ListBlock {
 
  private:
   Slot* slots() const { return reinterpret_cast<Slot*>(data()); }
+  // Slot i, copied, its bytes checked to lie in the block.
+  Slot checked_slot(std::size_t i) const;
 
   SharedMemory shm_;
   std::size_t count_ = 0;

@@ -102,27 +102,29 @@ ListBlock ListBlock::adopt(SharedMemory shm, const Element& e) {
   return b;
 }
 
-std::string_view ListBlock::text(std::size_t i) const {
+ListBlock::Slot ListBlock::checked_slot(std::size_t i) const {
   check_index(i);
-  const Slot s = slots()[i];  // a copy: another process may write the slot
+  const Slot s = slots()[i];  // a copy: another process may write the slot while it is used
   const std::size_t size = shm_.size();
-  if (s.offset > size || s.capacity > size - s.offset || s.length > s.capacity) malformed(shm_);
+  if (s.offset > size || s.capacity > size - s.offset) malformed(shm_);
+  return s;
+}
+
+std::string_view ListBlock::text(std::size_t i) const {
+  const Slot s = checked_slot(i);
+  if (s.length > s.capacity) malformed(shm_);
   return {reinterpret_cast<const char*>(shm_.buf().data() + s.offset), s.length};
 }
 
 void ListBlock::assign(std::size_t i, std::string_view value) const {
-  check_index(i);
-  Slot& slot = slots()[i];
-  const Slot s = slot;  // a copy: another process may write the slot between check and copy
-  const std::size_t size = shm_.size();
-  if (s.offset > size || s.capacity > size - s.offset) malformed(shm_);
+  const Slot s = checked_slot(i);
   if (value.size() > s.capacity) {
     throw ValueError("a string of " + std::to_string(value.size()) +
                      " bytes does not fit ShareableList slot " + std::to_string(i) + " (" +
                      std::to_string(s.capacity) + " bytes, fixed at creation)");
   }
   std::memcpy(shm_.buf().data() + s.offset, value.data(), value.size());
-  slot.length = static_cast<std::uint32_t>(value.size());
+  slots()[i].length = static_cast<std::uint32_t>(value.size());
 }
 
 std::ostream& write_to(std::ostream& os, std::string_view s) {

@@ -22,6 +22,10 @@ StartMethod parse(std::string_view name, std::string_view what) {
   throw ValueError(std::string(what) + ": expected fork, spawn or forkserver");
 }
 
+StartMethod named(std::string_view method) {
+  return parse(method, "cannot find context for '" + std::string(method) + "'");
+}
+
 StartMethod from_environment() {
   const char* v = std::getenv("MP_START_METHOD");
   if (v == nullptr || *v == '\0') return StartMethod::fork;
@@ -34,7 +38,7 @@ void set_start_method(StartMethod method) {
   g_method.store(static_cast<int>(method));
 }
 void set_start_method(std::string_view method) {
-  set_start_method(parse(method, "cannot find context for '" + std::string(method) + "'"));
+  set_start_method(named(method));
 }
 StartMethod get_start_method() {
   int m = g_method.load(std::memory_order_relaxed);
@@ -56,7 +60,7 @@ Context get_context(StartMethod method) noexcept {
   return Context(method);
 }
 Context get_context(std::string_view method) {
-  return Context(parse(method, "cannot find context for '" + std::string(method) + "'"));
+  return Context(named(method));
 }
 Context get_context() {
   return Context(get_start_method());

@@ -33,14 +33,16 @@ bool TaskFeed::hand_over_now(const std::function<bool()>& start, TaskDone done,
     hand_over(counted(std::move(done), freed));
   } catch (...) {
     // Unless the pool failed the task (its `done` ran) before the hand-over threw.
-    if (!freed->exchange(true)) {
-      std::lock_guard lock(mutex_);
-      --in_flight_;
-    }
+    if (!freed->exchange(true)) free_place();
     feed();  // a task pushed meanwhile may now go
     throw;
   }
   return true;
+}
+
+void TaskFeed::free_place() {
+  std::lock_guard lock(mutex_);
+  --in_flight_;
 }
 
 TaskDone TaskFeed::counted(TaskDone done, std::shared_ptr<std::atomic<bool>> freed) {
@@ -48,10 +50,7 @@ TaskDone TaskFeed::counted(TaskDone done, std::shared_ptr<std::atomic<bool>> fre
              std::span<const std::byte> bytes, std::exception_ptr e) {
     if (freed->exchange(true)) return;  // the hand-over threw, freed the place, reported it
     d(bytes, e);
-    {
-      std::lock_guard lock(self->mutex_);
-      --self->in_flight_;
-    }
+    self->free_place();
     self->feed();
   };
 }
@@ -101,10 +100,7 @@ void TaskFeed::feed() {
     } catch (...) {
       // Unless the pool failed the task (its `done` ran) before the hand-over threw.
       if (!freed->exchange(true)) {
-        {
-          std::lock_guard lock(mutex_);
-          --in_flight_;
-        }
+        free_place();
         task.done({}, std::current_exception());
       }
     }

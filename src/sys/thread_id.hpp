@@ -27,9 +27,10 @@ int fetch_tid() noexcept;
 
 // Unique among live threads of the machine's pid namespace. Inline: lock fast paths use it.
 inline int this_tid() noexcept {
+  // A tid is cached only after this_pid() made the slot (fetch_tid), so t != 0 means it exists.
   const int t = id_cache::tid;
-  const std::atomic<int>* pid = id_cache::pid_slot.load(std::memory_order_relaxed);
-  return t != 0 && pid != nullptr && pid->load(std::memory_order_relaxed) != 0
+  return t != 0 && id_cache::pid_slot.load(std::memory_order_relaxed)
+                           ->load(std::memory_order_relaxed) != 0
              ? t
              : id_cache::fetch_tid();
 }

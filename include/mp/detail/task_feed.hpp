@@ -63,6 +63,7 @@ class TaskFeed : public std::enable_shared_from_this<TaskFeed> {
 
  private:
   void feed();
+  void free_place();  // a task handed over has ended: the window has room for one more
   // `done` that also frees the task's place in the window and feeds the next one; unless
   // `freed` says the hand-over threw and did both (each sets it: a task ends once, whichever
   // comes first, as the pool may fail a task before its hand-over throws).

@@ -59,6 +59,16 @@ constexpr bool library_inline_namespace(std::string_view w) {
   return w == "__cxx11" || w == "__1" || w == "_V2" || w == "__n4861";
 }
 
+// Where the template argument list that holds position `at` opens (its '<'), or npos.
+constexpr std::size_t open_bracket(std::string_view name, std::size_t at) {
+  int depth = 0;
+  while (at-- > 0) {
+    if (name[at] == '>') ++depth;
+    if (name[at] == '<' && depth-- == 0) return at;
+  }
+  return std::string_view::npos;
+}
+
 class Writer {
  public:
   constexpr Writer(char* out, std::size_t& size) : out_(out), size_(size) {}
@@ -69,16 +79,11 @@ class Writer {
   // The name of the innermost template whose argument list is open: "std::ratio" in
   // "std::ratio<3600".
   constexpr std::string_view enclosing_template() const {
-    int depth = 0;
-    for (std::size_t at = size_; at-- > 0;) {
-      if (out_[at] == '>') ++depth;
-      if (out_[at] == '<' && depth-- == 0) {
-        std::size_t from = at;
-        while (from > 0 && (word_char(out_[from - 1]) || out_[from - 1] == ':')) --from;
-        return {out_ + from, at - from};
-      }
-    }
-    return {};
+    const std::size_t at = open_bracket({out_, size_}, size_);
+    if (at == std::string_view::npos) return {};
+    std::size_t from = at;
+    while (from > 0 && (word_char(out_[from - 1]) || out_[from - 1] == ':')) --from;
+    return {out_ + from, at - from};
   }
 
  private:
@@ -129,16 +134,6 @@ constexpr bool take(std::string_view& text, std::string_view part) {
 // Whether `a` and `b` are the same but for spaces.
 constexpr bool same_but_spaces(std::string_view a, std::string_view b) {
   return take(a, b) && a.empty();
-}
-
-// Where the template argument list that holds position `at` opens (its '<'), or npos.
-constexpr std::size_t open_bracket(std::string_view name, std::size_t at) {
-  int depth = 0;
-  while (at-- > 0) {
-    if (name[at] == '>') ++depth;
-    if (name[at] == '<' && depth-- == 0) return at;
-  }
-  return std::string_view::npos;
 }
 
 // The standard containers, whose allocator, traits, comparison and hash arguments g++ writes
@@ -198,6 +193,11 @@ constexpr bool default_last_argument(std::string_view name, std::size_t comma,
   return same_but_spaces(argument, "std::ratio<1>") || same_but_spaces(argument, "std::ratio<1,1>");
 }
 
+// Whether the argument after the ',' at `comma` is one that `enclosing` defaults to.
+constexpr bool defaulted(std::string_view name, std::size_t comma, std::string_view enclosing) {
+  return default_argument(name, comma, enclosing) || default_last_argument(name, comma, enclosing);
+}
+
 // Where the character or string literal that starts at `from` (its opening quote) ends.
 constexpr std::size_t literal_end(std::string_view name, std::size_t from) {
   const char quote = name[from];
@@ -249,9 +249,7 @@ constexpr void canonicalize(std::string_view name, char* out, std::size_t& size)
       if (word_char(w.last())) w.put(" ");
       put_builtin(w, longs, is_unsigned, is_signed, is_short, is_char, is_double, is_int128,
                   is_int);
-    } else if (c == ',' && default_argument(name, i, w.enclosing_template())) {
-      i = argument_end(name, i + 1);
-    } else if (c == ',' && default_last_argument(name, i, w.enclosing_template())) {
+    } else if (c == ',' && defaulted(name, i, w.enclosing_template())) {
       i = argument_end(name, i + 1);
     } else if (c == '\'' || c == '"') {  // a character or string argument, spaces and all
       const std::size_t end = literal_end(name, i);
