@@ -20,6 +20,7 @@
 
 #include "mp/connection.hpp"
 #include "mp/queues.hpp"
+#include "support/paired.hpp"
 #include "support/peer.hpp"
 
 namespace {
@@ -153,6 +154,46 @@ void queue_64k_raw_ring_new_string(benchmark::State& state) {
             benchmark::DoNotOptimize(out);
           });
         }
+      },
+      k64K);
+}
+
+// The mp row and the raw_shm_ring_new_string row in alternation, with one peer that produces for
+// either (support/paired.hpp): the ratio of the two, without the minute-to-minute drift.
+void queue_64k_paired(benchmark::State& state) {
+  mp::Queue<std::string> q;
+  auto* ring = mp::bench::shared_object<RawRing<64 << 10, 64>>();
+  auto* use_ring = mp::bench::shared_object<std::atomic<bool>>();
+  mp::bench::Peer peer([q, ring, use_ring]() mutable {
+    std::string msg(64 << 10, 'x');
+    if (use_ring->load(std::memory_order_relaxed)) {
+      for (int i = 0; i < k64K; ++i) ring->put(msg.data());
+    } else {
+      for (int i = 0; i < k64K; ++i) q.put(msg);
+    }
+  });
+  auto round = [&](bool through_ring, auto&& mine) {
+    use_ring->store(through_ring, std::memory_order_relaxed);  // published by start_round
+    peer.start_round();
+    mine();
+    peer.wait_round();
+  };
+  mp::bench::run_paired(
+      state,
+      [&] {
+        round(false, [&] {
+          for (int i = 0; i < k64K; ++i) benchmark::DoNotOptimize(q.get());
+        });
+      },
+      [&] {
+        round(true, [&] {
+          for (int i = 0; i < k64K; ++i) {
+            ring->get_with([](const char* slot) {
+              std::string out(slot, 64 << 10);
+              benchmark::DoNotOptimize(out);
+            });
+          }
+        });
       },
       k64K);
 }
@@ -352,6 +393,9 @@ BENCHMARK(queue_64k_raw_ring)->Name("queue_64k_messages/raw_shm_ring")->UseRealT
 BENCHMARK(queue_64k_raw_ring_new_string)
     ->Name("queue_64k_messages/raw_shm_ring_new_string")
     ->UseRealTime();
+BENCHMARK(queue_64k_paired)
+    ->Name("queue_64k_messages_paired/raw_shm_ring_new_string")
+    ->UseManualTime();
 BENCHMARK(queue_100mb_mp)->Name("queue_100mb_message/mp")->UseRealTime()->Iterations(3);
 BENCHMARK(queue_100mb_raw_memcpy)
     ->Name("queue_100mb_message/raw_memcpy_fresh_pages")

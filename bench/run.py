@@ -19,6 +19,9 @@ interleaving with the program's other cases (Google Benchmark's
 --benchmark_enable_random_interleaving), and its median is used: an mp case and its raw baseline
 then share the same minutes of a noisy machine instead of following each other.
 
+A paired case (bench/support/paired.hpp: group_paired/baseline, measuring mp and the baseline
+in alternation) reports counters `mp_s` and `base_s`, shown as the group's mp and baseline rows.
+
 A case that reports counter `cpu_per_op` (seconds of CPU, all its processes together, per
 operation) shows it beside its time; counters `<side>_peak_x` (a side's peak memory rise over the
 message's size) likewise. With --write, a chart of the same results (bench/chart.py)
@@ -64,6 +67,10 @@ def run_cpp(binary, min_time, pattern, repetitions=1):
         seconds = b["real_time"] * UNIT_SCALE[b["time_unit"]] / b.get("ops", 1)
         name = re.sub(r"/(real_time|manual_time|iterations:\d+|min_time:[\d.]+)", "",
                       b.get("run_name", b["name"]))
+        if "mp_s" in b and "base_s" in b:  # a paired case (bench/support/paired.hpp)
+            results[name] = {"seconds": b["base_s"]}
+            results[name.rpartition("/")[0] + "/mp"] = {"seconds": b["mp_s"]}
+            continue
         results[name] = {
             "seconds": seconds,
             **{k: v for k, v in b.items()

@@ -99,6 +99,9 @@ std::string lettered(std::size_t i, std::size_t size) {
 std::string odd_sized(int i) {
   return std::to_string(i) + std::string(static_cast<std::size_t>(i % 997), '.');
 }
+std::string around_a_kilobyte(int i) {  // 0 to 3 KB, every length modulo 64
+  return std::to_string(i) + std::string(static_cast<std::size_t>(i * 37 % 3000), '-');
+}
 std::string victim_message(int i) {
   return "victim-" + std::to_string(i) + std::string(static_cast<std::size_t>(i % 5000), '.');
 }
@@ -315,6 +318,21 @@ TEST_P(QueueProcessTest, ManyLapsOfOddSizedMessagesArriveIntact) {
       q, kMessages);
   producer.start();
   for (int i = 0; i < kMessages; ++i) ASSERT_EQ(q.get(30s), odd_sized(i));
+  join_ok(producer);
+}
+
+TEST_P(QueueProcessTest, ManyLapsOfMessagesAroundTheAlignedSizeArriveIntact) {
+  // From a kilobyte on, a string's characters start a cache line in the ring, behind a padding
+  // record of 4 to 60 bytes: mixed with smaller messages, every offset, wrapping many times.
+  constexpr int kMessages = 20'000;
+  mp::Queue<std::string> q(0, mp::QueueOptions{.capacity = 1 << 14});
+  auto producer = ctx().Process(
+      [](mp::Queue<std::string> q, int n) {
+        for (int i = 0; i < n; ++i) q.put(around_a_kilobyte(i));
+      },
+      q, kMessages);
+  producer.start();
+  for (int i = 0; i < kMessages; ++i) ASSERT_EQ(q.get(30s), around_a_kilobyte(i));
   join_ok(producer);
 }
 

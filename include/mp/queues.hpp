@@ -93,7 +93,7 @@ class Queue {
             detail::SpanSink sink(at);
             detail::encode_payload_into(*static_cast<const T*>(v), sink);
           };
-          return core_.put_in_place(size, +write, &value, timeout);
+          return core_.put_in_place(size, +write, &value, timeout, sizeof(cereal::size_type));
         }
       }
       detail::QueueCore::Message message(core_);

@@ -79,8 +79,11 @@ class QueueCore {
   // Puts a message of exactly `size` bytes (at most largest_in_ring()) that `write(context, at)`
   // encodes straight into the ring, under the put lock, sparing a copy: only for encodings that
   // run no user code (a string, a vector of numbers). Should it throw, nothing is put.
+  // `bulk_at`: where in the message its bulk bytes begin (a string's characters), which a
+  // message of a kilobyte or more then finds at a 64-byte boundary in the ring.
   using Writer = void (*)(const void* context, std::span<std::byte> at);
-  bool put_in_place(std::size_t size, Writer write, const void* context, Timeout timeout);
+  bool put_in_place(std::size_t size, Writer write, const void* context, Timeout timeout,
+                    std::size_t bulk_at = 0);
   // `body_sink`, when given, is called instead of `sink` for a message read from a body: the
   // bytes are then a shared mapping that it may give back as it reads them
   // (decode_payload(bytes, true)), and a large one is not mapped ahead of its reading. True: it
@@ -118,7 +121,9 @@ class QueueCore {
  private:
   struct Local;
   template <class Write>
-  bool put_record(std::size_t size, Body* body, const Write& write, Timeout timeout);
+  bool put_record(std::size_t size, Body* body, const Write& write, Timeout timeout,
+                  std::size_t bulk_at = kUnaligned);
+  static constexpr std::size_t kUnaligned = ~std::size_t{0};
 
   std::shared_ptr<Segment> segment_;
   shm::RingState* ring_ = nullptr;
