@@ -14,6 +14,10 @@ same run, are what to read.
 With --runs N the whole measurement is repeated N times; the table shows each variant's median
 time and the lowest and highest of its N ratios (each from one run).
 
+With --alternate M each program and its CPython twin are measured M times in alternation
+(program, twin, program, ...) and each case's median is kept: an mp case and its CPython twin then
+share the same seconds of a noisy machine.
+
 With --repetitions K each C++ case is measured K times (each for --min-time) in a random
 interleaving with the program's other cases (Google Benchmark's
 --benchmark_enable_random_interleaving), and its median is used: an mp case and its raw baseline
@@ -161,6 +165,9 @@ def main():
                     help="repeat the measurement; show the median time and the ratios' range")
     ap.add_argument("--repetitions", type=int, default=1,
                     help="measure each C++ case this many times, interleaved; use the median")
+    ap.add_argument("--alternate", type=int, default=1,
+                    help="measure each program and its CPython twin this many times, in "
+                    "alternation; use each case's median")
     ap.add_argument("--chart", help="write a PNG chart of the results here (default with --write: "
                     "bench/results.png)")
     args = ap.parse_args()
@@ -179,12 +186,17 @@ def main():
         groups = {}
         for unit in units:
             binary = os.path.join(args.build, "bench", f"{unit}_benchmark")
-            results = run_cpp(binary, args.min_time, args.filter, args.repetitions)
-            if os.path.exists(os.path.join(HERE, f"{unit}_bench.py")):
-                results.update(run_python(unit, args.min_time, args.filter))
-            for name, r in results.items():
+            rounds = []
+            for _ in range(max(1, args.alternate)):
+                results = run_cpp(binary, args.min_time, args.filter, args.repetitions)
+                if os.path.exists(os.path.join(HERE, f"{unit}_bench.py")):
+                    results.update(run_python(unit, args.min_time, args.filter))
+                rounds.append(results)
+            for name in rounds[0]:
+                measured = sorted((r[name] for r in rounds if name in r),
+                                  key=lambda r: r["seconds"])
                 group, _, variant = name.rpartition("/")
-                groups.setdefault(group, {})[variant] = r
+                groups.setdefault(group, {})[variant] = measured[len(measured) // 2]
         runs.append(groups)
     groups = median_groups(runs)
 

@@ -41,6 +41,7 @@ set(MP_SOURCES
   src/ipc/synchronize.cpp
   src/ipc/sharedctypes.cpp
   src/ipc/shared_memory.cpp
+  src/ipc/shared_memory_manager.cpp
   src/ipc/shareable_list.cpp
   src/ipc/connection.cpp
   src/ipc/listener.cpp

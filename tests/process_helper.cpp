@@ -14,7 +14,9 @@
 
 #include "mp/context.hpp"
 #include "mp/process.hpp"
+#include "mp/queues.hpp"
 #include "mp/shared_memory.hpp"
+#include "mp/shared_memory_manager.hpp"
 #include "mp/synchronize.hpp"
 
 namespace {
@@ -99,6 +101,25 @@ int exit_with_children() {
   loop_forever();
 }
 
+// Prints the names of two blocks of a SharedMemoryManager, one made here and one by a spawned
+// child (which has a resource tracker of its own), then dies by SIGKILL.
+[[noreturn]] void killed_shm_manager() {
+  mp::SharedMemoryManager smm;
+  std::printf("%s\n", smm.shared_memory(4096).name().c_str());
+  mp::Queue<std::string> names;
+  auto child =
+      mp::get_context(mp::StartMethod::spawn)
+          .Process([](mp::SharedMemoryManager smm,
+                      mp::Queue<std::string> names) { names.put(smm.shared_memory(4096).name()); },
+                   smm, names);
+  child.start();
+  std::printf("%s\n", names.get(30s).c_str());
+  std::fflush(stdout);
+  if (!child.join(30s)) std::exit(4);
+  std::raise(SIGKILL);
+  loop_forever();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -121,6 +142,7 @@ int main(int argc, char** argv) {
   if (mode == "exit-with-children") return exit_with_children();
   if (mode == "killed-shm-creator") killed_shm_creator(false);
   if (mode == "killed-shm-creator-child") killed_shm_creator(true);
+  if (mode == "killed-shm-manager") killed_shm_manager();
   std::fprintf(stderr, "unknown mode '%s'\n", mode.c_str());
   return 2;
 }

@@ -6,7 +6,8 @@
 // One header per Python module: process.hpp (multiprocessing.process), context.hpp (start
 // methods), synchronize.hpp (locks, semaphores, conditions, events, barriers), sharedctypes.hpp
 // (Value, Array), shared_memory.hpp (SharedMemory), shareable_list.hpp
-// (ShareableList), codec.hpp (what pickle does), errors.hpp.
+// (ShareableList), shared_memory_manager.hpp (SharedMemoryManager), codec.hpp (what pickle
+// does), errors.hpp.
 #pragma once
 
 #include "mp/codec.hpp"
@@ -25,5 +26,6 @@
 #include "mp/queues.hpp"
 #include "mp/shareable_list.hpp"
 #include "mp/shared_memory.hpp"
+#include "mp/shared_memory_manager.hpp"
 #include "mp/sharedctypes.hpp"
 #include "mp/synchronize.hpp"

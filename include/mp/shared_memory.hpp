@@ -35,6 +35,8 @@ class access;
 
 namespace mp {
 
+class SharedMemoryManager;
+
 namespace detail {
 class OutputArchive;
 class InputArchive;
@@ -63,6 +65,9 @@ class SharedMemory {
  private:
   struct State;
   friend class cereal::access;
+  friend class SharedMemoryManager;
+  // This process stops owning the name (its tracker forgets it): a manager owns it now.
+  void disown() noexcept;
   void save(detail::OutputArchive& ar) const;  // ValueError when closed
   void load(detail::InputArchive& ar);
   explicit SharedMemory(std::shared_ptr<State> state) noexcept : state_(std::move(state)) {}

@@ -127,6 +127,12 @@ void SharedMemory::close() noexcept {
   sys::unmap(state_->mapping);
 }
 
+void SharedMemory::disown() noexcept {
+  if (!state_->owner) return;
+  state_->owner = false;
+  runtime::untrack_shm_name(state_->name);
+}
+
 void SharedMemory::unlink() {
   if (state_->unlinked) return;
   int err = sys::unlink_named("/" + state_->name);

@@ -64,14 +64,18 @@ int g_socket = -1;  // the sending end; forked children inherit it (close-on-exe
   serve(socket);
 }
 
-void send(char kind, std::string_view name) noexcept {
-  if (name.empty() || name.size() >= kMaxMessage) return;
-  std::lock_guard lock(g_mutex);
-  if (g_socket < 0) return;
+// One packet each, so senders in several processes never interleave.
+void send_on(int socket, char kind, std::string_view name) noexcept {
+  if (socket < 0 || name.empty() || name.size() >= kMaxMessage) return;
   char buf[kMaxMessage];
   buf[0] = kind;
   name.copy(buf + 1, name.size());
-  ::send(g_socket, buf, name.size() + 1, MSG_NOSIGNAL);  // a dead tracker: nothing to do
+  ::send(socket, buf, name.size() + 1, MSG_NOSIGNAL);  // a dead tracker: nothing to do
+}
+
+void send(char kind, std::string_view name) noexcept {
+  std::lock_guard lock(g_mutex);
+  send_on(g_socket, kind, name);
 }
 
 }  // namespace
@@ -100,6 +104,20 @@ void track_shm_name(std::string_view name) noexcept {
 
 void untrack_shm_name(std::string_view name) noexcept {
   send('U', name);
+}
+
+int dup_tracker_socket() noexcept {
+  if (!start_resource_tracker()) return -1;
+  std::lock_guard lock(g_mutex);
+  return ::fcntl(g_socket, F_DUPFD_CLOEXEC, 0);
+}
+
+void track_shm_name(int socket, std::string_view name) noexcept {
+  send_on(socket, 'R', name);
+}
+
+void untrack_shm_name(int socket, std::string_view name) noexcept {
+  send_on(socket, 'U', name);
 }
 
 }  // namespace mp::runtime

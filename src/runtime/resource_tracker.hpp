@@ -23,4 +23,12 @@ bool start_resource_tracker() noexcept;
 void track_shm_name(std::string_view name) noexcept;
 void untrack_shm_name(std::string_view name) noexcept;
 
+// A close-on-exec duplicate of this process's sending end (the tracker started if need be), for
+// another process to register names with this process's tracker (a SharedMemoryManager's blocks
+// then live as long as the process that made it); -1 when no tracker could be started.
+int dup_tracker_socket() noexcept;
+// As above, through such a descriptor; nothing happens for -1.
+void track_shm_name(int socket, std::string_view name) noexcept;
+void untrack_shm_name(int socket, std::string_view name) noexcept;
+
 }  // namespace mp::runtime
