@@ -35,6 +35,7 @@ set(MP_SOURCES
   src/runtime/framing.cpp
   src/runtime/auth.cpp
   src/runtime/resource_tracker.cpp
+  src/runtime/logger.cpp
   # ipc: the user-visible shared objects
   src/ipc/segment.cpp
   src/ipc/fd_transfer.cpp

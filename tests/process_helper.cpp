@@ -13,6 +13,8 @@
 #include <thread>
 
 #include "mp/context.hpp"
+#include "mp/logger.hpp"
+#include "mp/pool.hpp"
 #include "mp/process.hpp"
 #include "mp/queues.hpp"
 #include "mp/shared_memory.hpp"
@@ -120,6 +122,43 @@ int exit_with_children() {
   loop_forever();
 }
 
+void hello() {
+  std::printf("hi\n");
+}
+int twice(int x) {
+  return 2 * x;
+}
+
+// Python's log_to_stderr(logging.DEBUG) around a forked child, a spawned one (which inherits
+// the settings) and a pool of one worker (tests/logger_test.cpp reads stderr).
+int logging_demo() {
+  auto& log = mp::log_to_stderr(mp::LogLevel::debug);
+  mp::Process forked(hello);
+  forked.start();
+  forked.join();
+  auto spawned = mp::get_context(mp::StartMethod::spawn).Process(hello);
+  spawned.start();
+  spawned.join();
+  mp::Pool pool(1);
+  if (pool.apply(twice, 21) != 42) return 3;
+  pool.close();
+  pool.join();
+  log.info("done");
+  return 0;
+}
+
+// get_logger() alone: mp makes no message of its own at the default level, and a warning is
+// printed bare (Python's last-resort handler).
+int quiet_logger() {
+  auto& log = mp::get_logger();
+  mp::Process p(hello);
+  p.start();
+  p.join();
+  log.info("not shown");
+  log.warning("shown bare");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -143,6 +182,8 @@ int main(int argc, char** argv) {
   if (mode == "killed-shm-creator") killed_shm_creator(false);
   if (mode == "killed-shm-creator-child") killed_shm_creator(true);
   if (mode == "killed-shm-manager") killed_shm_manager();
+  if (mode == "logging") return logging_demo();
+  if (mode == "quiet-logger") return quiet_logger();
   std::fprintf(stderr, "unknown mode '%s'\n", mode.c_str());
   return 2;
 }

@@ -14,6 +14,7 @@
 #include "mp/connection.hpp"
 #include "mp/context.hpp"
 #include "mp/errors.hpp"
+#include "mp/logger.hpp"
 #include "mp/executor.hpp"
 #include "mp/futures.hpp"
 #include "mp/managers.hpp"

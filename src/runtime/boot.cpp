@@ -98,6 +98,7 @@ BootSpec make_boot_spec(const ProcessState& state, std::vector<int>& fds) {
   Registry& r = registry();
   spec.parent_pid = sys::this_pid();
   spec.parent_name = r.current->name;
+  spec.log = runtime::log_settings();
   FdOutbox out;  // the handles among the arguments name their descriptors here
   state.encoder(spec.entry, spec.body);
   if (out.fds().size() > sys::kMaxPassedFds) {
@@ -139,6 +140,7 @@ void run_boot_child(int sock, int death_parent) noexcept {
   ::close(sock);
   if (death_parent == 0) death_parent = spec.parent_pid;
   if (spec.daemon && !sys::die_with_parent(death_parent)) sys::exit_now(1);
+  runtime::apply_log_settings(spec.log);
   note_boot_child(spec);
   auto self = registry().current;
   self->target = [&spec, &fds] { run_spec(spec, fds); };

@@ -14,6 +14,7 @@
 
 #include "mp/detail/code_ref.hpp"
 #include "mp/process.hpp"
+#include "runtime/log.hpp"
 
 namespace mp::detail {
 
@@ -26,10 +27,11 @@ struct BootSpec {
   std::string parent_name;
   CodeRef entry;  // void(std::span<const std::byte>, ReceivedFds&): run_encoded_target
   std::vector<std::byte> body;
+  runtime::LogSettings log;  // the parent's logger settings (mp/logger.hpp)
 
   template <class Archive>
   void serialize(Archive& ar) {
-    ar(name, daemon, method, identity, parent_pid, parent_name, entry, body);
+    ar(name, daemon, method, identity, parent_pid, parent_name, entry, body, log);
   }
 };
 

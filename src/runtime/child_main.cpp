@@ -9,6 +9,7 @@
 #include <string>
 
 #include "runtime/exception_info.hpp"
+#include "runtime/log.hpp"
 #include "runtime/process_state.hpp"
 #include "sys/child.hpp"
 
@@ -18,6 +19,9 @@ namespace {
 
 [[noreturn]] void finish(int code) noexcept {
   finalize_children();
+  if (runtime::logging(LogLevel::info)) {
+    runtime::log(LogLevel::info, "process exiting with exitcode " + std::to_string(code));
+  }
   sys::flush_stdio(/*all_streams=*/false);
   sys::exit_now(code);
 }
@@ -39,6 +43,7 @@ void report(const std::string& process_name) noexcept {
 void run_child(const std::shared_ptr<ProcessState>& self) noexcept {
   sys::on_exit_first(on_exit_hook);  // registered last, so it runs first at std::exit
   int code = 0;
+  runtime::log(LogLevel::info, "child process calling self.run()");
   try {
     if (self->target) self->target();
   } catch (...) {

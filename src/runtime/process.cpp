@@ -10,6 +10,7 @@
 #include "mp/context.hpp"
 #include "mp/process.hpp"
 #include "runtime/boot.hpp"
+#include "runtime/log.hpp"
 #include "runtime/process_state.hpp"
 #include "sys/child.hpp"
 #include "sys/poll.hpp"
@@ -175,21 +176,42 @@ void note_library_thread(int delta) noexcept {
   library_threads().fetch_add(delta, std::memory_order_relaxed);
 }
 
+void register_exit_handler() noexcept {
+  static std::once_flag once;
+  try {
+    std::call_once(once, [] { std::atexit([] { detail::finalize_children(); }); });
+  } catch (...) {  // call_once failed to start: children are still reaped by whoever joins them
+  }
+}
+
 void finalize_children() noexcept {
+  // Python's words, for the logger (mp/logger.hpp); its atexit finalizers are ours too.
+  runtime::log(LogLevel::info, "process shutting down");
+  runtime::log(LogLevel::debug, "running all \"atexit\" finalizers with priority >= 0");
   // A child that never used the registry has started no processes: nothing to do, and no
   // reason to build one.
-  if (g_registry == nullptr || g_registry->owner_pid != sys::this_pid()) return;
-  std::vector<std::shared_ptr<ProcessState>> children;
-  {
-    Registry& r = *g_registry;
-    std::lock_guard lock(r.mutex);
-    children = r.children;
+  if (g_registry != nullptr && g_registry->owner_pid == sys::this_pid()) {
+    std::vector<std::shared_ptr<ProcessState>> children;
+    {
+      Registry& r = *g_registry;
+      std::lock_guard lock(r.mutex);
+      children = r.children;
+    }
+    const bool told = runtime::logging(LogLevel::info);
+    for (auto& c : children) {
+      if (c->daemon && !c->poll(false)) {
+        if (told) runtime::log(LogLevel::info, "calling terminate() for daemon " + c->name);
+        sys::send_signal(c->pidfd.get(), c->pid, SIGTERM);
+      }
+    }
+    for (auto& c : children) {
+      if (told && !c->poll(false))
+        runtime::log(LogLevel::info, "calling join() for process " + c->name);
+      c->poll(true);
+    }
+    stop_forkserver();
   }
-  for (auto& c : children) {
-    if (c->daemon && !c->poll(false)) sys::send_signal(c->pidfd.get(), c->pid, SIGTERM);
-  }
-  for (auto& c : children) c->poll(true);
-  stop_forkserver();
+  runtime::log(LogLevel::debug, "running the remaining \"atexit\" finalizers");
 }
 
 }  // namespace detail
@@ -228,11 +250,6 @@ void warn_if_threaded() {
                  "mp::StartMethod::forkserver or spawn when threads are running.\n",
                  sys::this_pid(), threads);
   }
-}
-
-void register_exit_handler_once() {
-  static std::once_flag once;
-  std::call_once(once, [] { std::atexit([] { detail::finalize_children(); }); });
 }
 
 }  // namespace
@@ -306,7 +323,7 @@ void Process::start() {
   for (auto& c : children) c->poll(false);
 
   if (s.method == StartMethod::fork) warn_if_threaded();
-  register_exit_handler_once();
+  detail::register_exit_handler();
   switch (s.method) {
     case StartMethod::fork:
       detail::launch_fork(state_);

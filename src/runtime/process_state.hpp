@@ -68,6 +68,9 @@ Registry& registry();
 // Called in a fork child, first thing: records who the child is, for registry() to find.
 void note_fork_child(ProcessState* self, int parent_pid) noexcept;
 
+// Registers finalize_children to run at exit (once).
+void register_exit_handler() noexcept;
+
 // Terminates daemonic children and joins the others (Python's _exit_function).
 void finalize_children() noexcept;
 

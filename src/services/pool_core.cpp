@@ -35,6 +35,7 @@
 #include "mp/errors.hpp"
 #include "mp/process.hpp"
 #include "runtime/fork_server.hpp"
+#include "runtime/log.hpp"
 #include "runtime/outcome.hpp"
 #include "runtime/process_state.hpp"
 #include "services/pool_worker.hpp"
@@ -136,9 +137,14 @@ struct PoolCore::State {
   Process start_worker(std::size_t index, bool from_pool_thread) {
     Process p =
         method == StartMethod::fork && !from_pool_thread ? fork_worker(index) : exec_worker(index);
-    p.set_name("PoolWorker-" + std::to_string(index + 1));
+    // Python's names: ForkPoolWorker-1, SpawnPoolWorker-2, ForkServerPoolWorker-3.
+    const char* kind = method == StartMethod::spawn        ? "Spawn"
+                       : method == StartMethod::forkserver ? "ForkServer"
+                                                           : "Fork";
+    p.set_name(std::string(kind) + "PoolWorker-" + std::to_string(index + 1));
     p.set_daemon(true);
     p.start();
+    runtime::log(LogLevel::debug, "added worker");
     return p;
   }
 
@@ -493,12 +499,14 @@ void PoolCore::join() {
   TaskHeader stop{kStop, {}};
   std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(&stop), sizeof stop);
   for (std::size_t i = 0; i < s.workers.size(); ++i) s.tasks.put(bytes, std::nullopt);
+  runtime::log(LogLevel::debug, "joining pool workers");
   for (auto& w : s.workers) w.join();
   s.stop_zygote();
 }
 
 void PoolCore::terminate() {
   State& s = *state_;
+  runtime::log(LogLevel::debug, "terminating pool");
   {
     std::unique_lock lock(s.mutex);
     s.closed = true;
@@ -514,7 +522,9 @@ void PoolCore::terminate() {
   State::Ended ended{s};
   s.stop_thread();
   note_library_thread(-1);
+  runtime::log(LogLevel::debug, "terminating workers");
   for (auto& w : s.workers) w.terminate();
+  runtime::log(LogLevel::debug, "joining pool workers");
   for (auto& w : s.workers) {
     if (!w.join(std::chrono::seconds(1))) {
       w.kill();

@@ -3,10 +3,12 @@
 
 #include <atomic>
 #include <cstring>
+#include <string>
 #include <type_traits>
 
 #include "ipc/kept_body.hpp"
 #include "runtime/exception_info.hpp"
+#include "runtime/log.hpp"
 #include "runtime/outcome.hpp"
 
 namespace mp::detail {
@@ -37,6 +39,12 @@ struct Reply final : ResultOut {
   std::vector<std::byte>& prefix;
   bool sent = false;
 };
+
+void log_worker_exit(std::size_t done) noexcept {
+  if (runtime::logging(LogLevel::debug)) {
+    runtime::log(LogLevel::debug, "worker exiting after " + std::to_string(done) + " tasks");
+  }
+}
 
 }  // namespace
 
@@ -95,7 +103,11 @@ void serve_tasks(QueueCore& tasks, QueueCore& results, RawArray<std::uint64_t>& 
         if (!body.empty()) release_kept_body(body);
       }
     } release{take.body};
-    if (take.header.id == kStop) return;
+    if (take.header.id == kStop) {
+      runtime::log(LogLevel::debug, "worker got sentinel -- exiting");
+      log_worker_exit(done);
+      return;
+    }
     // The reply is [id][outcome]: the result is encoded straight after a success header, and
     // replaced by the error should the call throw.
     reply.resize(sizeof take.header.id);
@@ -120,7 +132,10 @@ void serve_tasks(QueueCore& tasks, QueueCore& results, RawArray<std::uint64_t>& 
     }
     if (!answer.sent) results.put(reply, std::nullopt);
     slot.store(0, std::memory_order_release);
-    if (maxtasks != 0 && ++done >= maxtasks) return;
+    if (++done == maxtasks) {  // never, for maxtasks 0
+      log_worker_exit(done);
+      return;
+    }
   }
 }
 

@@ -39,6 +39,7 @@
 #include "mp/detail/manager_client.hpp"
 #include "mp/errors.hpp"
 #include "mp/process.hpp"
+#include "runtime/log.hpp"
 #include "runtime/outcome.hpp"
 #include "services/manager/link.hpp"
 #include "services/manager/serve.hpp"
@@ -453,6 +454,7 @@ void ManagerCore::shutdown() {
   if (stopped_) return;
   stopped_ = true;
   if (!server_) return;  // connected: the server belongs to another program
+  runtime::log(LogLevel::info, "sending shutdown message to manager");
   try {
     Request r;
     r.op = Op::shutdown;

@@ -20,6 +20,7 @@
 #include "mp/connection.hpp"
 #include "mp/errors.hpp"
 #include "runtime/exception_info.hpp"
+#include "runtime/log.hpp"
 #include "runtime/outcome.hpp"
 #include "services/manager/link.hpp"
 #include "services/manager/server.hpp"
@@ -162,6 +163,9 @@ void serve(Listener& listener, const ServerOptions& options) {
   }
   const int wake_fd = wake_write.release();
   const ListenerInternals::Handshake handshake = ListenerInternals::handshake_of(listener);
+  if (runtime::logging(LogLevel::info)) {
+    runtime::log(LogLevel::info, "manager serving at '" + listener.address() + "'");
+  }
   for (;;) {
     auto ready = connection::wait({listener.fileno(), wake_read.get()});
     bool stop = false;

@@ -1,0 +1,33 @@
+// runtime/log.hpp — how mp's own code reports to the logger (mp/logger.hpp), and how a child
+// inherits its settings.
+//
+// A message is built only when it will be printed: `if (runtime::logging(LogLevel::debug))
+// runtime::log(LogLevel::debug, "worker exiting after " + std::to_string(n) + " tasks");`. As in
+// Python, mp makes no message of its own before get_logger() or log_to_stderr() was called.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "mp/logger.hpp"
+
+namespace mp::runtime {
+
+bool logging(LogLevel level) noexcept;
+void log(LogLevel level, std::string_view message) noexcept;
+
+// What a child started by spawn or forkserver is told (fork children copy it).
+struct LogSettings {
+  std::int32_t level = 0;
+  bool used = false;       // get_logger() or log_to_stderr() was called
+  bool to_stderr = false;  // log_to_stderr() was called
+
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(level, used, to_stderr);
+  }
+};
+LogSettings log_settings() noexcept;
+void apply_log_settings(const LogSettings& settings) noexcept;
+
+}  // namespace mp::runtime
