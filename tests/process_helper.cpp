@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -147,6 +148,29 @@ int logging_demo() {
   return 0;
 }
 
+int g_preloaded_by = 0;  // set by the forkserver's preload, in the server
+void record_preload() {
+  g_preloaded_by = ::getpid();
+}
+void failing_preload() {
+  throw std::runtime_error("no such plugin");
+}
+
+// Two forkserver children report (exit code 42) whether they started with what the preload set
+// up, in another process than their own: the server.
+int forkserver_preload() {
+  mp::set_forkserver_preload({failing_preload, record_preload});
+  auto ctx = mp::get_context(mp::StartMethod::forkserver);
+  for (int i = 0; i < 2; ++i) {
+    auto p = ctx.Process(
+        [] { std::exit(g_preloaded_by != 0 && g_preloaded_by != ::getpid() ? 42 : 1); });
+    p.start();
+    if (!p.join(30s)) return 4;
+    std::printf("%d\n", p.exitcode().value_or(-1));
+  }
+  return 0;
+}
+
 // get_logger() alone: mp makes no message of its own at the default level, and a warning is
 // printed bare (Python's last-resort handler).
 int quiet_logger() {
@@ -184,6 +208,7 @@ int main(int argc, char** argv) {
   if (mode == "killed-shm-manager") killed_shm_manager();
   if (mode == "logging") return logging_demo();
   if (mode == "quiet-logger") return quiet_logger();
+  if (mode == "forkserver-preload") return forkserver_preload();
   std::fprintf(stderr, "unknown mode '%s'\n", mode.c_str());
   return 2;
 }

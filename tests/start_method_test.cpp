@@ -353,6 +353,21 @@ TEST(StartMethodNameTest, MethodsAreNamedAsInPython) {
   mp::set_start_method(before);
 }
 
+TEST(ForkserverPreloadTest, ChildrenStartWithWhatTheServerPreloaded) {
+  // The helper's preload records the server's pid; each forkserver child exits 42 when it finds
+  // a pid there other than its own. The first preload function throws: reported, and no harm.
+  auto r = mp::testing::run_command({MP_PROCESS_HELPER, "forkserver-preload"}, 60s);
+  ASSERT_EQ(r.exitcode, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("42\n42\n", 0), 0u) << r.out;
+  EXPECT_NE(r.err.find("mp: a forkserver preload function failed: no such plugin"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(ForkserverPreloadTest, ANullFunctionIsRefused) {
+  EXPECT_THROW(mp::set_forkserver_preload({nullptr}), mp::ValueError);
+}
+
 TEST(StartMethodEnvTest, TheEnvironmentPicksTheDefault) {
   auto r = mp::testing::run_command(
       {"/usr/bin/env", "MP_START_METHOD=forkserver", MP_PROCESS_HELPER, "print-start-method"}, 30s);

@@ -62,6 +62,8 @@ class Context {
 
   // Makes a Process that has not started use this context's method.
   void bind(mp::Process& p) const;
+  // mp::set_forkserver_preload (Python's context has the method too).
+  void set_forkserver_preload(std::vector<void (*)()> functions) const;
 
  private:
   StartMethod method_;
@@ -85,5 +87,13 @@ void freeze_support();
 // The program spawn and the forkserver run (Python's set_executable): by default this one
 // (/proc/self/exe). It must be the same build, or children refuse to run the target.
 void set_executable(std::string path);
+
+// Python's set_forkserver_preload: functions the forkserver runs once, as it starts and before
+// it forks any child, so that its children start with what they set up (a library loaded, a
+// table built) instead of each doing it again. Function pointers only: they travel by build and
+// offset (a function of another library throws ProcessError here). As in Python, it takes effect
+// when the forkserver starts: call it before the first forkserver child. One that throws is
+// reported on stderr and the server goes on.
+void set_forkserver_preload(std::vector<void (*)()> functions);
 
 }  // namespace mp

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "mp/context.hpp"
+#include "mp/errors.hpp"
 #include "runtime/process_state.hpp"
 #include "runtime/spawn_program.hpp"
 
@@ -53,6 +54,19 @@ StartMethod get_start_method() {
 std::vector<StartMethod> get_all_start_methods() {
   return {StartMethod::fork, StartMethod::spawn, StartMethod::forkserver};
 }
+void Context::set_forkserver_preload(std::vector<void (*)()> functions) const {
+  mp::set_forkserver_preload(std::move(functions));
+}
+
+void set_forkserver_preload(std::vector<void (*)()> functions) {
+  std::vector<detail::CodeRef> refs;
+  for (auto* f : functions) {
+    if (f == nullptr) throw ValueError("set_forkserver_preload: a null function");
+    refs.push_back(detail::code_ref_of(f));
+  }
+  detail::set_forkserver_preload_refs(std::move(refs));
+}
+
 void set_executable(std::string path) {
   detail::set_executable_path(std::move(path));
 }

@@ -2,6 +2,7 @@
 // it only by calling it, which is how runtime/boot.cpp knows whether main() has the line.
 #include "mp/context.hpp"
 #include "runtime/boot.hpp"
+#include "runtime/spawn_program.hpp"
 
 extern "C" {
 extern const char mp_freeze_support_linked;
@@ -20,6 +21,7 @@ void freeze_support() {
       detail::run_boot_child(env.fd, 0);
     case detail::BootRole::forkserver:
       detail::boot_done();
+      detail::run_forkserver_preload();
       detail::serve_forkserver(env.fd);
   }
 }

@@ -1,9 +1,13 @@
 #include "runtime/spawn_program.hpp"
 
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "mp/errors.hpp"
 #include "runtime/boot.hpp"
 #include "sys/child.hpp"
 
@@ -15,8 +19,24 @@ namespace {
 
 constexpr int kBootFd = 3;
 
+constexpr const char* kPreloadVariable = "MP_FORKSERVER_PRELOAD";
+
 std::mutex g_mutex;
-std::string g_executable;  // guarded by g_mutex; empty: /proc/self/exe
+std::string g_executable;        // guarded by g_mutex; empty: /proc/self/exe
+std::vector<CodeRef> g_preload;  // guarded by g_mutex
+
+// "<build hex>:<offset hex>,..." for the environment of a forkserver.
+std::string preload_text(const std::vector<CodeRef>& refs) {
+  std::string text;
+  char item[40];
+  for (const CodeRef& r : refs) {
+    std::snprintf(item, sizeof item, "%s%llx:%llx", text.empty() ? "" : ",",
+                  static_cast<unsigned long long>(r.build),
+                  static_cast<unsigned long long>(r.offset));
+    text += item;
+  }
+  return text;
+}
 
 }  // namespace
 
@@ -36,16 +56,52 @@ int run_program(const char* role, int fd, int& pid) {
   if (name.empty()) name = path;
   std::vector<std::string> env;
   const std::string prefix = std::string(kBootVariable) + "=";
+  const std::string preload_prefix = std::string(kPreloadVariable) + "=";
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    if (std::string_view(*e).starts_with(prefix)) continue;
+    const std::string_view entry(*e);
+    if (entry.starts_with(prefix) || entry.starts_with(preload_prefix)) continue;
     env.emplace_back(*e);
   }
   env.push_back(prefix + role + ":" + std::to_string(kBootFd));
+  if (std::string_view(role) == "forkserver") {
+    std::lock_guard lock(g_mutex);
+    if (!g_preload.empty()) env.push_back(preload_prefix + preload_text(g_preload));
+  }
   std::vector<char*> envp;
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
   char* argv[] = {name.data(), nullptr};
   return sys::spawn_program(path.c_str(), argv, envp.data(), fd, kBootFd, pid);
+}
+
+void set_forkserver_preload_refs(std::vector<CodeRef> refs) {
+  std::lock_guard lock(g_mutex);
+  g_preload = std::move(refs);
+}
+
+void run_forkserver_preload() noexcept {
+  const char* text = std::getenv(kPreloadVariable);
+  if (text == nullptr) return;
+  const std::string list = text;
+  ::unsetenv(kPreloadVariable);  // not for the children
+  for (std::size_t at = 0; at < list.size();) {
+    std::size_t end = list.find(',', at);
+    if (end == std::string::npos) end = list.size();
+    unsigned long long build = 0, offset = 0;
+    const std::string item = list.substr(at, end - at);
+    at = end + 1;
+    try {
+      if (std::sscanf(item.c_str(), "%llx:%llx", &build, &offset) != 2) {
+        throw ProcessError("a malformed entry '" + item + "'");
+      }
+      resolve_function<void()>(CodeRef{build, offset})();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "mp: a forkserver preload function failed: %s\n", e.what());
+    } catch (...) {
+      std::fprintf(stderr, "mp: a forkserver preload function failed\n");
+    }
+  }
+  std::fflush(stderr);
 }
 
 }  // namespace mp::detail

@@ -2,6 +2,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
+
+#include "mp/detail/code_ref.hpp"
 
 namespace mp::detail {
 
@@ -10,7 +13,13 @@ std::string executable();
 void set_executable_path(std::string path);
 
 // Runs the program again with MP_BOOT=<role>:3 and `fd` as its descriptor 3; sets `pid`.
-// Returns errno.
+// Returns errno. A forkserver is also told its preload functions (MP_FORKSERVER_PRELOAD).
 int run_program(const char* role, int fd, int& pid);
+
+// mp::set_forkserver_preload's functions, for the next forkserver started.
+void set_forkserver_preload_refs(std::vector<CodeRef> refs);
+// In the forkserver, before it serves: runs the functions it was told, once; one that throws
+// (or cannot be found) is reported on stderr.
+void run_forkserver_preload() noexcept;
 
 }  // namespace mp::detail
