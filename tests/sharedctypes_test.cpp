@@ -156,6 +156,47 @@ TEST_P(SharedCtypesMethodTest, ArrayLockSerializesWholeArrayUpdates) {
   for (int x : arr) EXPECT_EQ(x, 20000);
 }
 
+TEST_P(SharedCtypesMethodTest, ValuesAndArraysGivenOneLockShareIt) {
+  // Python's Value('i', 0, lock=lock), Array('i', 3, lock=lock).
+  mp::RLock lock;
+  mp::Value<int> a(0, lock);
+  mp::Array<int> b(3, lock);
+  mp::Array<int> c({1, 2}, lock);
+  ASSERT_TRUE(lock.acquire());  // held here: no other process gets it through a, b or c
+  auto blocked = ctx().Process(
+      [](mp::Value<int> a, mp::Array<int> b, mp::Array<int> c) {
+        const bool got =
+            a.get_lock().acquire(50ms) || b.get_lock().acquire(50ms) || c.get_lock().acquire(50ms);
+        std::exit(got ? 3 : 0);
+      },
+      a, b, c);
+  blocked.start();
+  ASSERT_TRUE(blocked.join(30s));
+  EXPECT_EQ(blocked.exitcode(), 0) << "a lock given to share was not the one taken";
+  lock.release();
+
+  auto counter = ctx().Process(
+      [](mp::Value<int> a, mp::Array<int> b) {
+        for (int i = 0; i < 1000; ++i) {
+          std::lock_guard guard(a.get_lock());
+          a.value() += 1;
+          b[0] += 1;
+        }
+      },
+      a, b);
+  counter.start();
+  for (int i = 0; i < 1000; ++i) {
+    std::lock_guard guard(b.get_lock());
+    a.value() += 1;
+    b[0] += 1;
+  }
+  ASSERT_TRUE(counter.join(30s));
+  EXPECT_EQ(counter.exitcode(), 0);
+  EXPECT_EQ(a.value(), 2000);
+  EXPECT_EQ(b[0], 2000);
+  EXPECT_EQ(c[1], 2);
+}
+
 TEST_F(SharedCtypesTest, CopiesShareOneObject) {
   mp::Value<int> a(1);
   mp::Value<int> b = a;

@@ -11,7 +11,8 @@
 //
 // T must be trivially copyable: the bytes live in shared memory and are read by other
 // processes, where pointers and owned resources would be meaningless. Value and Array carry an
-// RLock (get_lock()); the Raw forms do not. All are handles: copies and children share the
+// RLock (get_lock()), their own or one given to share (`mp::Value<int> a(0, lock)`, Python's
+// lock=lock); the Raw forms do not. All are handles: copies and children share the
 // storage, which lives in anonymous shared memory (never in /dev/shm) until the last handle in
 // the last process is gone.
 //
@@ -73,6 +74,13 @@ constexpr std::size_t payload_offset(bool with_lock) {
 // that another process constructed, in a segment received from it.
 SharedRef<shm::LockState> lock_at_start(const std::shared_ptr<Segment>& segment) noexcept;
 SharedRef<shm::LockState> lock_in(const std::shared_ptr<Segment>& segment) noexcept;
+
+// On the wire, a Value or Array first says whether its lock lies in its own memory; a lock given
+// to share follows its memory (the archives are defined in the library, not here).
+void save_lock_kind(OutputArchive& ar, bool own);
+bool load_lock_kind(InputArchive& ar);
+void save_given_lock(OutputArchive& ar, const RLock& lock);
+void load_given_lock(InputArchive& ar, RLock& into);
 
 template <class T>
 T* construct_payload(const std::shared_ptr<Segment>& segment, std::size_t offset, std::size_t n) {
@@ -148,18 +156,31 @@ class Value : public RawValue<T> {
   Value() : Value(T{}) {}
   explicit Value(const T& init)
       : RawValue<T>(init, true), lock_(detail::lock_at_start(this->segment_)) {}
+  // Guarded by `lock`, which other Values and Arrays may share (Python's Value(..., lock=lock)).
+  Value(const T& init, RLock lock)
+      : RawValue<T>(init, false), lock_(std::move(lock)), own_(false) {}
 
   // The lock that guards compound updates of value().
   RLock& get_lock() noexcept { return lock_; }
 
  private:
   friend class cereal::access;
-  void serialize(detail::OutputArchive& ar) { this->save_as(ar, "mp::Value"); }
+  void serialize(detail::OutputArchive& ar) {
+    detail::save_lock_kind(ar, own_);
+    this->save_as(ar, "mp::Value");
+    if (!own_) detail::save_given_lock(ar, lock_);
+  }
   void serialize(detail::InputArchive& ar) {
-    this->load_from(ar, true);
-    lock_ = RLock(detail::lock_in(this->segment_));
+    own_ = detail::load_lock_kind(ar);
+    this->load_from(ar, own_);
+    if (own_) {
+      lock_ = RLock(detail::lock_in(this->segment_));
+    } else {
+      detail::load_given_lock(ar, lock_);
+    }
   }
   RLock lock_;
+  bool own_ = true;  // the lock lies in this Value's memory
 };
 
 namespace detail {
@@ -238,17 +259,34 @@ class Array : public RawArray<T> {
   template <detail::ArraySource<T> R>
   explicit Array(R&& init)
       : RawArray<T>(std::forward<R>(init), true), lock_(detail::lock_at_start(this->segment_)) {}
+  // Guarded by `lock`, which other Values and Arrays may share (Python's Array(..., lock=lock)).
+  Array(std::size_t n, RLock lock) : RawArray<T>(n, false), lock_(std::move(lock)), own_(false) {}
+  Array(std::initializer_list<T> init, RLock lock)
+      : RawArray<T>(init, false), lock_(std::move(lock)), own_(false) {}
+  template <detail::ArraySource<T> R>
+  Array(R&& init, RLock lock)
+      : RawArray<T>(std::forward<R>(init), false), lock_(std::move(lock)), own_(false) {}
 
   RLock& get_lock() noexcept { return lock_; }
 
  private:
   friend class cereal::access;
-  void serialize(detail::OutputArchive& ar) { this->save_as(ar, "mp::Array"); }
+  void serialize(detail::OutputArchive& ar) {
+    detail::save_lock_kind(ar, own_);
+    this->save_as(ar, "mp::Array");
+    if (!own_) detail::save_given_lock(ar, lock_);
+  }
   void serialize(detail::InputArchive& ar) {
-    this->load_from(ar, true);
-    lock_ = RLock(detail::lock_in(this->segment_));
+    own_ = detail::load_lock_kind(ar);
+    this->load_from(ar, own_);
+    if (own_) {
+      lock_ = RLock(detail::lock_in(this->segment_));
+    } else {
+      detail::load_given_lock(ar, lock_);
+    }
   }
   RLock lock_;
+  bool own_ = true;  // the lock lies in this Array's memory
 };
 
 #undef MP_SHAREABLE_ASSERT
