@@ -2,6 +2,7 @@
 
 #include <cereal/types/string.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -17,6 +18,11 @@
 #include "sys/thread_id.hpp"
 
 namespace mp {
+
+namespace {
+// How long a maker waits for the list of names (see own()).
+constexpr auto kPutWait = std::chrono::seconds(5);
+}  // namespace
 
 // Every process that uses the manager puts the names of the blocks it makes into `names`;
 // shutdown() takes them out and unlinks them. `tracker` sends to the resource tracker of the
@@ -69,11 +75,17 @@ void SharedMemoryManager::own(SharedMemory block) {
   block.disown();
   runtime::track_shm_name(s.tracker.get(), name);
   try {
-    s.names.put_nowait(name);
+    // Not put_nowait: that gives up as soon as another maker holds the list's lock, and the list
+    // only fills at about 100 000 names, so the wait is for the lock (or its dead holder).
+    s.names.put(name, kPutWait);
   } catch (const Full&) {
     block.unlink();
     throw Error("SharedMemoryManager: too many blocks (the list of their names is full)");
   }
+  // The put's publishing store is a release, and x86 may let this load pass it: then a
+  // shutdown() that set `down` and found the list empty meanwhile would leave this block to us
+  // while we saw `down` clear. The fence orders them (shutdown's set is seq_cst).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   if (s.down.is_set()) {  // shut down meanwhile: its list may have been read already
     block.unlink();
     throw ValueError("SharedMemoryManager is shut down");
