@@ -153,6 +153,25 @@ TEST_F(SharedMemoryManagerLocalTest, ThreadsMakingBlocksAtOnceAllGetThem) {
   smm.shutdown();
 }
 
+TEST_F(SharedMemoryManagerLocalTest, ShutdownsAtOnceEachReturnWithEveryBlockGone) {
+  // The second shutdown() finds the first one emptying the list of names: it waits for it
+  // rather than returning while most blocks are still there.
+  mp::SharedMemoryManager smm;
+  std::vector<std::string> names;
+  for (int i = 0; i < 1000; ++i) names.push_back(smm.shared_memory(64).name());
+  int left[2] = {0, 0};
+  auto shut_down = [&](int k) {
+    smm.shutdown();
+    const auto entries = mp::testing::shm_entries();
+    for (const auto& name : names) left[k] += static_cast<int>(entries.count(name));
+  };
+  std::thread first(shut_down, 0), second(shut_down, 1);
+  first.join();
+  second.join();
+  EXPECT_EQ(left[0], 0);
+  EXPECT_EQ(left[1], 0);
+}
+
 TEST_F(SharedMemoryManagerLocalTest, ErrorsAreClear) {
   mp::SharedMemoryManager smm;
   EXPECT_THROW(smm.shared_memory(0), mp::ValueError);

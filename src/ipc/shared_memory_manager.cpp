@@ -22,6 +22,8 @@ namespace mp {
 namespace {
 // How long a maker waits for the list of names (see own()).
 constexpr auto kPutWait = std::chrono::seconds(5);
+// How long a shutdown() waits for another one to finish.
+constexpr auto kDrainWait = std::chrono::seconds(30);
 }  // namespace
 
 // Every process that uses the manager puts the names of the blocks it makes into `names`;
@@ -31,6 +33,9 @@ constexpr auto kPutWait = std::chrono::seconds(5);
 struct SharedMemoryManager::State {
   Queue<std::string> names;
   Event down;
+  // Held by the shutdown() that empties `names`: another one, whose try_get would give up at once
+  // on the list's lock, waits for it instead of returning before those names are unlinked.
+  Lock drain;
   sys::UniqueFd tracker;
   int maker_pid = 0;  // 0 in a process that was given the manager
 
@@ -40,6 +45,11 @@ struct SharedMemoryManager::State {
 
   void unlink_all() noexcept {
     down.set();
+    bool held = false;
+    try {
+      held = drain.acquire(kDrainWait);
+    } catch (...) {  // unlink what we can all the same
+    }
     for (;;) {
       std::optional<std::string> name;
       try {
@@ -50,6 +60,12 @@ struct SharedMemoryManager::State {
       if (!name) break;
       sys::unlink_named("/" + *name);  // ENOENT: unlinked by its user already
       runtime::untrack_shm_name(tracker.get(), *name);
+    }
+    if (held) {
+      try {
+        drain.release();
+      } catch (...) {
+      }
     }
   }
 };
@@ -100,14 +116,14 @@ void SharedMemoryManager::save(detail::OutputArchive& ar) const {
   const bool tracked = static_cast<bool>(state_->tracker);
   const std::uint32_t tracker =
       tracked ? detail::pass_fd(state_->tracker.get(), "mp::SharedMemoryManager") : 0;
-  ar(state_->names, state_->down, tracked, tracker);
+  ar(state_->names, state_->down, state_->drain, tracked, tracker);
 }
 
 void SharedMemoryManager::load(detail::InputArchive& ar) {
   auto state = std::make_shared<State>();
   bool tracked = false;
   std::uint32_t tracker = 0;
-  ar(state->names, state->down, tracked, tracker);
+  ar(state->names, state->down, state->drain, tracked, tracker);
   if (tracked) state->tracker = sys::UniqueFd(detail::take_socket(tracker));
   state_ = std::move(state);
 }
