@@ -601,6 +601,18 @@ TEST_F(QueueTest, MessagesAroundTheRingsLimitArriveIntact) {
   EXPECT_TRUE(doubles.empty());
 }
 
+TEST_F(QueueTest, ARingOfTwoGibibytesWrapsEarlyIntact) {
+  // Once the consumer keeps up, the producer wraps after the ring's first 64 KiB, padding the
+  // rest: more than a record header's 30-bit length in a ring of 2 GiB (its memory is only
+  // committed as it is written).
+  mp::Queue<std::string> q(0, mp::QueueOptions{.capacity = std::size_t{1} << 31});
+  for (int i = 0; i < 2000; ++i) {
+    const std::string message = std::to_string(i) + std::string(100, '.');
+    q.put(message, 10s);
+    ASSERT_EQ(q.get(10s), message) << i;
+  }
+}
+
 TEST_F(QueueTest, EncodeBufferShrinksAfterALargeMessage) {
   // The per-thread encoding buffer does not keep 64 MiB after one 64 MiB put, whether the put
   // succeeded or found the queue full.

@@ -1,11 +1,13 @@
 // tests/shared_memory_manager_test.cpp — blocks owned by a SharedMemoryManager, made by any
 // process, unlinked at shutdown (or by the tracker when the manager's process is killed).
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <string>
 #include <system_error>
 #include <thread>
+#include <vector>
 
 #include "mp/errors.hpp"
 #include "mp/process.hpp"
@@ -125,6 +127,49 @@ TEST_F(SharedMemoryManagerLocalTest, TheManagerNotTheHandleDecidesWhenANameGoes)
     EXPECT_TRUE(exists(by_destructor));
   }
   EXPECT_FALSE(exists(by_destructor)) << "the manager's last handle went and the block stayed";
+}
+
+TEST_F(SharedMemoryManagerLocalTest, ThreadsMakingBlocksAtOnceAllGetThem) {
+  // Makers contend for the list of names: a maker that finds another one putting waits its turn
+  // rather than failing as if the list were full.
+  constexpr int kThreads = 4;
+  constexpr int kEach = 500;
+  mp::SharedMemoryManager smm;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kEach; ++i) {
+        try {
+          smm.shared_memory(64);
+        } catch (const std::exception&) {
+          failures.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0) << "of " << kThreads * kEach << " blocks";
+  smm.shutdown();
+}
+
+TEST_F(SharedMemoryManagerLocalTest, ShutdownsAtOnceEachReturnWithEveryBlockGone) {
+  // The second shutdown() finds the first one emptying the list of names: it waits for it
+  // rather than returning while most blocks are still there.
+  mp::SharedMemoryManager smm;
+  std::vector<std::string> names;
+  for (int i = 0; i < 1000; ++i) names.push_back(smm.shared_memory(64).name());
+  int left[2] = {0, 0};
+  auto shut_down = [&](int k) {
+    smm.shutdown();
+    const auto entries = mp::testing::shm_entries();
+    for (const auto& name : names) left[k] += static_cast<int>(entries.count(name));
+  };
+  std::thread first(shut_down, 0), second(shut_down, 1);
+  first.join();
+  second.join();
+  EXPECT_EQ(left[0], 0);
+  EXPECT_EQ(left[1], 0);
 }
 
 TEST_F(SharedMemoryManagerLocalTest, ErrorsAreClear) {

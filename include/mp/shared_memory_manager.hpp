@@ -1,8 +1,8 @@
 // mp/shared_memory_manager.hpp — blocks that live until their manager shuts down, as Python's
 // multiprocessing.managers.SharedMemoryManager.
 //
-//   mp::SharedMemoryManager smm;                  // Python: smm = SharedMemoryManager();
-//   smm.start() auto block = smm.shared_memory(1 << 20);      // smm.SharedMemory(size=1 << 20)
+//   mp::SharedMemoryManager smm;                  // smm = SharedMemoryManager(); smm.start()
+//   auto block = smm.shared_memory(1 << 20);      // smm.SharedMemory(size=1 << 20)
 //   auto scores = smm.shareable_list({1.5, 2.5});  // smm.ShareableList([1.5, 2.5])
 //   mp::Process p([](mp::SharedMemoryManager smm) { auto more = smm.shared_memory(64); }, smm);
 //   p.start(); p.join();                          // `more` outlives p

@@ -314,9 +314,15 @@ bool QueueCore::put_record(std::size_t size, Body* body, const Write& write, Tim
   if (!wait_while(r.space_seq, no_room, deadline, local_->put_pause)) return false;
 
   auto pad = [&](std::uint64_t bytes) {
-    auto h = RecordHeader::make(RecordKind::padding, bytes - sizeof(RecordHeader));
-    std::memcpy(data_ + t % cap, &h, sizeof h);
-    t += bytes;
+    // In records of at most 1 GiB: a header's length has 30 bits, and padding to the end of a
+    // ring of 2 GiB or more (an early wrap) can be longer.
+    while (bytes != 0) {
+      const std::uint64_t chunk = std::min<std::uint64_t>(bytes, std::uint64_t{1} << 30);
+      auto h = RecordHeader::make(RecordKind::padding, chunk - sizeof(RecordHeader));
+      std::memcpy(data_ + t % cap, &h, sizeof h);
+      t += chunk;
+      bytes -= chunk;
+    }
   };
   const std::uint64_t contiguous = cap - t % cap;
   if (lead_at(t) + need > contiguous || wrap_early(r, t, lead_at(0) + need)) {

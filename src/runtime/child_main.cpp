@@ -3,6 +3,7 @@
 // The child never returns into the parent's main(): it ends with _exit, after its own cleanup
 // (its daemonic children terminated, the others joined, stdio flushed). std::exit(n) called by
 // the target takes the same road through an on_exit hook, which also receives n.
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -19,9 +20,9 @@ namespace {
 
 [[noreturn]] void finish(int code) noexcept {
   finalize_children();
-  if (runtime::logging(LogLevel::info)) {
-    runtime::log(LogLevel::info, "process exiting with exitcode " + std::to_string(code));
-  }
+  char digits[16];
+  const char* end = std::to_chars(digits, digits + sizeof digits, code).ptr;
+  runtime::log(LogLevel::info, {"process exiting with exitcode ", {digits, end}});
   sys::flush_stdio(/*all_streams=*/false);
   sys::exit_now(code);
 }

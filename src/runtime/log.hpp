@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string_view>
 
 #include "mp/logger.hpp"
@@ -15,6 +16,9 @@ namespace mp::runtime {
 
 bool logging(LogLevel level) noexcept;
 void log(LogLevel level, std::string_view message) noexcept;
+// The message in pieces, joined only when it is printed, and never throwing: a noexcept caller's
+// own "..." + name would end the process with std::terminate when short of memory.
+void log(LogLevel level, std::initializer_list<std::string_view> pieces) noexcept;
 
 // What a child started by spawn or forkserver is told (fork children copy it).
 struct LogSettings {

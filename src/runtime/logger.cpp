@@ -108,6 +108,16 @@ void log(LogLevel level, std::string_view message) noexcept {
   if (logging(level)) g_logger.log(level, message);
 }
 
+void log(LogLevel level, std::initializer_list<std::string_view> pieces) noexcept {
+  if (!logging(level)) return;
+  try {
+    std::string message;
+    for (std::string_view piece : pieces) message += piece;
+    g_logger.log(level, message);
+  } catch (...) {  // no memory for the message: it is lost
+  }
+}
+
 LogSettings log_settings() noexcept {
   return {g_log_level.load(std::memory_order_relaxed), g_log_used.load(std::memory_order_relaxed),
           g_log_to_stderr.load(std::memory_order_relaxed)};

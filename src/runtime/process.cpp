@@ -200,13 +200,13 @@ void finalize_children() noexcept {
     const bool told = runtime::logging(LogLevel::info);
     for (auto& c : children) {
       if (c->daemon && !c->poll(false)) {
-        if (told) runtime::log(LogLevel::info, "calling terminate() for daemon " + c->name);
+        if (told) runtime::log(LogLevel::info, {"calling terminate() for daemon ", c->name});
         sys::send_signal(c->pidfd.get(), c->pid, SIGTERM);
       }
     }
     for (auto& c : children) {
       if (told && !c->poll(false))
-        runtime::log(LogLevel::info, "calling join() for process " + c->name);
+        runtime::log(LogLevel::info, {"calling join() for process ", c->name});
       c->poll(true);
     }
     stop_forkserver();

@@ -2,8 +2,8 @@
 #include "services/pool_worker.hpp"
 
 #include <atomic>
+#include <charconv>
 #include <cstring>
-#include <string>
 #include <type_traits>
 
 #include "ipc/kept_body.hpp"
@@ -41,9 +41,9 @@ struct Reply final : ResultOut {
 };
 
 void log_worker_exit(std::size_t done) noexcept {
-  if (runtime::logging(LogLevel::debug)) {
-    runtime::log(LogLevel::debug, "worker exiting after " + std::to_string(done) + " tasks");
-  }
+  char digits[24];
+  const char* end = std::to_chars(digits, digits + sizeof digits, done).ptr;
+  runtime::log(LogLevel::debug, {"worker exiting after ", {digits, end}, " tasks"});
 }
 
 }  // namespace
