@@ -24,6 +24,7 @@ namespace {
 constexpr auto kPutWait = std::chrono::seconds(5);
 // How long a shutdown() waits for another one to finish.
 constexpr auto kDrainWait = std::chrono::seconds(30);
+constexpr int kMaxDrainErrors = 64;
 }  // namespace
 
 // Every process that uses the manager puts the names of the blocks it makes into `names`;
@@ -50,16 +51,17 @@ struct SharedMemoryManager::State {
       held = drain.acquire(kDrainWait);
     } catch (...) {  // unlink what we can all the same
     }
-    for (;;) {
-      std::optional<std::string> name;
+    // A spoiled message (a process killed mid-put) is consumed with its error and skipped: the
+    // tracker has its name. Errors that consume nothing (a corrupt ring) end the loop.
+    for (int errors = 0; errors < kMaxDrainErrors;) {
       try {
-        name = names.try_get();
-      } catch (...) {  // a message spoiled by a process killed mid-put: the tracker has it
-        continue;
+        std::optional<std::string> name = names.try_get();
+        if (!name) break;
+        sys::unlink_named("/" + *name);  // ENOENT: unlinked by its user already
+        runtime::untrack_shm_name(tracker.get(), *name);
+      } catch (...) {
+        ++errors;
       }
-      if (!name) break;
-      sys::unlink_named("/" + *name);  // ENOENT: unlinked by its user already
-      runtime::untrack_shm_name(tracker.get(), *name);
     }
     if (held) {
       try {
