@@ -30,16 +30,6 @@ bool exists(const std::string& name) {
   return mp::testing::shm_entries().count(name) != 0;
 }
 
-// Polls until `name` has left /dev/shm, or 10 s pass.
-bool vanishes(const std::string& name) {
-  const auto end = std::chrono::steady_clock::now() + 10s;
-  while (exists(name)) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
-
 bool attachable(const std::string& name) {
   try {
     mp::SharedMemory::attach(name);
@@ -187,8 +177,8 @@ TEST_F(SharedMemoryManagerLocalTest, BlocksOfAManagerWhoseProcessIsKilledAreUnli
       r.out.substr(first.size() + 1, r.out.find('\n', first.size() + 1) - first.size() - 1);
   ASSERT_FALSE(first.empty()) << r.out;
   ASSERT_FALSE(second.empty()) << r.out;
-  EXPECT_TRUE(vanishes(first)) << first << " leaked";
-  EXPECT_TRUE(vanishes(second)) << second << " leaked";
+  EXPECT_TRUE(mp::testing::shm_entry_vanishes(first)) << first << " leaked";
+  EXPECT_TRUE(mp::testing::shm_entry_vanishes(second)) << second << " leaked";
 }
 
 }  // namespace

@@ -96,22 +96,12 @@ TEST_F(SharedMemoryTest, UntrackedBlockOutlivesItsHandles) {
   EXPECT_FALSE(exists(name));
 }
 
-// Polls until `name` has left /dev/shm, or 10 s pass.
-bool vanishes(const std::string& name) {
-  const auto end = std::chrono::steady_clock::now() + 10s;
-  while (exists(name)) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
-
 TEST_F(SharedMemoryTest, NameOfACreatorKilledBySigkillIsUnlinked) {
   auto r = mp::testing::run_command({MP_PROCESS_HELPER, "killed-shm-creator"}, 20s);
   ASSERT_EQ(r.exitcode, -SIGKILL) << r.err;
   const std::string name = r.out.substr(0, r.out.find('\n'));
   ASSERT_FALSE(name.empty());
-  EXPECT_TRUE(vanishes(name)) << name << " leaked";
+  EXPECT_TRUE(mp::testing::shm_entry_vanishes(name)) << name << " leaked";
 }
 
 TEST_F(SharedMemoryTest, TrackerWaitsForTheWholeFamily) {
@@ -127,8 +117,8 @@ TEST_F(SharedMemoryTest, TrackerWaitsForTheWholeFamily) {
   EXPECT_TRUE(exists(childs)) << "unlinked while a process of the family lives";
   helper.kill(SIGKILL);
   helper.wait(10s);
-  EXPECT_TRUE(vanishes(childs)) << childs << " leaked";
-  EXPECT_TRUE(vanishes(parents)) << parents << " leaked";
+  EXPECT_TRUE(mp::testing::shm_entry_vanishes(childs)) << childs << " leaked";
+  EXPECT_TRUE(mp::testing::shm_entry_vanishes(parents)) << parents << " leaked";
 }
 
 TEST_F(SharedMemoryTest, ErrorsAreClear) {

@@ -107,6 +107,15 @@ std::set<std::string> shm_entries() {
   return list_dir("/dev/shm");
 }
 
+bool shm_entry_vanishes(const std::string& name) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (shm_entries().count(name) != 0) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
 std::size_t memfd_fds() {
   std::size_t n = 0;
   for (int fd : open_fds()) {

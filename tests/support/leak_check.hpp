@@ -25,6 +25,9 @@ inline constexpr bool kSanitized = false;
 
 std::set<int> open_fds();
 std::set<std::string> shm_entries();
+// Polls until /dev/shm has no entry `name` (a tracker unlinks it from another process, with
+// nothing to wait on), or 10 s pass; false then.
+bool shm_entry_vanishes(const std::string& name);
 
 // Descriptors of this process that are memfds (mp's anonymous shared memory), and mappings of
 // memfds in this process's address space (/proc/self/maps).
