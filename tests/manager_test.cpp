@@ -27,6 +27,37 @@ using namespace std::chrono_literals;
 
 class ManagerTest : public mp::testing::LeakCheckedTest {};
 
+TEST_F(ManagerTest, ChildrenConnectByAddressWithTheKeyTheyInherit) {
+  // Python: BaseManager(address=...) in a child, authkey None: the process's authkey.
+  mp::Manager m;
+  EXPECT_EQ(m.authkey(), mp::current_process().authkey());
+  auto d = m.dict<std::string, int>("shared");
+  auto writer = mp::Process(
+      [](std::string address) {
+        auto remote = mp::Manager::connect(address);
+        remote.dict<std::string, int>("shared")["x"] = 7;
+      },
+      m.address());
+  writer.start();
+  ASSERT_TRUE(writer.join(30s));
+  ASSERT_EQ(writer.exitcode(), 0);
+  EXPECT_EQ(static_cast<int>(d["x"]), 7);
+
+  auto stranger = mp::Process(
+      [](std::string address) {
+        try {
+          mp::Manager::connect(address);
+        } catch (const mp::AuthenticationError&) {
+          std::exit(7);
+        }
+      },
+      m.address());
+  stranger.set_authkey("not the key");
+  stranger.start();
+  ASSERT_TRUE(stranger.join(30s));
+  EXPECT_EQ(stranger.exitcode(), 7) << "a child with another authkey was let in";
+}
+
 template <class T>
 std::string printed(const T& x) {
   std::ostringstream os;

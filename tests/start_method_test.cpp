@@ -118,6 +118,25 @@ TEST_P(StartMethodTest, TheChildKnowsItselfAndItsParent) {
   EXPECT_EQ(p.exitcode(), 0);
 }
 
+TEST_P(StartMethodTest, ChildrenInheritTheAuthkeyUnlessGivenOne) {
+  const std::string key = mp::current_process().authkey();
+  ASSERT_EQ(key.size(), 32u);  // Python's: 32 random bytes
+  EXPECT_EQ(mp::current_process().authkey(), key);
+  mp::Queue<std::string> keys;
+  auto report = [](mp::Queue<std::string> keys) { keys.put(mp::current_process().authkey()); };
+  auto inherits = ctx().Process(report, keys);
+  EXPECT_EQ(inherits.authkey(), key);
+  inherits.start();
+  EXPECT_EQ(keys.get(30s), key);
+  ASSERT_TRUE(inherits.join(30s));
+  auto given = ctx().Process(report, keys);
+  given.set_authkey("open sesame");
+  given.start();
+  EXPECT_EQ(keys.get(30s), "open sesame");
+  ASSERT_TRUE(given.join(30s));
+  EXPECT_THROW(given.set_authkey(""), mp::ValueError);
+}
+
 TEST_P(StartMethodTest, TerminateJoinTimeoutAndSentinel) {
   auto p = ctx().Process(blocks);
   p.start();

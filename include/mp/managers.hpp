@@ -40,6 +40,7 @@
 
 #include "mp/codec.hpp"
 #include "mp/detail/manager_client.hpp"
+#include "mp/process.hpp"
 #include "mp/proxies.hpp"
 
 namespace mp {
@@ -48,7 +49,8 @@ struct ManagerOptions {
   // "" : a private Unix socket; else a filesystem path (Unix socket) or "host:port" (TCP;
   // port 0 picks a free one, see Manager::address()).
   std::string address;
-  // The shared secret clients prove they know; "" : random (read it with authkey()).
+  // The shared secret clients prove they know; "" : this process's authkey
+  // (current_process().authkey(), as Python's managers), which its children inherit.
   std::string authkey;
   // The longest a call waits for its reply, beyond a blocking call's own timeout.
   std::chrono::milliseconds timeout{30'000};
@@ -67,6 +69,11 @@ class Manager {
   static Manager connect(const std::string& address, const std::string& authkey,
                          std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
     return Manager(detail::manager::ManagerCore::connect(address, authkey, timeout));
+  }
+  // With this process's authkey (current_process().authkey(), Python's default): what a child
+  // of the process that made the manager uses.
+  static Manager connect(const std::string& address) {
+    return connect(address, current_process().authkey());
   }
   Manager(Manager&&) noexcept = default;
   Manager& operator=(Manager&&) noexcept = default;

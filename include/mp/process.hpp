@@ -153,6 +153,12 @@ class Process {
   void kill();       // SIGKILL; likewise
   void close();      // frees the handle's resources; ValueError while the child runs
 
+  // Python's authkey: the main process's is 32 random bytes; a Process takes its creator's, and
+  // the child has it as current_process().authkey(). A Manager made without a key uses the
+  // current process's, so children connect to it by address alone. ValueError when empty.
+  std::string authkey() const;
+  void set_authkey(std::string key);
+
   pid_t pid() const;                     // 0 before start()
   pid_t ident() const { return pid(); }  // Python's ident: the same as pid
   std::optional<int> exitcode();         // nullopt while running; reaps the child if it ended

@@ -99,6 +99,10 @@ BootSpec make_boot_spec(const ProcessState& state, std::vector<int>& fds) {
   spec.parent_pid = sys::this_pid();
   spec.parent_name = r.current->name;
   spec.log = runtime::log_settings();
+  {
+    std::lock_guard key_lock(state.mutex);
+    spec.authkey = state.authkey;
+  }
   FdOutbox out;  // the handles among the arguments name their descriptors here
   state.encoder(spec.entry, spec.body);
   if (out.fds().size() > sys::kMaxPassedFds) {

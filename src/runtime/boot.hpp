@@ -28,10 +28,11 @@ struct BootSpec {
   CodeRef entry;  // void(std::span<const std::byte>, ReceivedFds&): run_encoded_target
   std::vector<std::byte> body;
   runtime::LogSettings log;  // the parent's logger settings (mp/logger.hpp)
+  std::string authkey;
 
   template <class Archive>
   void serialize(Archive& ar) {
-    ar(name, daemon, method, identity, parent_pid, parent_name, entry, body, log);
+    ar(name, daemon, method, identity, parent_pid, parent_name, entry, body, log, authkey);
   }
 };
 

@@ -13,6 +13,7 @@
 #include "runtime/log.hpp"
 #include "runtime/process_state.hpp"
 #include "sys/child.hpp"
+#include "sys/memory.hpp"
 #include "sys/poll.hpp"
 #include "sys/socket.hpp"
 #include "sys/thread_id.hpp"
@@ -28,6 +29,10 @@ std::shared_ptr<ProcessState> make_main_state() {
   s->name = "MainProcess";
   s->started = true;
   s->pid = sys::this_pid();
+  // Python's: 32 random bytes, which children inherit. None to be had: empty, and a Manager
+  // then makes a key of its own.
+  std::string key(32, '\0');
+  if (sys::random_bytes(key.data(), key.size())) s->authkey = std::move(key);
   return s;
 }
 
@@ -59,10 +64,12 @@ Registry* rebuild_after_fork(const Registry& old) {
     current->daemon = g_fork_self->daemon;
     current->method = g_fork_self->method;
     current->identity = g_fork_self->identity;
+    current->authkey = g_fork_self->authkey;
     parent_pid = g_fork_parent_pid;
   } else {  // a fork that mp did not make: we are a copy of the old current process
     current->name = old.current->name;
     current->identity = old.current->identity;
+    current->authkey = old.current->authkey;
   }
   auto parent = std::make_shared<ProcessState>();
   parent->role = ProcessState::Role::parent;
@@ -158,6 +165,7 @@ void note_boot_child(const BootSpec& spec) noexcept {
   current.daemon = spec.daemon;
   current.method = static_cast<StartMethod>(spec.method);
   current.identity = spec.identity;
+  current.authkey = spec.authkey;
   auto parent = std::make_shared<ProcessState>();
   parent->role = ProcessState::Role::parent;
   parent->name = spec.parent_name;
@@ -280,6 +288,10 @@ Process::Process(std::function<void()> target) : state_(std::make_shared<Process
   std::lock_guard lock(r.mutex);
   state_->identity = r.current->identity;
   state_->identity.push_back(r.next_index++);
+  {
+    std::lock_guard key_lock(r.current->mutex);
+    state_->authkey = r.current->authkey;
+  }
   state_->name = "Process";
   char sep = '-';
   for (int i : state_->identity) {
@@ -293,6 +305,17 @@ void Process::set_name(std::string name) {
 }
 const std::string& Process::name() const {
   return state_->name;
+}
+
+std::string Process::authkey() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->authkey;
+}
+
+void Process::set_authkey(std::string key) {
+  if (key.empty()) throw ValueError("an authkey must not be empty");
+  std::lock_guard lock(state_->mutex);
+  state_->authkey = std::move(key);
 }
 
 void Process::set_daemon(bool daemon) {

@@ -26,11 +26,12 @@ struct ProcessState {
   bool daemon = false;
   StartMethod method = StartMethod::fork;
   std::vector<int> identity;
+  std::string authkey;           // Python's Process.authkey; under `mutex`
   std::function<void()> target;  // released in the parent once started
   TargetEncoder encoder;         // for spawn and forkserver; empty: fork only (mp's own closures)
   std::shared_ptr<ForkServer> server;  // forkserver: this one (a pool's zygote), not the global
 
-  std::mutex mutex;  // guards the fields below against concurrent join/poll from threads
+  mutable std::mutex mutex;  // guards authkey and the fields below (concurrent join/poll)
   bool started = false;
   bool closed = false;
   int pid = 0;

@@ -356,6 +356,7 @@ ManagerCore::ManagerCore(const ServerSettings& settings) {
   self_.timeout_ns = settings.timeout.count();
   self_.address = settings.address;
   self_.authkey = settings.authkey;
+  if (self_.authkey.empty()) self_.authkey = current_process().authkey();  // as Python's
   if (self_.authkey.empty()) {
     self_.authkey = sys::random_hex(32);
     if (self_.authkey.empty()) throw Error("no random bytes for a manager's key");
