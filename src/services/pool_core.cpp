@@ -228,21 +228,21 @@ struct PoolCore::State {
       return;  // not from a worker of ours: dropped
     }
     if (id == kInitFailed) {
-      // It kills the workers, which only the pool's thread touches while it runs.
+      // It kills the workers, which only the pool's thread touches while it runs. That thread
+      // gets the message, not the exception: an exception_ptr's count lives in libstdc++, where
+      // ThreadSanitizer cannot see it order the other thread's read before this one's free.
+      std::string why = init_failure(outcome.error);
       if (ResultReading::on_pool_thread()) {
-        break_pool(outcome.error);
+        break_pool(std::move(why));
       } else {
-        reading.hand_over([this, error = outcome.error] { break_pool(error); });
+        reading.hand_over([this, why = std::move(why)] { break_pool(why); });
       }
     } else {
       finish(id, outcome.result, outcome.error);
     }
   }
 
-  // A worker's initializer failed: no worker can be trusted to run tasks (Python's executor
-  // breaks the same way; its Pool would start workers forever). Every task, pending or to come,
-  // fails with BrokenProcessPool naming the error; the workers are stopped.
-  void break_pool(std::exception_ptr error) {
+  static std::string init_failure(const std::exception_ptr& error) {
     std::string why = "a worker's initializer failed";
     try {
       if (error) std::rethrow_exception(error);
@@ -250,7 +250,14 @@ struct PoolCore::State {
       why += std::string(" (") + e.what() + ")";
     } catch (...) {
     }
-    why += ": the pool cannot run tasks";
+    return why + ": the pool cannot run tasks";
+  }
+
+  // A worker's initializer failed: no worker can be trusted to run tasks (Python's executor
+  // breaks the same way; its Pool would start workers forever). Every task, pending or to come,
+  // fails with BrokenProcessPool naming the error (`why`, from init_failure); the workers are
+  // stopped.
+  void break_pool(const std::string& why) {
     std::unordered_map<std::uint64_t, Pending> left;
     {
       std::lock_guard lock(mutex);
