@@ -1,9 +1,9 @@
 // runtime/log.hpp — how mp's own code reports to the logger (mp/logger.hpp), and how a child
 // inherits its settings.
 //
-// A message is built only when it will be printed: `if (runtime::logging(LogLevel::debug))
-// runtime::log(LogLevel::debug, "worker exiting after " + std::to_string(n) + " tasks");`. As in
-// Python, mp makes no message of its own before get_logger() or log_to_stderr() was called.
+// A message is built only when it will be printed: `runtime::log(LogLevel::info, {"calling join()
+// for process ", name})` joins its pieces then, and never throws. As in Python, mp makes no
+// message of its own before get_logger() or log_to_stderr() was called.
 #pragma once
 
 #include <cstdint>

@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "mp/errors.hpp"
 #include "runtime/boot.hpp"
 #include "sys/child.hpp"
 
@@ -82,18 +81,19 @@ void set_forkserver_preload_refs(std::vector<CodeRef> refs) {
 void run_forkserver_preload() noexcept {
   const char* text = std::getenv(kPreloadVariable);
   if (text == nullptr) return;
-  const std::string list = text;
-  ::unsetenv(kPreloadVariable);  // not for the children
-  for (std::size_t at = 0; at < list.size();) {
-    std::size_t end = list.find(',', at);
-    if (end == std::string::npos) end = list.size();
+  // Read in place after unsetenv (so that no child sees it): the string lies in the environment
+  // block exec gave us, which unsetenv only unlinks from environ.
+  ::unsetenv(kPreloadVariable);
+  for (const char* at = text; *at != '\0';) {
     unsigned long long build = 0, offset = 0;
-    const std::string item = list.substr(at, end - at);
-    at = end + 1;
+    int used = 0;
+    if (std::sscanf(at, "%llx:%llx%n", &build, &offset, &used) != 2) {
+      std::fprintf(stderr, "mp: a malformed forkserver preload list: %s\n", text);
+      break;
+    }
+    at += used;
+    if (*at == ',') ++at;
     try {
-      if (std::sscanf(item.c_str(), "%llx:%llx", &build, &offset) != 2) {
-        throw ProcessError("a malformed entry '" + item + "'");
-      }
       resolve_function<void()>(CodeRef{build, offset})();
     } catch (const std::exception& e) {
       std::fprintf(stderr, "mp: a forkserver preload function failed: %s\n", e.what());

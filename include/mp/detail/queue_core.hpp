@@ -83,7 +83,7 @@ class QueueCore {
   // message of a kilobyte or more then finds at a 64-byte boundary in the ring.
   using Writer = void (*)(const void* context, std::span<std::byte> at);
   bool put_in_place(std::size_t size, Writer write, const void* context, Timeout timeout,
-                    std::size_t bulk_at = 0);
+                    std::size_t bulk_at);
   // `body_sink`, when given, is called instead of `sink` for a message read from a body: the
   // bytes are then a shared mapping that it may give back as it reads them
   // (decode_payload(bytes, true)), and a large one is not mapped ahead of its reading. True: it

@@ -163,9 +163,7 @@ void serve(Listener& listener, const ServerOptions& options) {
   }
   const int wake_fd = wake_write.release();
   const ListenerInternals::Handshake handshake = ListenerInternals::handshake_of(listener);
-  if (runtime::logging(LogLevel::info)) {
-    runtime::log(LogLevel::info, "manager serving at '" + listener.address() + "'");
-  }
+  runtime::log(LogLevel::info, {"manager serving at '", listener.address(), "'"});
   for (;;) {
     auto ready = connection::wait({listener.fileno(), wake_read.get()});
     bool stop = false;
